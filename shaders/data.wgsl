@@ -1,0 +1,28 @@
+// Gathers a batch from the resident u8 dataset (packed four bytes to a u32) by an index
+// buffer, converting to f32: out[r, c] = scale · data[indices[first + r] · cols + c] + shift.
+
+struct Params {
+    rows: u32, cols: u32, first: u32, out_off: u32,
+    examples: u32, scale: f32, shift: f32, _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> data: array<u32>;
+@group(0) @binding(2) var<storage, read> indices: array<u32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(256)
+fn gather(@builtin(global_invocation_id) gid: vec3<u32>,
+          @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = gid.x + gid.y * groups.x * 256u;
+    if (i >= p.rows * p.cols) {
+        return;
+    }
+    let r = i / p.cols;
+    let c = i % p.cols;
+    // An index past the dataset is clamped rather than read out of bounds.
+    let example = min(indices[p.first + r], p.examples - 1u);
+    let byte = example * p.cols + c;
+    let value = (data[byte / 4u] >> ((byte % 4u) * 8u)) & 0xffu;
+    out[p.out_off + i] = p.scale * f32(value) + p.shift;
+}

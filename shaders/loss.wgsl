@@ -1,0 +1,47 @@
+// Binary cross-entropy on logits, forward and backward in one pass: one workgroup per row
+// writes the gradient of every element and the row's summed loss. (sigmoid: activation.wgsl)
+
+struct Params {
+    rows: u32, cols: u32, x_off: u32, t_off: u32,
+    grad_off: u32, loss_off: u32, grad_scale: f32, _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> targets: array<f32>;
+@group(0) @binding(3) var<storage, read_write> grad: array<f32>;
+@group(0) @binding(4) var<storage, read_write> loss: array<f32>;
+
+const THREADS: u32 = 64u;
+var<workgroup> partial: array<f32, THREADS>;
+
+@compute @workgroup_size(64)
+fn bce_with_logits(@builtin(workgroup_id) wid: vec3<u32>,
+                   @builtin(num_workgroups) groups: vec3<u32>,
+                   @builtin(local_invocation_index) t: u32) {
+    // Uniform across the workgroup, so the early return keeps barriers in uniform control flow.
+    let r = wid.x + wid.y * groups.x;
+    if (r >= p.rows) {
+        return;
+    }
+    var sum = 0.0;
+    for (var c = t; c < p.cols; c = c + THREADS) {
+        let i = r * p.cols + c;
+        let x = logits[p.x_off + i];
+        let y = targets[p.t_off + i];
+        // max(x, 0) − x·y + log(1 + exp(−|x|)): never overflows.
+        sum = sum + max(x, 0.0) - x * y + log(1.0 + exp(-abs(x)));
+        grad[p.grad_off + i] = p.grad_scale * (sigmoid(x) - y);
+    }
+    partial[t] = sum;
+    workgroupBarrier();
+    for (var stride = THREADS / 2u; stride > 0u; stride = stride / 2u) {
+        if (t < stride) {
+            partial[t] = partial[t] + partial[t + stride];
+        }
+        workgroupBarrier();
+    }
+    if (t == 0u) {
+        loss[p.loss_off + r] = partial[0];
+    }
+}

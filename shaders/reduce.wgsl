@@ -1,0 +1,54 @@
+// Reductions: column sums (bias gradients) and a total added into an accumulator (losses kept
+// on the device between read-backs).
+
+struct Params {
+    rows: u32, cols: u32, x_off: u32, out_off: u32,
+    scale: f32, _pad0: u32, _pad1: u32, _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+// out[c] = Σ_r x[r, c]: one invocation per column, so neighbouring invocations read
+// neighbouring addresses.
+@compute @workgroup_size(64)
+fn column_sum(@builtin(global_invocation_id) gid: vec3<u32>,
+              @builtin(num_workgroups) groups: vec3<u32>) {
+    let col = gid.x + gid.y * groups.x * 64u;
+    if (col >= p.cols) {
+        return;
+    }
+    var sum = 0.0;
+    var i = p.x_off + col;
+    for (var r = 0u; r < p.rows; r = r + 1u) {
+        sum = sum + x[i];
+        i = i + p.cols;
+    }
+    out[p.out_off + col] = sum;
+}
+
+const SUM_THREADS: u32 = 256u;
+var<workgroup> partial: array<f32, SUM_THREADS>;
+
+// out[0] += scale · Σ x over rows·cols elements, in one workgroup: strided partial sums, then a
+// tree. Used on per-row losses (a few hundred values), where one workgroup is plenty.
+@compute @workgroup_size(256)
+fn accumulate_sum(@builtin(local_invocation_index) t: u32) {
+    let n = p.rows * p.cols;
+    var sum = 0.0;
+    for (var i = t; i < n; i = i + SUM_THREADS) {
+        sum = sum + x[p.x_off + i];
+    }
+    partial[t] = sum;
+    workgroupBarrier();
+    for (var stride = SUM_THREADS / 2u; stride > 0u; stride = stride / 2u) {
+        if (t < stride) {
+            partial[t] = partial[t] + partial[t + stride];
+        }
+        workgroupBarrier();
+    }
+    if (t == 0u) {
+        out[p.out_off] = out[p.out_off] + p.scale * partial[0];
+    }
+}

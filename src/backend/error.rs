@@ -1,0 +1,37 @@
+//! Errors of the backends.
+
+use thiserror::Error;
+
+/// What can go wrong in a backend.
+#[derive(Debug, Error)]
+pub enum BackendError {
+    /// No adapter could be had from wgpu.
+    #[error("no GPU adapter found: {0}")]
+    NoAdapter(String),
+    /// The adapter refused to make a device.
+    #[error("could not open a device on {adapter}: {reason}")]
+    DeviceRequest { adapter: String, reason: String },
+    /// A buffer larger than the device allows.
+    #[error(
+        "{what} needs {bytes} bytes but the device allows at most {limit} bytes per buffer \
+         ({device}); use smaller layers or batches, or another device"
+    )]
+    TooLarge {
+        what: String,
+        bytes: u64,
+        limit: u64,
+        device: String,
+    },
+    /// Operands of an operation whose shapes do not fit together.
+    #[error("shape mismatch in {op}: {detail}")]
+    Shape { op: &'static str, detail: String },
+    /// Two operands of one operation share a buffer in a way the GPU cannot bind.
+    #[error("in {op}: an output shares a buffer with another operand")]
+    Aliasing { op: &'static str },
+    /// A handle that this backend did not make.
+    #[error("unknown buffer {0} for this backend")]
+    UnknownBuffer(u32),
+    /// The device reported an error (validation, out of memory, lost device).
+    #[error("GPU error: {0}")]
+    Device(String),
+}

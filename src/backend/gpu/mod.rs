@@ -1,0 +1,510 @@
+//! The GPU backend: wgpu buffers and hand-written WGSL kernels, a whole step recorded into
+//! one command encoder and submitted once.
+
+mod context;
+mod recorder;
+pub mod shaders;
+
+pub use context::{AdapterChoice, AdapterSummary, GpuContext, list_adapters};
+
+use recorder::Recorder;
+use shaders::Kernel;
+
+use super::ops::outputs_apart;
+use super::{
+    Activation, AdamHyper, Backend, BackendError, BufferId, Bytes, Counters, Indices, MatmulForm,
+    Result, Tensor, validate,
+};
+
+/// Invocations per workgroup of the 1-d kernels (their `@workgroup_size`).
+const LINEAR_GROUP: usize = 256;
+/// Side of the C block one matmul workgroup computes (8×8 invocations × 4×4 each).
+const MATMUL_TILE: usize = 32;
+
+/// The wgpu backend.
+pub struct GpuBackend {
+    ctx: GpuContext,
+    buffers: Vec<wgpu::Buffer>,
+    recorder: Recorder,
+    readback: Option<wgpu::Buffer>,
+}
+
+impl GpuBackend {
+    /// Opens a device on the best adapter `choice` allows.
+    pub fn new(choice: AdapterChoice) -> Result<Self> {
+        let ctx = GpuContext::new(choice)?;
+        let recorder = Recorder::new(&ctx);
+        Ok(GpuBackend {
+            ctx,
+            buffers: Vec::new(),
+            recorder,
+            readback: None,
+        })
+    }
+
+    /// The adapter in use.
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.ctx.adapter
+    }
+
+    fn buffer(&self, id: BufferId) -> Result<&wgpu::Buffer> {
+        self.buffers
+            .get(id.0 as usize)
+            .ok_or(BackendError::UnknownBuffer(id.0))
+    }
+
+    fn create_buffer(&mut self, what: &str, bytes: u64) -> Result<BufferId> {
+        let size = bytes.max(4).next_multiple_of(4);
+        self.ctx.check_size(what, size)?;
+        let buffer = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(what),
+            size,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.buffers.push(buffer);
+        self.ctx.check()?;
+        Ok(BufferId((self.buffers.len() - 1) as u32))
+    }
+
+    /// Workgroups for `threads` invocations in groups of `group`, spread over a second
+    /// dimension past the per-dimension limit.
+    fn groups_for(&self, threads: usize, group: usize) -> (u32, u32) {
+        let groups = threads.div_ceil(group).max(1);
+        let max = self.ctx.limits.max_compute_workgroups_per_dimension as usize;
+        if groups <= max {
+            (groups as u32, 1)
+        } else {
+            (max as u32, groups.div_ceil(max) as u32)
+        }
+    }
+
+    fn run(
+        &mut self,
+        kernel: Kernel,
+        buffers: &[BufferId],
+        params: &[u32],
+        groups: (u32, u32),
+    ) -> Result<()> {
+        let all = &self.buffers;
+        let bound = buffers
+            .iter()
+            .map(|&id| {
+                let buffer = all.get(id.0 as usize).ok_or(BackendError::UnknownBuffer(id.0))?;
+                Ok((id, buffer))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.recorder
+            .dispatch(&self.ctx, &bound, kernel, params, groups)
+    }
+
+    /// Writes to device memory are ordered before the queue's next submit, so what is recorded
+    /// but not yet submitted must go first.
+    fn flush(&mut self) -> Result<()> {
+        if self.recorder.has_pending() {
+            self.recorder.submit(&self.ctx)?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, id: BufferId, offset_bytes: u64, bytes: &[u8]) -> Result<()> {
+        self.flush()?;
+        let buffer = self.buffer(id)?;
+        self.ctx.queue.write_buffer(buffer, offset_bytes, bytes);
+        self.recorder.counters.bytes_uploaded += bytes.len() as u64;
+        self.ctx.check()
+    }
+}
+
+/// Converts an element count or offset for a shader parameter.
+fn word(n: usize) -> u32 {
+    u32::try_from(n).expect("sizes are checked against the device limits, below 2^32 elements")
+}
+
+impl Backend for GpuBackend {
+    fn device_name(&self) -> String {
+        let a = &self.ctx.adapter;
+        format!("{} ({}, {})", a.name, a.backend, a.device_type)
+    }
+
+    fn kind(&self) -> &'static str {
+        "gpu"
+    }
+
+    fn alloc(&mut self, rows: usize, cols: usize) -> Result<Tensor> {
+        let what = format!("a {rows}×{cols} tensor");
+        let buffer = self.create_buffer(&what, 4 * (rows * cols) as u64)?;
+        Ok(Tensor {
+            buffer,
+            offset: 0,
+            rows,
+            cols,
+        })
+    }
+
+    fn upload(&mut self, t: &Tensor, data: &[f32]) -> Result<()> {
+        validate::upload(t, data.len())?;
+        self.write(t.buffer, 4 * t.offset as u64, bytemuck::cast_slice(data))
+    }
+
+    fn read(&mut self, t: &Tensor) -> Result<Vec<f32>> {
+        self.flush()?;
+        let bytes = 4 * t.len() as u64;
+        if bytes == 0 {
+            return Ok(Vec::new());
+        }
+        if self.readback.as_ref().is_none_or(|b| b.size() < bytes) {
+            self.readback = Some(self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("read-back"),
+                size: bytes.next_power_of_two(),
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }));
+        }
+        let (source, staging) = (self.buffer(t.buffer)?, self.readback.as_ref().expect("made above"));
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("read") });
+        encoder.copy_buffer_to_buffer(source, 4 * t.offset as u64, staging, 0, bytes);
+        self.ctx.queue.submit([encoder.finish()]);
+        let (sender, receiver) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
+            let _ = sender.send(r);
+        });
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| BackendError::Device(e.to_string()))?;
+        receiver
+            .recv()
+            .map_err(|e| BackendError::Device(e.to_string()))?
+            .map_err(|e| BackendError::Device(e.to_string()))?;
+        let values = {
+            let view = staging
+                .get_mapped_range(0..bytes)
+                .map_err(|e| BackendError::Device(e.to_string()))?;
+            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+        };
+        staging.unmap();
+        self.recorder.counters.submits += 1;
+        self.recorder.counters.bytes_read += bytes;
+        self.ctx.check()?;
+        Ok(values)
+    }
+
+    fn alloc_indices(&mut self, len: usize) -> Result<Indices> {
+        let buffer = self.create_buffer(&format!("{len} indices"), 4 * len as u64)?;
+        Ok(Indices { buffer, len })
+    }
+
+    fn upload_indices(&mut self, indices: &Indices, data: &[u32]) -> Result<()> {
+        validate::upload_indices(indices, data.len())?;
+        self.write(indices.buffer, 0, bytemuck::cast_slice(data))
+    }
+
+    fn upload_bytes(&mut self, data: &[u8]) -> Result<Bytes> {
+        let what = format!("a dataset of {} bytes", data.len());
+        let buffer = self.create_buffer(&what, data.len() as u64)?;
+        // Buffer writes are whole words: pad the tail.
+        let whole = data.len() / 4 * 4;
+        self.write(buffer, 0, &data[..whole])?;
+        if whole < data.len() {
+            let mut tail = [0u8; 4];
+            tail[..data.len() - whole].copy_from_slice(&data[whole..]);
+            self.write(buffer, whole as u64, &tail)?;
+        }
+        Ok(Bytes {
+            buffer,
+            len: data.len(),
+        })
+    }
+
+    fn matmul(
+        &mut self,
+        form: MatmulForm,
+        a: &Tensor,
+        b: &Tensor,
+        bias: Option<&Tensor>,
+        act: Activation,
+        c: &Tensor,
+    ) -> Result<()> {
+        let (m, n, k) = form.dims(a, b, bias, c)?;
+        let mut operands = vec![a, b];
+        operands.extend(bias);
+        outputs_apart("matmul", &[c], &operands)?;
+        let [a_row, a_k, b_k, b_col] = form.strides(m, n, k);
+        // Without a bias, bind A in its place: the kernel does not read it.
+        let bias_tensor = bias.unwrap_or(a);
+        let params = [
+            word(m),
+            word(n),
+            word(k),
+            u32::from(bias.is_some()),
+            word(a.offset),
+            word(b.offset),
+            word(bias_tensor.offset),
+            word(c.offset),
+            word(a_row),
+            word(a_k),
+            word(b_k),
+            word(b_col),
+            act.code(),
+            act.slope().to_bits(),
+        ];
+        let groups = (
+            word(n.div_ceil(MATMUL_TILE)),
+            word(m.div_ceil(MATMUL_TILE)),
+        );
+        let max = self.ctx.limits.max_compute_workgroups_per_dimension;
+        if groups.0 > max || groups.1 > max {
+            return Err(BackendError::TooLarge {
+                what: format!("a {m}×{n} matmul"),
+                bytes: 4 * (m * n) as u64,
+                limit: u64::from(max) * MATMUL_TILE as u64,
+                device: self.ctx.adapter.name.clone(),
+            });
+        }
+        self.run(
+            Kernel::Matmul,
+            &[a.buffer, b.buffer, bias_tensor.buffer, c.buffer],
+            &params,
+            groups,
+        )
+    }
+
+    fn activation(&mut self, act: Activation, x: &Tensor, y: &Tensor) -> Result<()> {
+        validate::activation(x, y)?;
+        let params = [
+            word(x.len()),
+            word(x.offset),
+            0,
+            word(y.offset),
+            act.code(),
+            act.slope().to_bits(),
+        ];
+        let groups = self.groups_for(x.len(), LINEAR_GROUP);
+        self.run(Kernel::ActForward, &[x.buffer, y.buffer], &params, groups)
+    }
+
+    fn activation_backward(
+        &mut self,
+        act: Activation,
+        y: &Tensor,
+        dy: &Tensor,
+        dx: &Tensor,
+    ) -> Result<()> {
+        validate::activation_backward(y, dy, dx)?;
+        let params = [
+            word(y.len()),
+            word(y.offset),
+            word(dy.offset),
+            word(dx.offset),
+            act.code(),
+            act.slope().to_bits(),
+        ];
+        let groups = self.groups_for(y.len(), LINEAR_GROUP);
+        self.run(
+            Kernel::ActBackward,
+            &[y.buffer, dy.buffer, dx.buffer],
+            &params,
+            groups,
+        )
+    }
+
+    fn fill(&mut self, t: &Tensor, value: f32) -> Result<()> {
+        let params = [word(t.len()), 0, 0, word(t.offset), 0, 0, value.to_bits()];
+        let groups = self.groups_for(t.len(), LINEAR_GROUP);
+        self.run(Kernel::Fill, &[t.buffer], &params, groups)
+    }
+
+    fn column_sum(&mut self, x: &Tensor, out: &Tensor) -> Result<()> {
+        validate::column_sum(x, out)?;
+        let params = [word(x.rows), word(x.cols), word(x.offset), word(out.offset)];
+        let groups = self.groups_for(x.cols, 64);
+        self.run(Kernel::ColumnSum, &[x.buffer, out.buffer], &params, groups)
+    }
+
+    fn accumulate_sum(&mut self, x: &Tensor, acc: &Tensor, scale: f32) -> Result<()> {
+        validate::accumulate_sum(x, acc)?;
+        let params = [
+            word(x.rows),
+            word(x.cols),
+            word(x.offset),
+            word(acc.offset),
+            scale.to_bits(),
+        ];
+        self.run(Kernel::AccumulateSum, &[x.buffer, acc.buffer], &params, (1, 1))
+    }
+
+    fn fill_uniform(&mut self, t: &Tensor, seed: u32, stream: u32) -> Result<()> {
+        let params = [word(t.len()), word(t.offset), seed, stream];
+        let groups = self.groups_for(t.len(), LINEAR_GROUP);
+        self.run(Kernel::FillUniform, &[t.buffer], &params, groups)
+    }
+
+    fn fill_normal(&mut self, t: &Tensor, seed: u32, stream: u32) -> Result<()> {
+        let params = [word(t.len()), word(t.offset), seed, stream];
+        let groups = self.groups_for(t.len(), LINEAR_GROUP);
+        self.run(Kernel::FillNormal, &[t.buffer], &params, groups)
+    }
+
+    fn reparameterize(&mut self, stats: &Tensor, eps: &Tensor, z: &Tensor) -> Result<()> {
+        validate::reparameterize(stats, eps, z)?;
+        let params = [
+            word(z.rows),
+            word(z.cols),
+            word(stats.offset),
+            word(eps.offset),
+            0,
+            word(z.offset),
+        ];
+        let groups = self.groups_for(z.len(), LINEAR_GROUP);
+        self.run(
+            Kernel::Reparameterize,
+            &[stats.buffer, eps.buffer, z.buffer],
+            &params,
+            groups,
+        )
+    }
+
+    fn latent_backward(
+        &mut self,
+        dz: &Tensor,
+        stats: &Tensor,
+        eps: &Tensor,
+        kl_scale: f32,
+        dstats: &Tensor,
+    ) -> Result<()> {
+        validate::latent_backward(dz, stats, eps, dstats)?;
+        let params = [
+            word(dz.rows),
+            word(dz.cols),
+            word(stats.offset),
+            word(eps.offset),
+            word(dz.offset),
+            word(dstats.offset),
+            kl_scale.to_bits(),
+        ];
+        let groups = self.groups_for(dz.len(), LINEAR_GROUP);
+        self.run(
+            Kernel::LatentBackward,
+            &[stats.buffer, eps.buffer, dz.buffer, dstats.buffer],
+            &params,
+            groups,
+        )
+    }
+
+    fn kl_divergence(&mut self, stats: &Tensor, kl: &Tensor) -> Result<()> {
+        validate::kl_divergence(stats, kl)?;
+        let params = [
+            word(stats.rows),
+            word(stats.cols / 2),
+            word(stats.offset),
+            0,
+            0,
+            word(kl.offset),
+        ];
+        let groups = self.groups_for(stats.rows, LINEAR_GROUP);
+        self.run(Kernel::KlDivergence, &[stats.buffer, kl.buffer], &params, groups)
+    }
+
+    fn bce_with_logits(
+        &mut self,
+        logits: &Tensor,
+        targets: &Tensor,
+        grad_scale: f32,
+        grad: &Tensor,
+        loss: &Tensor,
+    ) -> Result<()> {
+        validate::bce_with_logits(logits, targets, grad, loss)?;
+        let params = [
+            word(logits.rows),
+            word(logits.cols),
+            word(logits.offset),
+            word(targets.offset),
+            word(grad.offset),
+            word(loss.offset),
+            grad_scale.to_bits(),
+        ];
+        // One workgroup per row.
+        let groups = self.groups_for(logits.rows, 1);
+        self.run(
+            Kernel::BceWithLogits,
+            &[logits.buffer, targets.buffer, grad.buffer, loss.buffer],
+            &params,
+            groups,
+        )
+    }
+
+    fn adam(
+        &mut self,
+        hyper: &AdamHyper,
+        params: &Tensor,
+        grads: &Tensor,
+        m: &Tensor,
+        v: &Tensor,
+    ) -> Result<()> {
+        validate::adam(params, grads, m, v)?;
+        let (step_size, inv_sqrt_bc2) = hyper.corrections();
+        let decay = 1.0 - hyper.lr * hyper.weight_decay;
+        let words = [
+            word(params.len()),
+            word(params.offset),
+            word(grads.offset),
+            word(m.offset),
+            word(v.offset),
+            hyper.beta1.to_bits(),
+            hyper.beta2.to_bits(),
+            hyper.eps.to_bits(),
+            step_size.to_bits(),
+            inv_sqrt_bc2.to_bits(),
+            decay.to_bits(),
+        ];
+        let groups = self.groups_for(params.len(), LINEAR_GROUP);
+        self.run(
+            Kernel::Adam,
+            &[grads.buffer, params.buffer, m.buffer, v.buffer],
+            &words,
+            groups,
+        )
+    }
+
+    fn gather(
+        &mut self,
+        data: &Bytes,
+        indices: &Indices,
+        first: usize,
+        scale: f32,
+        shift: f32,
+        out: &Tensor,
+    ) -> Result<()> {
+        validate::gather(data, indices, first, out)?;
+        let params = [
+            word(out.rows),
+            word(out.cols),
+            word(first),
+            word(out.offset),
+            word(data.len / out.cols),
+            scale.to_bits(),
+            shift.to_bits(),
+        ];
+        let groups = self.groups_for(out.len(), LINEAR_GROUP);
+        self.run(
+            Kernel::Gather,
+            &[data.buffer, indices.buffer, out.buffer],
+            &params,
+            groups,
+        )
+    }
+
+    fn submit(&mut self) -> Result<()> {
+        self.flush()
+    }
+
+    fn counters(&self) -> Counters {
+        self.recorder.counters
+    }
+}

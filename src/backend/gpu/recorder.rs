@@ -1,0 +1,238 @@
+//! Records dispatches and runs them as one command buffer: pipelines and bind groups are made
+//! once (on first use) and cached; parameters of all dispatches live in one uniform arena
+//! selected by dynamic offset, of which only blocks that changed since the last submit are
+//! uploaded.
+
+use std::collections::HashMap;
+use std::num::NonZeroU64;
+
+use super::context::GpuContext;
+use super::shaders::{Kernel, Module};
+use crate::backend::{BufferId, Counters, Result};
+
+/// Bytes of one dispatch's parameters (16 words; every shader's `Params` fits).
+pub(crate) const PARAMS_BYTES: u64 = 64;
+/// Dispatches per submit before the recorder submits on its own.
+const ARENA_SLOTS: u64 = 1024;
+
+struct Dispatch {
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    slot: u32,
+    groups: (u32, u32),
+}
+
+/// Everything between recording a dispatch and its submission.
+pub(crate) struct Recorder {
+    modules: HashMap<Module, wgpu::ShaderModule>,
+    pipelines: HashMap<Kernel, (wgpu::ComputePipeline, wgpu::BindGroupLayout)>,
+    bind_groups: HashMap<(Kernel, Vec<BufferId>), wgpu::BindGroup>,
+    arena: wgpu::Buffer,
+    slot_bytes: u64,
+    /// This submit's parameter blocks, and what the arena holds on the device.
+    staged: Vec<u8>,
+    uploaded: Vec<u8>,
+    pending: Vec<Dispatch>,
+    pub(crate) counters: Counters,
+}
+
+impl Recorder {
+    pub(crate) fn new(ctx: &GpuContext) -> Self {
+        let align = u64::from(ctx.limits.min_uniform_buffer_offset_alignment);
+        let slot_bytes = PARAMS_BYTES.div_ceil(align) * align;
+        let arena = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("dispatch parameters"),
+            size: slot_bytes * ARENA_SLOTS,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Recorder {
+            modules: HashMap::new(),
+            pipelines: HashMap::new(),
+            bind_groups: HashMap::new(),
+            arena,
+            slot_bytes,
+            staged: Vec::new(),
+            uploaded: Vec::new(),
+            pending: Vec::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Whether dispatches wait for a submit.
+    pub(crate) fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    fn pipeline(&mut self, ctx: &GpuContext, kernel: Kernel) -> &(wgpu::ComputePipeline, wgpu::BindGroupLayout) {
+        if !self.pipelines.contains_key(&kernel) {
+            let (module, entry, bindings) = kernel.spec();
+            let shader = self.modules.entry(module).or_insert_with(|| {
+                ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(module.file_name()),
+                    source: wgpu::ShaderSource::Wgsl(module.source().into()),
+                })
+            });
+            let mut entries = vec![wgpu::BindGroupLayoutEntry {
+                binding: 0,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Uniform,
+                    has_dynamic_offset: true,
+                    min_binding_size: None,
+                },
+                count: None,
+            }];
+            entries.extend(bindings.iter().map(|&(binding, writable)| wgpu::BindGroupLayoutEntry {
+                binding,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage {
+                        read_only: !writable,
+                    },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            }));
+            let layout = ctx
+                .device
+                .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some(entry),
+                    entries: &entries,
+                });
+            let pipeline_layout = ctx
+                .device
+                .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                    label: Some(entry),
+                    bind_group_layouts: &[Some(&layout)],
+                    immediate_size: 0,
+                });
+            let pipeline = ctx
+                .device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(entry),
+                    layout: Some(&pipeline_layout),
+                    module: shader,
+                    entry_point: Some(entry),
+                    compilation_options: wgpu::PipelineCompilationOptions::default(),
+                    cache: None,
+                });
+            self.pipelines.insert(kernel, (pipeline, layout));
+        }
+        &self.pipelines[&kernel]
+    }
+
+    /// Records one dispatch of `kernel` over `groups` workgroups, with `buffers` bound in the
+    /// order of the kernel's bindings and `params` as its uniform block.
+    pub(crate) fn dispatch(
+        &mut self,
+        ctx: &GpuContext,
+        buffers: &[(BufferId, &wgpu::Buffer)],
+        kernel: Kernel,
+        params: &[u32],
+        groups: (u32, u32),
+    ) -> Result<()> {
+        if self.pending.len() as u64 == ARENA_SLOTS {
+            self.submit(ctx)?;
+        }
+        let (pipeline, layout) = self.pipeline(ctx, kernel).clone();
+        let key = (kernel, buffers.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+        let bind_group = match self.bind_groups.get(&key) {
+            Some(group) => group.clone(),
+            None => {
+                let (_, _, bindings) = kernel.spec();
+                let mut entries = vec![wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &self.arena,
+                        offset: 0,
+                        size: NonZeroU64::new(PARAMS_BYTES),
+                    }),
+                }];
+                entries.extend(bindings.iter().zip(buffers).map(|(&(binding, _), (_, buffer))| {
+                    wgpu::BindGroupEntry {
+                        binding,
+                        resource: buffer.as_entire_binding(),
+                    }
+                }));
+                let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: None,
+                    layout: &layout,
+                    entries: &entries,
+                });
+                self.bind_groups.insert(key, group.clone());
+                group
+            }
+        };
+        let slot = self.pending.len();
+        let start = slot * self.slot_bytes as usize;
+        self.staged.resize(start + self.slot_bytes as usize, 0);
+        let block = &mut self.staged[start..start + PARAMS_BYTES as usize];
+        block.fill(0);
+        block[..params.len() * 4].copy_from_slice(bytemuck::cast_slice(params));
+        self.pending.push(Dispatch {
+            pipeline,
+            bind_group,
+            slot: slot as u32,
+            groups,
+        });
+        Ok(())
+    }
+
+    /// Uploads the parameter blocks that changed, then encodes every pending dispatch into one
+    /// compute pass and submits it. Does not wait.
+    pub(crate) fn submit(&mut self, ctx: &GpuContext) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let used = self.pending.len() * self.slot_bytes as usize;
+        self.upload_changed_params(ctx, used);
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("step") });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("step"),
+                timestamp_writes: None,
+            });
+            for d in &self.pending {
+                pass.set_pipeline(&d.pipeline);
+                let offset = (u64::from(d.slot) * self.slot_bytes) as u32;
+                pass.set_bind_group(0, &d.bind_group, &[offset]);
+                pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
+            }
+        }
+        ctx.queue.submit([encoder.finish()]);
+        self.counters.dispatches += self.pending.len() as u64;
+        self.counters.submits += 1;
+        self.pending.clear();
+        ctx.check()
+    }
+
+    /// Writes only the runs of parameter slots that differ from what the device holds: from
+    /// the second step on, that is just the blocks with a step number in them.
+    fn upload_changed_params(&mut self, ctx: &GpuContext, used: usize) {
+        let slot = self.slot_bytes as usize;
+        if self.uploaded.len() < used {
+            self.uploaded.resize(used, 0xff);
+        }
+        let mut s = 0;
+        while s * slot < used {
+            let same = |i: usize| self.staged[i * slot..(i + 1) * slot] == self.uploaded[i * slot..(i + 1) * slot];
+            if same(s) {
+                s += 1;
+                continue;
+            }
+            let first = s;
+            while s * slot < used && !same(s) {
+                s += 1;
+            }
+            let range = first * slot..s * slot;
+            ctx.queue
+                .write_buffer(&self.arena, range.start as u64, &self.staged[range.clone()]);
+            self.counters.bytes_uploaded += range.len() as u64;
+            self.uploaded[range.clone()].copy_from_slice(&self.staged[range]);
+        }
+    }
+}

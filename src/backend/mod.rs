@@ -1,0 +1,179 @@
+//! The `Backend` trait: tensors and the operations training needs, nothing model-specific.
+//!
+//! Two implementations compute the very same functions: [`gpu::GpuBackend`] records WGSL
+//! dispatches into one command encoder per step; [`cpu::CpuBackend`] computes them in plain
+//! Rust and is the reference every kernel is tested against.
+//!
+//! Operations have *enqueue* semantics: on the GPU they are recorded and run at the next
+//! [`Backend::submit`] (or a read-back, which submits first); on the CPU they run at once.
+//! Either way, results are observed only through [`Backend::read`].
+
+pub mod cpu;
+mod error;
+pub mod gpu;
+mod ops;
+pub mod rng;
+mod tensor;
+mod validate;
+
+pub use error::BackendError;
+pub use ops::{Activation, AdamHyper, MatmulForm};
+pub use tensor::{BufferId, Bytes, Indices, Tensor};
+
+/// Hardware-independent performance counters, cumulative since the backend was made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counters {
+    /// Kernel dispatches (on the CPU backend: operations run).
+    pub dispatches: u64,
+    /// Command buffers submitted to the queue.
+    pub submits: u64,
+    /// Bytes written from the host into device buffers.
+    pub bytes_uploaded: u64,
+    /// Bytes copied back from device buffers to the host.
+    pub bytes_read: u64,
+}
+
+impl Counters {
+    /// The counts accumulated since `earlier`.
+    pub fn since(&self, earlier: &Counters) -> Counters {
+        Counters {
+            dispatches: self.dispatches - earlier.dispatches,
+            submits: self.submits - earlier.submits,
+            bytes_uploaded: self.bytes_uploaded - earlier.bytes_uploaded,
+            bytes_read: self.bytes_read - earlier.bytes_read,
+        }
+    }
+}
+
+/// Result of backend operations.
+pub type Result<T> = std::result::Result<T, BackendError>;
+
+/// Tensors and the kernels of gengpu. Models are written once against this trait.
+///
+/// Every tensor is a row-major `rows × cols` view into a buffer owned by the backend; views
+/// into one flat buffer (parameters, gradients, Adam moments) are made with [`Tensor::view`].
+pub trait Backend {
+    /// A short description of the device, e.g. `cpu (2 threads)` or `llvmpipe (Vulkan, Cpu)`.
+    fn device_name(&self) -> String;
+
+    /// `cpu` or `gpu`.
+    fn kind(&self) -> &'static str;
+
+    /// A new zero-filled tensor.
+    fn alloc(&mut self, rows: usize, cols: usize) -> Result<Tensor>;
+
+    /// Copies `data` (exactly `t.len()` values) into `t`.
+    fn upload(&mut self, t: &Tensor, data: &[f32]) -> Result<()>;
+
+    /// Runs what is pending and returns the values of `t`.
+    fn read(&mut self, t: &Tensor) -> Result<Vec<f32>>;
+
+    /// A new index buffer of `len` zeros.
+    fn alloc_indices(&mut self, len: usize) -> Result<Indices>;
+
+    /// Copies `data` (exactly `indices.len` values) into `indices`.
+    fn upload_indices(&mut self, indices: &Indices, data: &[u32]) -> Result<()>;
+
+    /// Makes a resident byte buffer (a dataset) holding `data`.
+    fn upload_bytes(&mut self, data: &[u8]) -> Result<Bytes>;
+
+    /// `c = act(op(a)·op(b) + bias)`, with `op` per `form`; `bias` has one value per column of `c`.
+    fn matmul(
+        &mut self,
+        form: MatmulForm,
+        a: &Tensor,
+        b: &Tensor,
+        bias: Option<&Tensor>,
+        act: Activation,
+        c: &Tensor,
+    ) -> Result<()>;
+
+    /// `y = act(x)`, elementwise.
+    fn activation(&mut self, act: Activation, x: &Tensor, y: &Tensor) -> Result<()>;
+
+    /// `dx = dy · act'(x)`, written in terms of the forward *output* `y = act(x)`.
+    fn activation_backward(
+        &mut self,
+        act: Activation,
+        y: &Tensor,
+        dy: &Tensor,
+        dx: &Tensor,
+    ) -> Result<()>;
+
+    /// Sets every element of `t` to `value`.
+    fn fill(&mut self, t: &Tensor, value: f32) -> Result<()>;
+
+    /// `out[c] = Σ_r x[r, c]`: bias gradients. `out` has `x.cols` elements.
+    fn column_sum(&mut self, x: &Tensor, out: &Tensor) -> Result<()>;
+
+    /// `acc[0] += scale · Σ x`: losses accumulated on the device between read-backs.
+    fn accumulate_sum(&mut self, x: &Tensor, acc: &Tensor, scale: f32) -> Result<()>;
+
+    /// Uniform draws in (0, 1) from the counter-based generator: element `i` of `t` is
+    /// [`rng::uniform`]`(seed, stream, i)`.
+    fn fill_uniform(&mut self, t: &Tensor, seed: u32, stream: u32) -> Result<()>;
+
+    /// Standard normal draws: element `i` of `t` is [`rng::normal`]`(seed, stream, i)`.
+    fn fill_normal(&mut self, t: &Tensor, seed: u32, stream: u32) -> Result<()>;
+
+    /// `z = mu + exp(logvar / 2) · eps`, where `stats` packs `[mu | logvar]` per row
+    /// (`rows × 2L`; `eps` and `z` are `rows × L`).
+    fn reparameterize(&mut self, stats: &Tensor, eps: &Tensor, z: &Tensor) -> Result<()>;
+
+    /// Backward of the reparameterization plus `kl_scale` times the KL gradient, into
+    /// `dstats = [dmu | dlogvar]`: `dmu = dz + kl_scale·mu`,
+    /// `dlogvar = dz·eps·exp(logvar/2)/2 + kl_scale·(exp(logvar) − 1)/2`.
+    fn latent_backward(
+        &mut self,
+        dz: &Tensor,
+        stats: &Tensor,
+        eps: &Tensor,
+        kl_scale: f32,
+        dstats: &Tensor,
+    ) -> Result<()>;
+
+    /// Per-row KL divergence of N(mu, exp(logvar)) to N(0, I), `stats = [mu | logvar]`:
+    /// `kl[r] = −½ Σ_j (1 + logvar − mu² − exp(logvar))`. `kl` is `rows × 1`.
+    fn kl_divergence(&mut self, stats: &Tensor, kl: &Tensor) -> Result<()>;
+
+    /// Binary cross-entropy on logits, forward and backward in one pass:
+    /// `loss[r] = Σ_c max(x,0) − x·t + log(1 + exp(−|x|))` and `grad = grad_scale·(σ(x) − t)`.
+    /// Targets may be any value in [0, 1]. `loss` is `rows × 1`.
+    fn bce_with_logits(
+        &mut self,
+        logits: &Tensor,
+        targets: &Tensor,
+        grad_scale: f32,
+        grad: &Tensor,
+        loss: &Tensor,
+    ) -> Result<()>;
+
+    /// One Adam (or AdamW, with `weight_decay`) update over flat buffers of equal length.
+    fn adam(
+        &mut self,
+        hyper: &AdamHyper,
+        params: &Tensor,
+        grads: &Tensor,
+        m: &Tensor,
+        v: &Tensor,
+    ) -> Result<()>;
+
+    /// `out[r, c] = scale · data[indices[first + r] · out.cols + c] + shift`: a batch gathered
+    /// from a resident u8 dataset whose examples are `out.cols` bytes long.
+    #[allow(clippy::too_many_arguments)]
+    fn gather(
+        &mut self,
+        data: &Bytes,
+        indices: &Indices,
+        first: usize,
+        scale: f32,
+        shift: f32,
+        out: &Tensor,
+    ) -> Result<()>;
+
+    /// Ends a step: everything recorded so far is sent to the device, without waiting for it.
+    fn submit(&mut self) -> Result<()>;
+
+    /// The counts so far.
+    fn counters(&self) -> Counters;
+}

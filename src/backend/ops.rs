@@ -1,0 +1,223 @@
+//! Operation descriptors and the shape rules both backends enforce identically.
+
+use super::{BackendError, Result, Tensor};
+
+/// Elementwise activations, fused into matmul epilogues or applied alone.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Activation {
+    Identity,
+    Relu,
+    /// `x` for `x > 0`, else `slope·x`.
+    LeakyRelu(f32),
+    Sigmoid,
+    Tanh,
+}
+
+impl Activation {
+    /// The code the shaders switch on (see `act_apply` in `elementwise.wgsl` and `matmul.wgsl`).
+    pub(crate) fn code(self) -> u32 {
+        match self {
+            Activation::Identity => 0,
+            Activation::Relu => 1,
+            Activation::LeakyRelu(_) => 2,
+            Activation::Sigmoid => 3,
+            Activation::Tanh => 4,
+        }
+    }
+
+    /// The slope of a leaky ReLU (0 for the others).
+    pub(crate) fn slope(self) -> f32 {
+        match self {
+            Activation::LeakyRelu(slope) => slope,
+            _ => 0.0,
+        }
+    }
+
+    /// `act(x)`, the CPU reference.
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Activation::Identity => x,
+            Activation::Relu => x.max(0.0),
+            Activation::LeakyRelu(slope) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    slope * x
+                }
+            }
+            Activation::Sigmoid => sigmoid(x),
+            Activation::Tanh => x.tanh(),
+        }
+    }
+
+    /// `act'(x)` expressed through `y = act(x)`, the CPU reference.
+    pub fn derivative_from_output(self, y: f32) -> f32 {
+        match self {
+            Activation::Identity => 1.0,
+            Activation::Relu => {
+                if y > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Activation::LeakyRelu(slope) => {
+                if y > 0.0 {
+                    1.0
+                } else {
+                    slope
+                }
+            }
+            Activation::Sigmoid => y * (1.0 - y),
+            Activation::Tanh => 1.0 - y * y,
+        }
+    }
+}
+
+/// The logistic function, written so that it neither overflows nor loses precision.
+pub fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// Which operands of `C = op(A)·op(B)` are transposed: the forms forward (`NT`: X·Wᵀ) and
+/// backward (`NN`: dY·W, `TN`: dYᵀ·X) passes need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatmulForm {
+    NN,
+    NT,
+    TN,
+}
+
+impl MatmulForm {
+    fn transposes(self) -> (bool, bool) {
+        match self {
+            MatmulForm::NN => (false, false),
+            MatmulForm::NT => (false, true),
+            MatmulForm::TN => (true, false),
+        }
+    }
+
+    /// Checks the operand shapes and returns `(m, n, k)`.
+    pub(crate) fn dims(
+        self,
+        a: &Tensor,
+        b: &Tensor,
+        bias: Option<&Tensor>,
+        c: &Tensor,
+    ) -> Result<(usize, usize, usize)> {
+        let (ta, tb) = self.transposes();
+        let (m, ka) = if ta { (a.cols, a.rows) } else { (a.rows, a.cols) };
+        let (kb, n) = if tb { (b.cols, b.rows) } else { (b.rows, b.cols) };
+        let detail = || {
+            format!(
+                "{self:?}: A {}×{}, B {}×{}, C {}×{}",
+                a.rows, a.cols, b.rows, b.cols, c.rows, c.cols
+            )
+        };
+        if ka != kb || c.rows != m || c.cols != n || m == 0 || n == 0 {
+            return Err(BackendError::Shape {
+                op: "matmul",
+                detail: detail(),
+            });
+        }
+        if let Some(bias) = bias
+            && bias.len() != n
+        {
+            return Err(BackendError::Shape {
+                op: "matmul",
+                detail: format!("bias has {} values for {n} columns", bias.len()),
+            });
+        }
+        Ok((m, n, ka))
+    }
+
+    /// `(row stride, k stride)` of the A operand and `(k stride, column stride)` of B, in
+    /// elements: one kernel serves every form by walking memory with these.
+    pub(crate) fn strides(self, m: usize, n: usize, k: usize) -> [usize; 4] {
+        let (ta, tb) = self.transposes();
+        let (a_row, a_k) = if ta { (1, m) } else { (k, 1) };
+        let (b_k, b_col) = if tb { (1, k) } else { (n, 1) };
+        [a_row, a_k, b_k, b_col]
+    }
+}
+
+/// Adam's hyper-parameters and the step number (from 1) for the bias corrections.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdamHyper {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    /// Decoupled weight decay (AdamW); 0 for plain Adam.
+    pub weight_decay: f32,
+    pub step: u32,
+}
+
+impl AdamHyper {
+    /// PyTorch's defaults with the given learning rate, at step 1.
+    pub fn new(lr: f32) -> Self {
+        AdamHyper {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            step: 1,
+        }
+    }
+
+    /// `(lr / (1 − β1^t), 1 / sqrt(1 − β2^t))`, computed in f64 like PyTorch's scalar math.
+    pub(crate) fn corrections(&self) -> (f32, f32) {
+        let t = f64::from(self.step.max(1));
+        let bc1 = 1.0 - f64::from(self.beta1).powf(t);
+        let bc2 = 1.0 - f64::from(self.beta2).powf(t);
+        (
+            (f64::from(self.lr) / bc1) as f32,
+            (1.0 / bc2.sqrt()) as f32,
+        )
+    }
+}
+
+/// Fails unless every tensor has `len` elements.
+pub(crate) fn same_len(op: &'static str, len: usize, tensors: &[&Tensor]) -> Result<()> {
+    match tensors.iter().find(|t| t.len() != len) {
+        None => Ok(()),
+        Some(t) => Err(BackendError::Shape {
+            op,
+            detail: format!("expected {len} elements, found {}×{}", t.rows, t.cols),
+        }),
+    }
+}
+
+/// Fails unless every tensor has the shape `rows × cols`.
+pub(crate) fn same_shape(op: &'static str, rows: usize, cols: usize, ts: &[&Tensor]) -> Result<()> {
+    match ts.iter().find(|t| t.rows != rows || t.cols != cols) {
+        None => Ok(()),
+        Some(t) => Err(BackendError::Shape {
+            op,
+            detail: format!("expected {rows}×{cols}, found {}×{}", t.rows, t.cols),
+        }),
+    }
+}
+
+/// A shape error with a message.
+pub(crate) fn shape_error(op: &'static str, detail: String) -> BackendError {
+    BackendError::Shape { op, detail }
+}
+
+/// Fails if an output shares a buffer with any other operand: a GPU dispatch cannot bind a
+/// buffer as writable and as anything else at once, and both backends keep the same rules.
+pub(crate) fn outputs_apart(op: &'static str, outputs: &[&Tensor], others: &[&Tensor]) -> Result<()> {
+    for (i, out) in outputs.iter().enumerate() {
+        let clash = outputs[i + 1..].iter().chain(others).any(|t| t.buffer == out.buffer);
+        if clash {
+            return Err(BackendError::Aliasing { op });
+        }
+    }
+    Ok(())
+}

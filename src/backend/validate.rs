@@ -1,0 +1,110 @@
+//! Operand checks of every operation, shared by both backends so that they accept and refuse
+//! exactly the same calls.
+
+use super::ops::{outputs_apart, same_len, same_shape, shape_error};
+use super::{Bytes, Indices, Result, Tensor};
+
+pub(crate) fn activation(x: &Tensor, y: &Tensor) -> Result<()> {
+    same_len("activation", x.len(), &[y])?;
+    outputs_apart("activation", &[y], &[x])
+}
+
+pub(crate) fn activation_backward(y: &Tensor, dy: &Tensor, dx: &Tensor) -> Result<()> {
+    same_len("activation_backward", y.len(), &[dy, dx])?;
+    outputs_apart("activation_backward", &[dx], &[y, dy])
+}
+
+pub(crate) fn column_sum(x: &Tensor, out: &Tensor) -> Result<()> {
+    same_len("column_sum", x.cols, &[out])?;
+    outputs_apart("column_sum", &[out], &[x])
+}
+
+pub(crate) fn accumulate_sum(x: &Tensor, acc: &Tensor) -> Result<()> {
+    same_len("accumulate_sum", 1, &[acc])?;
+    outputs_apart("accumulate_sum", &[acc], &[x])
+}
+
+/// Returns the latent size L of `stats = [mu | logvar]` (`rows × 2L`).
+fn latent_size(op: &'static str, stats: &Tensor) -> Result<usize> {
+    if stats.cols % 2 != 0 {
+        return Err(shape_error(
+            op,
+            format!("stats must be [mu | logvar], found {} columns", stats.cols),
+        ));
+    }
+    Ok(stats.cols / 2)
+}
+
+pub(crate) fn reparameterize(stats: &Tensor, eps: &Tensor, z: &Tensor) -> Result<()> {
+    let l = latent_size("reparameterize", stats)?;
+    same_shape("reparameterize", stats.rows, l, &[eps, z])?;
+    outputs_apart("reparameterize", &[z], &[stats, eps])
+}
+
+pub(crate) fn latent_backward(
+    dz: &Tensor,
+    stats: &Tensor,
+    eps: &Tensor,
+    dstats: &Tensor,
+) -> Result<()> {
+    let l = latent_size("latent_backward", stats)?;
+    same_shape("latent_backward", stats.rows, l, &[dz, eps])?;
+    same_shape("latent_backward", stats.rows, stats.cols, &[dstats])?;
+    outputs_apart("latent_backward", &[dstats], &[dz, stats, eps])
+}
+
+pub(crate) fn kl_divergence(stats: &Tensor, kl: &Tensor) -> Result<()> {
+    latent_size("kl_divergence", stats)?;
+    same_shape("kl_divergence", stats.rows, 1, &[kl])?;
+    outputs_apart("kl_divergence", &[kl], &[stats])
+}
+
+pub(crate) fn bce_with_logits(
+    logits: &Tensor,
+    targets: &Tensor,
+    grad: &Tensor,
+    loss: &Tensor,
+) -> Result<()> {
+    same_shape("bce_with_logits", logits.rows, logits.cols, &[targets, grad])?;
+    same_shape("bce_with_logits", logits.rows, 1, &[loss])?;
+    outputs_apart("bce_with_logits", &[grad, loss], &[logits, targets])
+}
+
+pub(crate) fn adam(params: &Tensor, grads: &Tensor, m: &Tensor, v: &Tensor) -> Result<()> {
+    same_len("adam", params.len(), &[grads, m, v])?;
+    outputs_apart("adam", &[params, m, v], &[grads])
+}
+
+pub(crate) fn gather(data: &Bytes, indices: &Indices, first: usize, out: &Tensor) -> Result<()> {
+    if first + out.rows > indices.len {
+        return Err(shape_error(
+            "gather",
+            format!(
+                "rows {first}..{} of an index buffer of {}",
+                first + out.rows,
+                indices.len
+            ),
+        ));
+    }
+    if out.cols == 0 || data.len % out.cols != 0 {
+        return Err(shape_error(
+            "gather",
+            format!("{} bytes are not whole rows of {}", data.len, out.cols),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn upload(t: &Tensor, len: usize) -> Result<()> {
+    same_len("upload", len, &[t])
+}
+
+pub(crate) fn upload_indices(indices: &Indices, len: usize) -> Result<()> {
+    if indices.len != len {
+        return Err(shape_error(
+            "upload_indices",
+            format!("{len} values for {} indices", indices.len),
+        ));
+    }
+    Ok(())
+}

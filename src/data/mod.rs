@@ -1,0 +1,1 @@
+//! MNIST-format data: IDX parsing, datasets, download.

@@ -1,0 +1,64 @@
+//! Shared helpers of the integration tests.
+#![allow(dead_code)]
+
+use gengpu::backend::gpu::{AdapterChoice, GpuBackend};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// The GPU backend on any adapter (llvmpipe included), or `None` when there is none and
+/// `GENGPU_REQUIRE_GPU` is unset, after saying so. With `GENGPU_REQUIRE_GPU=1`, as in CI,
+/// a missing adapter fails the test.
+pub fn gpu(test: &str) -> Option<GpuBackend> {
+    match GpuBackend::new(AdapterChoice::Any) {
+        Ok(backend) => Some(backend),
+        Err(e) if std::env::var("GENGPU_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
+            panic!("GENGPU_REQUIRE_GPU=1 but the GPU backend is unavailable: {e}")
+        }
+        Err(e) => {
+            eprintln!("SKIPPED {test}: no GPU adapter ({e}); set GENGPU_REQUIRE_GPU=1 to make this a failure");
+            None
+        }
+    }
+}
+
+/// A seeded generator, so that a failure can be reproduced; the seed is printed.
+pub fn rng(test: &str) -> StdRng {
+    let seed = std::env::var("GENGPU_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random());
+    eprintln!("{test}: GENGPU_TEST_SEED={seed}");
+    StdRng::seed_from_u64(seed)
+}
+
+/// `n` values uniform in [lo, hi).
+pub fn values(rng: &mut StdRng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(lo..hi)).collect()
+}
+
+/// Fails unless `|got − want| ≤ atol + rtol·|want|` everywhere; NaN never passes.
+#[track_caller]
+pub fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f32, rtol: f32) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
+    let mut worst: Option<(usize, f32)> = None;
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let err = (g - w).abs();
+        let ok = err <= atol + rtol * w.abs();
+        if !ok || g.is_nan() || w.is_nan() {
+            let excess = if err.is_nan() { f32::INFINITY } else { err };
+            if worst.is_none_or(|(_, e)| excess > e) {
+                worst = Some((i, excess));
+            }
+        }
+    }
+    if let Some((i, _)) = worst {
+        panic!(
+            "{what}: element {i} is {} but the reference is {} (atol {atol}, rtol {rtol})",
+            got[i], want[i]
+        );
+    }
+}
+
+/// The value every GPU output is set to before a kernel runs, so that an element the kernel
+/// leaves unwritten fails the comparison.
+pub const POISON: f32 = f32::NAN;

@@ -1,0 +1,71 @@
+//! Matmul kernel against the CPU reference, in every form, with and without the fused
+//! bias + activation epilogue, on awkward shapes.
+
+mod common;
+
+use common::{POISON, assert_close, gpu, rng, values};
+use gengpu::backend::cpu::CpuBackend;
+use gengpu::backend::{Activation, Backend, MatmulForm, Tensor};
+
+/// Runs `form` on both backends and compares.
+fn check(m: usize, n: usize, k: usize, form: MatmulForm, bias: bool, act: Activation) {
+    let Some(mut gpu) = gpu("matmul") else { return };
+    let mut cpu = CpuBackend::new();
+    let mut rng = rng("matmul");
+    let (a_shape, b_shape) = match form {
+        MatmulForm::NN => ((m, k), (k, n)),
+        MatmulForm::NT => ((m, k), (n, k)),
+        MatmulForm::TN => ((k, m), (k, n)),
+    };
+    // Scaled like PyTorch's Linear init (±1/√k), so that outputs are O(1): the tolerance is
+    // per element, and unscaled sums of k products cancel to values far below their terms.
+    let scale = 1.0 / (k as f32).sqrt();
+    let a = values(&mut rng, a_shape.0 * a_shape.1, -scale, scale);
+    let b = values(&mut rng, b_shape.0 * b_shape.1, -1.0, 1.0);
+    let bias_values = values(&mut rng, n, -1.0, 1.0);
+    let run = |be: &mut dyn Backend, poison: f32| -> Vec<f32> {
+        let ta = be.alloc(a_shape.0, a_shape.1).unwrap();
+        let tb = be.alloc(b_shape.0, b_shape.1).unwrap();
+        let tbias = be.alloc(1, n).unwrap();
+        let tc: Tensor = be.alloc(m, n).unwrap();
+        be.upload(&ta, &a).unwrap();
+        be.upload(&tb, &b).unwrap();
+        be.upload(&tbias, &bias_values).unwrap();
+        be.fill(&tc, poison).unwrap();
+        be.matmul(form, &ta, &tb, bias.then_some(&tbias), act, &tc).unwrap();
+        be.read(&tc).unwrap()
+    };
+    let want = run(&mut cpu, 0.0);
+    let got = run(&mut gpu, POISON);
+    let what = format!("matmul {form:?} m={m} n={n} k={k} bias={bias} {act:?}");
+    assert_close(&what, &got, &want, 1e-5, 1e-4);
+}
+
+#[test]
+fn matmul_forms_on_awkward_shapes() {
+    for form in [MatmulForm::NN, MatmulForm::NT, MatmulForm::TN] {
+        for &(m, n, k) in &[(1, 1, 1), (1, 7, 3), (5, 1, 13), (33, 31, 17), (64, 64, 64), (37, 97, 101)] {
+            check(m, n, k, form, false, Activation::Identity);
+        }
+    }
+}
+
+#[test]
+fn matmul_fused_epilogue() {
+    for act in [
+        Activation::Identity,
+        Activation::Relu,
+        Activation::LeakyRelu(0.2),
+        Activation::Sigmoid,
+        Activation::Tanh,
+    ] {
+        check(29, 43, 19, MatmulForm::NT, true, act);
+        check(3, 5, 7, MatmulForm::NN, true, act);
+    }
+}
+
+#[test]
+fn matmul_vae_shapes() {
+    check(128, 400, 784, MatmulForm::NT, true, Activation::Relu);
+    check(400, 784, 128, MatmulForm::TN, false, Activation::Identity);
+}
