@@ -2,5 +2,11 @@
 //! reference backend that computes the very same functions.
 
 pub mod backend;
+pub mod checkpoint;
 pub mod data;
+pub mod fsutil;
+pub mod model;
+pub mod nn;
+pub mod optim;
 pub mod picture;
+pub mod train;

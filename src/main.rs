@@ -1,1 +1,358 @@
-fn main() {}
+//! The `gengpu` command line: parse, call into the library, print.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use gengpu::backend::gpu::{AdapterChoice, list_adapters};
+use gengpu::backend::select::{BackendChoice, open};
+use gengpu::data::{self, FetchEvent};
+use gengpu::train::{self, DeviceData, RunOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "gengpu",
+    version,
+    about = "Train generative models (VAE, GAN) with hand-written GPU kernels"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model; writes metrics, pictures and a checkpoint into --out.
+    Train {
+        #[command(subcommand)]
+        model: TrainModel,
+    },
+    /// The test loss of a VAE checkpoint.
+    Eval {
+        #[arg(long)]
+        checkpoint: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long, value_enum, default_value = "auto")]
+        backend: BackendChoice,
+        /// Print a JSON object instead of a sentence.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decode draws from the prior (VAE) or generator outputs (GAN) into an image grid.
+    Sample {
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// How many images.
+        #[arg(long, default_value_t = 64)]
+        n: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u32,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "auto")]
+        backend: BackendChoice,
+    },
+    /// Decode straight lines in a VAE's latent space between test digits.
+    Interpolate {
+        #[arg(long)]
+        checkpoint: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of lines (pairs of digits).
+        #[arg(long, default_value_t = 8)]
+        lines: usize,
+        /// Images per line, ends included.
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long, value_enum, default_value = "auto")]
+        backend: BackendChoice,
+    },
+    /// List the GPU adapters wgpu sees and which one would be used.
+    Info,
+    /// Datasets: download the standard files into the cache.
+    Data {
+        #[command(subcommand)]
+        action: DataAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TrainModel {
+    /// A variational autoencoder (PyTorch's classic example by default).
+    Vae(VaeArgs),
+}
+
+#[derive(Subcommand)]
+enum DataAction {
+    /// Download `mnist` or `fashion-mnist`, verify checksums, keep them in the cache.
+    Fetch {
+        name: String,
+        /// Another server holding the same files (a mirror).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// The cache folder (default: $GENGPU_CACHE_DIR or the platform's cache folder).
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Clone)]
+struct DataArgs {
+    /// A folder of MNIST-format IDX files, or `mnist` / `fashion-mnist` once fetched
+    /// (default: the bundled 10,000 MNIST digits).
+    #[arg(long)]
+    data: Option<String>,
+    /// A folder for the test split (default: the t10k files beside --data, else a hold-out).
+    #[arg(long)]
+    test_data: Option<String>,
+    /// Train on the first N examples only.
+    #[arg(long)]
+    limit: Option<usize>,
+}
+
+#[derive(Args)]
+struct CommonTrainArgs {
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[command(flatten)]
+    data: DataArgs,
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendChoice,
+    /// Output folder.
+    #[arg(long, default_value = "runs/latest")]
+    out: PathBuf,
+    /// Steps between progress-bar loss updates.
+    #[arg(long, default_value_t = 20)]
+    log_every: usize,
+}
+
+#[derive(Args)]
+struct VaeArgs {
+    #[command(flatten)]
+    common: CommonTrainArgs,
+    #[arg(long, default_value_t = 128)]
+    batch_size: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f32,
+    #[arg(long, default_value_t = 20)]
+    latent: usize,
+    /// Hidden layer widths, comma-separated (the decoder mirrors them).
+    #[arg(long, value_delimiter = ',', default_value = "400")]
+    hidden: Vec<usize>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        // Mesa's implicit device-select layer complains about a missing display on headless
+        // machines; gengpu picks its adapter itself, so the layer has nothing to add.
+        // SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
+    }
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Train {
+            model: TrainModel::Vae(args),
+        } => train_vae(args),
+        Command::Eval {
+            checkpoint,
+            data,
+            backend,
+            json,
+        } => eval(&checkpoint, &data, backend, json),
+        Command::Sample {
+            checkpoint,
+            n,
+            seed,
+            out,
+            backend,
+        } => sample(&checkpoint, n, seed, &out, backend),
+        Command::Interpolate {
+            checkpoint,
+            out,
+            lines,
+            steps,
+            data,
+            backend,
+        } => interpolate(&checkpoint, &out, lines, steps, &data, backend),
+        Command::Info => info(),
+        Command::Data {
+            action:
+                DataAction::Fetch {
+                    name,
+                    base_url,
+                    cache_dir,
+                },
+        } => fetch(&name, base_url.as_deref(), cache_dir.as_deref()),
+    }
+}
+
+fn resolve_data(args: &DataArgs) -> Result<data::TrainTest> {
+    data::resolve(args.data.as_deref(), args.test_data.as_deref(), args.limit)
+        .context("cannot load the data")
+}
+
+fn open_backend(choice: BackendChoice) -> Result<Box<dyn gengpu::backend::Backend>> {
+    let (backend, why) = open(choice).context("cannot open the backend")?;
+    println!("backend: {why}");
+    Ok(backend)
+}
+
+fn train_vae(args: VaeArgs) -> Result<()> {
+    let common = args.common;
+    if common.log_every == 0 {
+        bail!("--log-every must be at least 1");
+    }
+    let data = resolve_data(&common.data)?;
+    println!(
+        "data: {} ({} training, {} test examples)",
+        data.description, data.train.count, data.test.count
+    );
+    let mut backend = open_backend(common.backend)?;
+    let settings = train::vae::VaeSettings {
+        run: RunOptions {
+            epochs: common.epochs,
+            batch_size: args.batch_size,
+            seed: common.seed,
+            out: common.out.clone(),
+            log_every: common.log_every,
+        },
+        lr: args.lr,
+        latent: args.latent,
+        hidden: args.hidden,
+    };
+    train::vae::train(backend.as_mut(), &data, &settings)?;
+    println!("wrote {}", common.out.display());
+    Ok(())
+}
+
+fn eval(checkpoint: &std::path::Path, args: &DataArgs, choice: BackendChoice, json: bool) -> Result<()> {
+    let data = resolve_data(args)?;
+    let mut backend = open_backend(choice)?;
+    let (mut vae, meta) = train::vae::load(backend.as_mut(), checkpoint, 128)?;
+    if data.test.rows * data.test.cols != meta.config.pixels() {
+        bail!(
+            "the checkpoint's model takes {}×{} images but the test data has {}×{}",
+            meta.config.height,
+            meta.config.width,
+            data.test.rows,
+            data.test.cols
+        );
+    }
+    let test = DeviceData::upload(backend.as_mut(), &data.test)?;
+    let (loss, bce, kl) = train::vae::evaluate(backend.as_mut(), &mut vae, &test, meta.settings.run.seed as u32)?;
+    if json {
+        let report = serde_json::json!({
+            "checkpoint": checkpoint,
+            "epoch": meta.epoch,
+            "test_loss": loss,
+            "test_bce": bce,
+            "test_kl": kl,
+            "examples": data.test.count,
+            "data": data.description,
+        });
+        println!("{report}");
+    } else {
+        println!(
+            "test loss {loss:.3} (BCE {bce:.3} + KL {kl:.3}) over {} examples of {}",
+            data.test.count, data.test.name
+        );
+    }
+    Ok(())
+}
+
+fn sample(checkpoint: &std::path::Path, n: usize, seed: u32, out: &std::path::Path, choice: BackendChoice) -> Result<()> {
+    if n == 0 {
+        bail!("--n must be at least 1");
+    }
+    let mut backend = open_backend(choice)?;
+    let (mut vae, meta) = train::vae::load(backend.as_mut(), checkpoint, 128)?;
+    let images = train::vae::sample(backend.as_mut(), &mut vae, n, seed)?;
+    let (h, w) = (meta.config.height, meta.config.width);
+    train::vae::save_grid(&images, n, h, w, 8, out)?;
+    println!("wrote {n} samples to {}", out.display());
+    Ok(())
+}
+
+fn interpolate(
+    checkpoint: &std::path::Path,
+    out: &std::path::Path,
+    lines: usize,
+    steps: usize,
+    args: &DataArgs,
+    choice: BackendChoice,
+) -> Result<()> {
+    if lines == 0 || steps < 2 {
+        bail!("--lines must be at least 1 and --steps at least 2");
+    }
+    let data = resolve_data(args)?;
+    let mut backend = open_backend(choice)?;
+    let (mut vae, meta) = train::vae::load(backend.as_mut(), checkpoint, 128)?;
+    let test = DeviceData::upload(backend.as_mut(), &data.test)?;
+    let images = train::vae::interpolate(backend.as_mut(), &mut vae, &test, lines, steps)?;
+    let count = images.len() / meta.config.pixels();
+    train::vae::save_grid(&images, count, meta.config.height, meta.config.width, steps, out)?;
+    println!("wrote {} lines of {steps} to {}", count / steps, out.display());
+    Ok(())
+}
+
+fn info() -> Result<()> {
+    let (adapters, chosen) = list_adapters(AdapterChoice::Any);
+    if adapters.is_empty() {
+        println!("no GPU adapter found: --backend auto uses the CPU backend");
+        println!("(on Debian, `apt-get install mesa-vulkan-drivers` gives a software Vulkan device)");
+        return Ok(());
+    }
+    let (_, hardware) = list_adapters(AdapterChoice::HardwareOnly);
+    for (i, a) in adapters.iter().enumerate() {
+        let mark = if Some(i) == chosen { "*" } else { " " };
+        println!("{mark} [{i}] {} — {} {} ({})", a.name, a.backend, a.device_type, a.driver);
+        println!(
+            "      max buffer {} MiB, max storage binding {} MiB, workgroups/dim {}, invocations/group {}, workgroup memory {} KiB",
+            a.max_buffer_size >> 20,
+            a.max_storage_buffer_binding_size >> 20,
+            a.max_compute_workgroups_per_dimension,
+            a.max_compute_invocations_per_workgroup,
+            a.max_compute_workgroup_storage_size >> 10
+        );
+    }
+    if let Some(i) = chosen {
+        println!("--backend gpu uses [{i}] {}", adapters[i].name);
+    }
+    match hardware {
+        Some(i) => println!("--backend auto uses [{i}] {} (a hardware GPU)", adapters[i].name),
+        None => println!("--backend auto uses the CPU backend (no hardware GPU; software Vulkan is slower)"),
+    }
+    Ok(())
+}
+
+fn fetch(name: &str, base_url: Option<&str>, cache_dir: Option<&std::path::Path>) -> Result<()> {
+    let report = data::fetch(name, base_url, cache_dir, |event| match event {
+        FetchEvent::Verified { file } => println!("{file}: already present, checksum verified"),
+        FetchEvent::Started { file, .. } => println!("{file}: downloading"),
+        FetchEvent::Done { file, bytes } => println!("{file}: {bytes} bytes, checksum verified"),
+        FetchEvent::Progress { .. } => {}
+    })
+    .with_context(|| format!("cannot fetch {name}"))?;
+    println!(
+        "{name} is in {}; train on it with --data {name}",
+        report.dir.display()
+    );
+    Ok(())
+}

@@ -15,6 +15,7 @@ mod ops;
 pub mod rng;
 mod tensor;
 mod validate;
+pub mod select;
 
 pub use error::BackendError;
 pub use ops::{Activation, AdamHyper, MatmulForm};

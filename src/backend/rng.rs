@@ -23,9 +23,11 @@ pub fn bits(key: u32, counter: u32) -> u32 {
     hash(hash(counter.wrapping_add(key)) ^ key)
 }
 
-/// A uniform draw in (0, 1) from the top 24 bits: exact in f32, never 0 or 1.
+/// A uniform draw in (0, 1) from the top 23 bits: the midpoint `(k + ½)/2^23` of one of 2^23
+/// equal cells, exact in f32 (at most 24 significant bits), never 0 or 1. (With 24 bits,
+/// `k + ½` needs 25 and rounds: the top value became exactly 1.0.)
 pub fn to_unit(bits: u32) -> f32 {
-    ((bits >> 8) as f32 + 0.5) * (1.0 / 16_777_216.0)
+    ((bits >> 9) as f32 + 0.5) * (1.0 / 8_388_608.0)
 }
 
 /// Element `index` of the uniform stream `(seed, stream)`.
@@ -56,7 +58,8 @@ mod tests {
 
     #[test]
     fn unit_interval_is_open() {
-        assert!(to_unit(0) > 0.0);
+        assert_eq!(to_unit(0), 0.5 / 8_388_608.0);
         assert!(to_unit(u32::MAX) < 1.0);
+        assert_eq!(to_unit(u32::MAX), 1.0 - 0.5 / 8_388_608.0);
     }
 }

@@ -29,13 +29,16 @@ pub enum AdapterChoice {
     HardwareOnly,
 }
 
-fn instance() -> wgpu::Instance {
+/// The native APIs; GL is asked only when none of them has an adapter (its probing is slow
+/// and, on headless Linux, noisy).
+const NATIVE: wgpu::Backends = wgpu::Backends::VULKAN
+    .union(wgpu::Backends::METAL)
+    .union(wgpu::Backends::DX12);
+
+fn enumerate(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-    desc.backends = wgpu::Backends::VULKAN
-        | wgpu::Backends::METAL
-        | wgpu::Backends::DX12
-        | wgpu::Backends::GL;
-    wgpu::Instance::new(desc)
+    desc.backends = backends;
+    pollster::block_on(wgpu::Instance::new(desc).enumerate_adapters(backends))
 }
 
 fn is_hardware(info: &wgpu::AdapterInfo) -> bool {
@@ -77,7 +80,10 @@ fn summary(adapter: &wgpu::Adapter) -> AdapterSummary {
 }
 
 fn adapters_ranked() -> Vec<wgpu::Adapter> {
-    let mut adapters = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
+    let mut adapters = enumerate(NATIVE);
+    if adapters.is_empty() {
+        adapters = enumerate(wgpu::Backends::GL);
+    }
     adapters.sort_by_key(|a| rank(&a.get_info()));
     adapters
 }

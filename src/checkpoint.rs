@@ -1,0 +1,179 @@
+//! Checkpoints in safetensors format: every parameter under its PyTorch-style name, Adam's
+//! moments as `optim.m.<name>` / `optim.v.<name>`, and the model and training configuration
+//! as JSON in the header's metadata (key `gengpu`). Written atomically.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use thiserror::Error;
+
+use crate::nn::ParamLayout;
+
+/// The metadata key holding the JSON description.
+const META_KEY: &str = "gengpu";
+
+/// What can go wrong reading or writing a checkpoint.
+#[derive(Debug, Error)]
+pub enum CheckpointError {
+    #[error("cannot read checkpoint {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write checkpoint {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid safetensors file: {reason}")]
+    Format { path: PathBuf, reason: String },
+    #[error("{path} is a safetensors file but not a gengpu checkpoint (no `gengpu` metadata)")]
+    NotOurs { path: PathBuf },
+    #[error("{path}: tensor {name}: {reason}")]
+    Tensor {
+        path: PathBuf,
+        name: String,
+        reason: String,
+    },
+    #[error("{path}: bad configuration: {reason}")]
+    Config { path: PathBuf, reason: String },
+}
+
+/// The host copy of one parameter store: parameters and Adam's moments, flat.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreState {
+    pub params: Vec<f32>,
+    pub m: Vec<f32>,
+    pub v: Vec<f32>,
+}
+
+/// Saves `stores` (each with its layout) and the JSON `meta`. Writes `path.tmp`, then renames,
+/// so that a crash never leaves a half-written checkpoint behind.
+pub fn save<M: serde::Serialize>(
+    path: &Path,
+    meta: &M,
+    stores: &[(&ParamLayout, &StoreState)],
+) -> Result<(), CheckpointError> {
+    let write_error = |source| CheckpointError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let json = serde_json::to_string(meta).map_err(|e| write_error(std::io::Error::other(e)))?;
+    let mut tensors: Vec<(String, TensorView<'_>)> = Vec::new();
+    for (layout, state) in stores {
+        for e in layout.entries() {
+            // Biases (one row) are saved 1-d, as PyTorch stores them.
+            let shape = if e.rows == 1 { vec![e.cols] } else { vec![e.rows, e.cols] };
+            for (name, values) in [
+                (e.name.clone(), &state.params),
+                (format!("optim.m.{}", e.name), &state.m),
+                (format!("optim.v.{}", e.name), &state.v),
+            ] {
+                let bytes: &[u8] = bytemuck::cast_slice(&values[e.offset..e.offset + e.len()]);
+                let view = TensorView::new(Dtype::F32, shape.clone(), bytes)
+                    .map_err(|e| write_error(std::io::Error::other(e)))?;
+                tensors.push((name, view));
+            }
+        }
+    }
+    let info = HashMap::from([(META_KEY.to_string(), json)]);
+    let bytes = safetensors::serialize(tensors, Some(info))
+        .map_err(|e| write_error(std::io::Error::other(e)))?;
+    crate::fsutil::write_atomically(path, &bytes).map_err(write_error)
+}
+
+/// A checkpoint read into memory.
+pub struct Checkpoint {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    meta: String,
+}
+
+impl Checkpoint {
+    /// Reads and checks the file's header.
+    pub fn open(path: &Path) -> Result<Self, CheckpointError> {
+        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let (_, header) =
+            SafeTensors::read_metadata(&bytes).map_err(|e| CheckpointError::Format {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        // Also validates that every tensor's bytes are present.
+        SafeTensors::deserialize(&bytes).map_err(|e| CheckpointError::Format {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let meta = header
+            .metadata()
+            .as_ref()
+            .and_then(|m| m.get(META_KEY))
+            .cloned()
+            .ok_or_else(|| CheckpointError::NotOurs {
+                path: path.to_path_buf(),
+            })?;
+        Ok(Checkpoint {
+            path: path.to_path_buf(),
+            bytes,
+            meta,
+        })
+    }
+
+    /// The configuration saved with the weights.
+    pub fn meta<M: serde::de::DeserializeOwned>(&self) -> Result<M, CheckpointError> {
+        serde_json::from_str(&self.meta).map_err(|e| CheckpointError::Config {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// The parameters and moments of a store with `layout`, checked name by name and shape by
+    /// shape.
+    pub fn store(&self, layout: &ParamLayout) -> Result<StoreState, CheckpointError> {
+        let tensors = SafeTensors::deserialize(&self.bytes).map_err(|e| CheckpointError::Format {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut state = StoreState {
+            params: vec![0.0; layout.len()],
+            m: vec![0.0; layout.len()],
+            v: vec![0.0; layout.len()],
+        };
+        for e in layout.entries() {
+            for (name, target) in [
+                (e.name.clone(), &mut state.params),
+                (format!("optim.m.{}", e.name), &mut state.m),
+                (format!("optim.v.{}", e.name), &mut state.v),
+            ] {
+                let bad = |reason: String| CheckpointError::Tensor {
+                    path: self.path.clone(),
+                    name: name.clone(),
+                    reason,
+                };
+                let view = tensors.tensor(&name).map_err(|e| bad(e.to_string()))?;
+                if view.dtype() != Dtype::F32 {
+                    return Err(bad(format!("dtype {:?}, expected F32", view.dtype())));
+                }
+                if view.shape().iter().product::<usize>() != e.len() {
+                    return Err(bad(format!(
+                        "shape {:?}, expected {}×{}",
+                        view.shape(),
+                        e.rows,
+                        e.cols
+                    )));
+                }
+                // safetensors data is little-endian and may be unaligned: copy through bytes.
+                for (dst, chunk) in target[e.offset..e.offset + e.len()]
+                    .iter_mut()
+                    .zip(view.data().chunks_exact(4))
+                {
+                    *dst = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+                }
+            }
+        }
+        Ok(state)
+    }
+}

@@ -1,0 +1,462 @@
+//! Datasets in memory (u8 pixels, one row per example, as the GPU keeps them), where they come
+//! from (the bundled digits, an IDX folder, a fetched dataset), and how training and
+//! evaluation sets are chosen for a run.
+
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use super::idx::{self, Images};
+use super::{DataError, fetch};
+
+/// How many of the bundled 10,000 digits are held out for evaluation.
+pub const BUNDLED_HOLDOUT: usize = 1000;
+
+const BUNDLED_NAME: &str = "bundled MNIST-10k";
+static BUNDLED_IMAGES: &[u8] = include_bytes!("../../assets/train-images-idx3-ubyte.gz");
+static BUNDLED_LABELS: &[u8] = include_bytes!("../../assets/train-labels-idx1-ubyte.gz");
+
+/// Which half of an MNIST-style folder: `train-*` or `t10k-*` files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    Train,
+    Test,
+}
+
+impl Split {
+    /// The file-name prefix MNIST, Fashion-MNIST and their look-alikes use.
+    fn prefix(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Test => "t10k",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Split::Train => "training",
+            Split::Test => "test",
+        }
+    }
+}
+
+/// Labelled images, all of one size, kept as the u8 bytes of the files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dataset {
+    /// `count * rows * cols` pixels, row-major, one example after the other.
+    pub images: Vec<u8>,
+    pub labels: Vec<u8>,
+    pub count: usize,
+    pub rows: usize,
+    pub cols: usize,
+    /// Where the data came from, for logs and messages.
+    pub name: String,
+}
+
+impl Dataset {
+    /// The 10,000 MNIST training digits compiled into the program: training works with no
+    /// download and no files.
+    pub fn bundled() -> Dataset {
+        Dataset::from_idx_bytes(BUNDLED_IMAGES, BUNDLED_LABELS, BUNDLED_NAME)
+            .expect("the bundled dataset is valid (checked by the tests)")
+    }
+
+    /// The bundled digits split for a run: the first 9,000 to train on, the last
+    /// [`BUNDLED_HOLDOUT`] to evaluate on.
+    pub fn bundled_split() -> (Dataset, Dataset) {
+        hold_out(Dataset::bundled(), BUNDLED_NAME, BUNDLED_HOLDOUT)
+    }
+
+    /// Reads one split of an MNIST-style folder (`train-images-idx3-ubyte.gz` and
+    /// `train-labels-idx1-ubyte.gz`, or the `t10k-` pair; gzip-compressed or not; also with
+    /// `.idx3-ubyte` for `-idx3-ubyte`, as some copies name them).
+    pub fn from_dir(dir: impl AsRef<Path>, split: Split) -> Result<Dataset, DataError> {
+        let dir = dir.as_ref();
+        if !dir.is_dir() {
+            return Err(DataError::io(
+                dir,
+                io::Error::new(io::ErrorKind::NotFound, "no such folder"),
+            ));
+        }
+        let images_path = find_file(dir, split, "images", 3)?;
+        let labels_path = find_file(dir, split, "labels", 1)?;
+        let images = idx::read_images(&images_path)?;
+        let labels = idx::read_labels(&labels_path)?;
+        pair(
+            images,
+            &images_path.display().to_string(),
+            labels,
+            &labels_path.display().to_string(),
+            format!("{} ({})", dir.display(), split.prefix()),
+        )
+    }
+
+    /// Whether `dir` holds both files of `split`.
+    pub fn has_split(dir: impl AsRef<Path>, split: Split) -> bool {
+        let dir = dir.as_ref();
+        find_file(dir, split, "images", 3).is_ok() && find_file(dir, split, "labels", 1).is_ok()
+    }
+
+    pub fn pixels_per_example(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// The pixels of example `i`. Panics if `i >= count`, like slice indexing.
+    pub fn image(&self, i: usize) -> &[u8] {
+        let n = self.pixels_per_example();
+        &self.images[i * n..(i + 1) * n]
+    }
+
+    /// The first `n` examples (all of them if there are fewer), e.g. for `--limit`.
+    pub fn take(mut self, n: usize) -> Dataset {
+        let n = n.min(self.count);
+        self.images.truncate(n * self.pixels_per_example());
+        self.labels.truncate(n);
+        self.count = n;
+        self
+    }
+
+    /// A copy of examples `range`. Panics if the range is out of bounds, like slice indexing.
+    pub fn slice(&self, range: Range<usize>) -> Dataset {
+        let n = self.pixels_per_example();
+        Dataset {
+            images: self.images[range.start * n..range.end * n].to_vec(),
+            labels: self.labels[range.clone()].to_vec(),
+            count: range.len(),
+            rows: self.rows,
+            cols: self.cols,
+            name: self.name.clone(),
+        }
+    }
+
+    fn from_idx_bytes(images: &[u8], labels: &[u8], name: &str) -> Result<Dataset, DataError> {
+        let images_name = format!("{name} images");
+        let labels_name = format!("{name} labels");
+        pair(
+            idx::parse_images(images, &images_name)?,
+            &images_name,
+            idx::parse_labels(labels, &labels_name)?,
+            &labels_name,
+            name.to_string(),
+        )
+    }
+}
+
+/// Joins images and their labels, which must be as many.
+fn pair(
+    images: Images,
+    images_name: &str,
+    labels: Vec<u8>,
+    labels_name: &str,
+    name: String,
+) -> Result<Dataset, DataError> {
+    if images.count != labels.len() {
+        return Err(DataError::CountMismatch {
+            images: images_name.to_string(),
+            image_count: images.count,
+            labels: labels_name.to_string(),
+            label_count: labels.len(),
+        });
+    }
+    Ok(Dataset {
+        images: images.pixels,
+        labels,
+        count: images.count,
+        rows: images.rows,
+        cols: images.cols,
+        name,
+    })
+}
+
+/// Finds the file of `kind` ("images" or "labels", of `dims` dimensions) for `split` in `dir`,
+/// under any of the names it is distributed as.
+fn find_file(dir: &Path, split: Split, kind: &str, dims: u8) -> Result<PathBuf, DataError> {
+    let prefix = split.prefix();
+    let candidates: Vec<String> = [
+        format!("{prefix}-{kind}-idx{dims}-ubyte"),
+        format!("{prefix}-{kind}.idx{dims}-ubyte"),
+    ]
+    .iter()
+    .flat_map(|base| [format!("{base}.gz"), base.clone()])
+    .collect();
+    candidates
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|path| path.is_file())
+        .ok_or_else(|| DataError::MissingFiles {
+            dir: dir.to_path_buf(),
+            what: format!("{} {kind}", split.noun()),
+            looked_for: candidates,
+        })
+}
+
+/// The training and evaluation sets of a run, and a sentence saying what they are.
+#[derive(Debug, Clone)]
+pub struct TrainTest {
+    pub train: Dataset,
+    pub test: Dataset,
+    pub description: String,
+}
+
+/// Chooses the data of a run from the command line's choices.
+///
+/// `spec`: none for the bundled digits, `mnist` or `fashion-mnist` for a fetched dataset
+/// (see [`fetch::fetch`]), or an MNIST-style folder. Evaluation data: the `test_spec` folder
+/// (or dataset name) if given, else the folder's `t10k` split if it has one, else the last
+/// 1,000 examples of the training data (10% if it has fewer than 10,000), held out.
+/// `limit` keeps only the first examples of the training set; the evaluation set is never
+/// cut, so that runs with different limits are compared on the same examples.
+pub fn resolve(
+    spec: Option<&str>,
+    test_spec: Option<&str>,
+    limit: Option<usize>,
+) -> Result<TrainTest, DataError> {
+    if limit == Some(0) {
+        return Err(DataError::ZeroLimit);
+    }
+    let (full, origin, dir) = match spec {
+        None => (Dataset::bundled(), BUNDLED_NAME.to_string(), None),
+        Some(spec) => {
+            let (dir, origin) = locate(spec)?;
+            let mut full = Dataset::from_dir(&dir, Split::Train)?;
+            full.name = format!("{origin} (train)");
+            (full, origin, Some(dir))
+        }
+    };
+    let (train, test, test_part) = if let Some(test_spec) = test_spec {
+        let (test_dir, test_origin) = locate(test_spec)?;
+        // A folder of only `train-*` files is also accepted as evaluation data.
+        let split = if Dataset::has_split(&test_dir, Split::Test) {
+            Split::Test
+        } else {
+            Split::Train
+        };
+        let mut test = Dataset::from_dir(&test_dir, split)?;
+        test.name = format!("{test_origin} ({})", split.prefix());
+        let part = format!("{test_origin}: {} for evaluation", thousands(test.count));
+        (full, test, part)
+    } else if let Some(dir) = dir.filter(|dir| Dataset::has_split(dir, Split::Test)) {
+        let mut test = Dataset::from_dir(&dir, Split::Test)?;
+        test.name = format!("{origin} (t10k)");
+        let part = format!("its {} test examples for evaluation", thousands(test.count));
+        (full, test, part)
+    } else {
+        let count = full.count;
+        if count < 2 {
+            return Err(DataError::TooFewExamples {
+                name: full.name,
+                count,
+                needed: 2,
+            });
+        }
+        let held = if count >= 10_000 {
+            1000
+        } else {
+            (count / 10).max(1)
+        };
+        let (train, test) = hold_out(full, &origin, held);
+        let part = format!("the last {} held out for evaluation", thousands(held));
+        (train, test, part)
+    };
+
+    for set in [&train, &test] {
+        if set.count == 0 {
+            return Err(DataError::TooFewExamples {
+                name: set.name.clone(),
+                count: 0,
+                needed: 1,
+            });
+        }
+    }
+    if (test.rows, test.cols) != (train.rows, train.cols) {
+        return Err(DataError::ShapeMismatch {
+            test: test.name,
+            train_rows: train.rows,
+            train_cols: train.cols,
+            test_rows: test.rows,
+            test_cols: test.cols,
+        });
+    }
+
+    let available = train.count;
+    let train = train.take(limit.unwrap_or(available));
+    let train_part = if train.count < available {
+        format!(
+            "the first {} of {} for training",
+            thousands(train.count),
+            thousands(available)
+        )
+    } else {
+        format!("{} for training", thousands(train.count))
+    };
+    let separator = if test_spec.is_some() { "; " } else { ", " };
+    Ok(TrainTest {
+        train,
+        test,
+        description: format!("{origin}: {train_part}{separator}{test_part}"),
+    })
+}
+
+/// Splits off the last `held` examples for evaluation.
+fn hold_out(full: Dataset, origin: &str, held: usize) -> (Dataset, Dataset) {
+    let kept = full.count - held;
+    let mut test = full.slice(kept..full.count);
+    test.name = format!("{origin} (last {} held out)", thousands(held));
+    let mut train = full.take(kept);
+    train.name = format!("{origin} (first {})", thousands(kept));
+    (train, test)
+}
+
+/// The folder a data spec names, and how to call it: a fetched dataset's cache folder, or
+/// the spec itself as a path.
+fn locate(spec: &str) -> Result<(PathBuf, String), DataError> {
+    if fetch::DATASETS.contains(&spec) {
+        let dir = fetch::cache_folder(spec);
+        if !Dataset::has_split(&dir, Split::Train) {
+            return Err(DataError::NotFetched {
+                name: spec.to_string(),
+                dir,
+            });
+        }
+        return Ok((dir, spec.to_string()));
+    }
+    let dir = PathBuf::from(spec);
+    if !dir.is_dir() {
+        let message = format!(
+            "no such folder, nor a dataset name ({})",
+            fetch::DATASETS.join(", ")
+        );
+        return Err(DataError::io(
+            dir,
+            io::Error::new(io::ErrorKind::NotFound, message),
+        ));
+    }
+    Ok((dir, spec.to_string()))
+}
+
+/// 9000 → "9,000": counts as people read them.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+
+    fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
+        let mut bytes = magic.to_be_bytes().to_vec();
+        for d in dims {
+            bytes.extend_from_slice(&d.to_be_bytes());
+        }
+        bytes.extend_from_slice(data);
+        bytes
+    }
+
+    /// `count` images of 2x2 pixels, image i filled with i, labelled i % 10.
+    fn tiny(count: u8) -> Dataset {
+        let pixels: Vec<u8> = (0..count).flat_map(|i| [i; 4]).collect();
+        let labels: Vec<u8> = (0..count).map(|i| i % 10).collect();
+        Dataset::from_idx_bytes(
+            &idx(0x803, &[count.into(), 2, 2], &pixels),
+            &idx(0x801, &[count.into()], &labels),
+            "tiny",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn count_mismatch_names_both_files() {
+        let err = Dataset::from_idx_bytes(
+            &idx(0x803, &[2, 1, 1], &[0, 0]),
+            &idx(0x801, &[3], &[0, 0, 0]),
+            "odd",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "odd images holds 2 images but odd labels holds 3 labels"
+        );
+    }
+
+    #[test]
+    fn take_slice_and_image() {
+        let data = tiny(5);
+        assert_eq!(data.pixels_per_example(), 4);
+        assert_eq!(data.image(3), [3, 3, 3, 3]);
+        let middle = data.slice(1..3);
+        assert_eq!((middle.count, middle.labels.as_slice()), (2, &[1, 2][..]));
+        assert_eq!(middle.image(0), [1; 4]);
+        let first = data.clone().take(2);
+        assert_eq!((first.count, first.images.len()), (2, 8));
+        assert_eq!(data.clone().take(99), data);
+    }
+
+    #[test]
+    fn hold_out_keeps_order() {
+        let (train, test) = hold_out(tiny(10), "tiny", 1);
+        assert_eq!((train.count, test.count), (9, 1));
+        assert_eq!(test.image(0), [9; 4]);
+        assert_eq!(test.labels, [9]);
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(9000), "9,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn folder_with_dotted_raw_names_and_holdout() {
+        let dir = std::env::temp_dir().join(format!("gengpu-data-unit-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let pixels: Vec<u8> = (0..20 * 4).map(|i| i as u8).collect();
+        let labels: Vec<u8> = (0..20).collect();
+        fs::write(
+            dir.join("train-images.idx3-ubyte"),
+            idx(0x803, &[20, 2, 2], &pixels),
+        )
+        .unwrap();
+        fs::write(
+            dir.join("train-labels.idx1-ubyte"),
+            idx(0x801, &[20], &labels),
+        )
+        .unwrap();
+        assert!(Dataset::has_split(&dir, Split::Train));
+        assert!(!Dataset::has_split(&dir, Split::Test));
+
+        let spec = dir.to_str().unwrap();
+        let run = resolve(Some(spec), None, Some(5)).unwrap();
+        assert_eq!((run.train.count, run.test.count), (5, 2));
+        assert_eq!(run.test.labels, [18, 19]);
+        assert_eq!(
+            run.description,
+            format!("{spec}: the first 5 of 18 for training, the last 2 held out for evaluation")
+        );
+
+        let err = Dataset::from_dir(&dir, Split::Test).unwrap_err();
+        assert!(matches!(err, DataError::MissingFiles { .. }));
+        let message = err.to_string();
+        for name in [
+            "t10k-images-idx3-ubyte.gz",
+            "t10k-images-idx3-ubyte",
+            "t10k-images.idx3-ubyte.gz",
+            "t10k-images.idx3-ubyte",
+        ] {
+            assert!(message.contains(name), "{message}");
+        }
+        assert!(message.contains("no test images found"), "{message}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,201 @@
+//! The variational autoencoder of PyTorch's classic example, over any `Backend`:
+//! encoder `P → hidden… → [mu | logvar]`, decoder `L → …hidden → P` logits, loss = BCE summed
+//! over pixels + KL, per example.
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::backend::{Activation, Backend, Result, Tensor};
+use crate::nn::{Mlp, ParamLayout, ParamStore};
+
+/// The VAE's shape.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VaeConfig {
+    /// Image height and width (the input has `height · width` pixels).
+    pub height: usize,
+    pub width: usize,
+    /// Hidden layer widths of the encoder; the decoder mirrors them.
+    pub hidden: Vec<usize>,
+    /// Latent dimension L.
+    pub latent: usize,
+}
+
+impl VaeConfig {
+    /// Pixels per image.
+    pub fn pixels(&self) -> usize {
+        self.height * self.width
+    }
+}
+
+/// Random-stream numbers: draws for training step `s` use stream `2s`, evaluation batches
+/// and pictures the odd streams, so that no two uses share noise.
+pub fn train_stream(step: u64) -> u32 {
+    (step as u32).wrapping_mul(2)
+}
+
+/// See [`train_stream`].
+pub fn eval_stream(batch: u64) -> u32 {
+    (batch as u32).wrapping_mul(2).wrapping_add(1)
+}
+
+/// A VAE with its parameters and its per-batch buffers on one backend.
+pub struct Vae {
+    pub config: VaeConfig,
+    pub store: ParamStore,
+    encoder: Mlp,
+    decoder: Mlp,
+    /// The batch input, `batch × P`, filled by the caller (see [`Vae::input`]).
+    input: Tensor,
+    eps: Tensor,
+    z: Tensor,
+    dz: Tensor,
+    dstats: Tensor,
+    dlogits: Tensor,
+    row_bce: Tensor,
+    row_kl: Tensor,
+    images: Tensor,
+    /// `[Σ BCE, Σ KL]` since the last [`Vae::reset_sums`].
+    sums: Tensor,
+    batch: usize,
+}
+
+impl Vae {
+    /// Builds the model for batches of up to `batch` rows, initialized like PyTorch's Linear
+    /// layers from `seed`.
+    pub fn new(backend: &mut dyn Backend, config: VaeConfig, batch: usize, seed: u64) -> Result<Self> {
+        let p = config.pixels();
+        let l = config.latent;
+        let mut layout = ParamLayout::default();
+        let mut enc_sizes = vec![p];
+        enc_sizes.extend(&config.hidden);
+        enc_sizes.push(2 * l);
+        let mut enc_acts = vec![Activation::Relu; config.hidden.len()];
+        enc_acts.push(Activation::Identity);
+        let mut encoder = Mlp::new(&mut layout, "encoder", &enc_sizes, &enc_acts);
+        let mut dec_sizes = vec![l];
+        dec_sizes.extend(config.hidden.iter().rev());
+        dec_sizes.push(p);
+        let mut decoder = Mlp::new(&mut layout, "decoder", &dec_sizes, &enc_acts);
+        let store = ParamStore::new(backend, layout)?;
+        let mut host = vec![0.0; store.layout.len()];
+        let mut rng = StdRng::seed_from_u64(seed);
+        encoder.init(&store, &mut rng, &mut host);
+        decoder.init(&store, &mut rng, &mut host);
+        backend.upload(&store.params, &host)?;
+        encoder.allocate(backend, batch)?;
+        decoder.allocate(backend, batch)?;
+        Ok(Vae {
+            input: backend.alloc(batch, p)?,
+            eps: backend.alloc(batch, l)?,
+            z: backend.alloc(batch, l)?,
+            dz: backend.alloc(batch, l)?,
+            dstats: backend.alloc(batch, 2 * l)?,
+            dlogits: backend.alloc(batch, p)?,
+            row_bce: backend.alloc(batch, 1)?,
+            row_kl: backend.alloc(batch, 1)?,
+            images: backend.alloc(batch, p)?,
+            sums: backend.alloc(1, 2)?,
+            config,
+            store,
+            encoder,
+            decoder,
+            batch,
+        })
+    }
+
+    /// The largest batch.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// The input rows a batch of `rows` examples is gathered into, as pixel/255.
+    pub fn input(&self, rows: usize) -> Tensor {
+        self.input.top_rows(rows)
+    }
+
+    /// Encoder, sampling and decoder on the first `rows` input rows; accumulates the batch's
+    /// summed BCE and KL. Returns the latent statistics `[mu | logvar]`.
+    fn forward(&mut self, backend: &mut dyn Backend, rows: usize, seed: u32, stream: u32) -> Result<Tensor> {
+        let x = self.input(rows);
+        let stats = self.encoder.forward(backend, &self.store, &x)?;
+        let (eps, z) = (self.eps.top_rows(rows), self.z.top_rows(rows));
+        backend.fill_normal(&eps, seed, stream)?;
+        backend.reparameterize(&stats, &eps, &z)?;
+        let logits = self.decoder.forward(backend, &self.store, &z)?;
+        let (row_bce, row_kl) = (self.row_bce.top_rows(rows), self.row_kl.top_rows(rows));
+        // Like PyTorch's example, the gradient is that of the batch's summed loss.
+        backend.bce_with_logits(&logits, &x, 1.0, &self.dlogits.top_rows(rows), &row_bce)?;
+        backend.kl_divergence(&stats, &row_kl)?;
+        backend.accumulate_sum(&row_bce, &self.sums.view(0, 1, 1), 1.0)?;
+        backend.accumulate_sum(&row_kl, &self.sums.view(1, 1, 1), 1.0)?;
+        Ok(stats)
+    }
+
+    /// Forward and backward of one training batch of `rows` examples (already in
+    /// [`Vae::input`]): leaves the gradients in `store.grads`.
+    pub fn train_step(&mut self, backend: &mut dyn Backend, rows: usize, seed: u32, stream: u32) -> Result<()> {
+        let stats = self.forward(backend, rows, seed, stream)?;
+        let (z, dz) = (self.z.top_rows(rows), self.dz.top_rows(rows));
+        let dlogits = self.dlogits.top_rows(rows);
+        self.decoder
+            .backward(backend, &self.store, &z, &dlogits, Some(&dz))?;
+        let dstats = self.dstats.top_rows(rows);
+        backend.latent_backward(&dz, &stats, &self.eps.top_rows(rows), 1.0, &dstats)?;
+        self.encoder
+            .backward(backend, &self.store, &self.input(rows), &dstats, None)
+    }
+
+    /// The loss of a batch without training on it (accumulated into the sums).
+    pub fn eval_batch(&mut self, backend: &mut dyn Backend, rows: usize, seed: u32, stream: u32) -> Result<()> {
+        self.forward(backend, rows, seed, stream).map(|_| ())
+    }
+
+    /// Zeroes the loss sums.
+    pub fn reset_sums(&mut self, backend: &mut dyn Backend) -> Result<()> {
+        backend.fill(&self.sums, 0.0)
+    }
+
+    /// Reads `(Σ BCE, Σ KL)` back from the device.
+    pub fn read_sums(&mut self, backend: &mut dyn Backend) -> Result<(f64, f64)> {
+        let sums = backend.read(&self.sums)?;
+        Ok((f64::from(sums[0]), f64::from(sums[1])))
+    }
+
+    /// Reconstructions (sigmoid of the decoder's logits) of the first `rows` input rows.
+    pub fn reconstruct(&mut self, backend: &mut dyn Backend, rows: usize, seed: u32, stream: u32) -> Result<Vec<f32>> {
+        self.forward(backend, rows, seed, stream)?;
+        let logits = self.decoder.output(rows);
+        self.images_of(backend, &logits)
+    }
+
+    /// Decodes latent points (`rows × L`, row-major) into images in [0, 1].
+    pub fn decode(&mut self, backend: &mut dyn Backend, latents: &[f32]) -> Result<Vec<f32>> {
+        let rows = latents.len() / self.config.latent;
+        let z = self.z.top_rows(rows);
+        backend.upload(&z, latents)?;
+        let logits = self.decoder.forward(backend, &self.store, &z)?;
+        self.images_of(backend, &logits)
+    }
+
+    /// Decodes draws from the prior N(0, I).
+    pub fn sample(&mut self, backend: &mut dyn Backend, rows: usize, seed: u32) -> Result<Vec<f32>> {
+        let z = self.z.top_rows(rows);
+        backend.fill_normal(&z, seed, u32::MAX)?;
+        let logits = self.decoder.forward(backend, &self.store, &z)?;
+        self.images_of(backend, &logits)
+    }
+
+    /// The means of the encoder for the first `rows` input rows (`rows × L`).
+    pub fn encode_means(&mut self, backend: &mut dyn Backend, rows: usize) -> Result<Vec<f32>> {
+        let stats = self.encoder.forward(backend, &self.store, &self.input(rows))?;
+        let stats = backend.read(&stats)?;
+        let l = self.config.latent;
+        Ok(stats.chunks_exact(2 * l).flat_map(|row| row[..l].to_vec()).collect())
+    }
+
+    fn images_of(&mut self, backend: &mut dyn Backend, logits: &Tensor) -> Result<Vec<f32>> {
+        let images = self.images.top_rows(logits.rows);
+        backend.activation(Activation::Sigmoid, logits, &images)?;
+        backend.read(&images)
+    }
+}

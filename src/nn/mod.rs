@@ -1,0 +1,7 @@
+//! Layers written once over any `Backend`: flat parameter storage and MLPs.
+
+pub mod mlp;
+pub mod params;
+
+pub use mlp::Mlp;
+pub use params::{ParamEntry, ParamLayout, ParamSlot, ParamStore};

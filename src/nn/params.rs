@@ -1,0 +1,133 @@
+//! One flat buffer for all parameters, and the same layout for gradients and Adam's moments:
+//! one optimizer dispatch updates everything, and each weight is a view into the buffer.
+
+use rand::Rng;
+
+use crate::backend::{Backend, Result, Tensor};
+
+/// Where one parameter tensor lives in the flat buffers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamEntry {
+    /// The name it is saved under, PyTorch-style (`encoder.0.weight`).
+    pub name: String,
+    pub offset: usize,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+impl ParamEntry {
+    pub fn len(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Names and shapes, collected before anything is allocated.
+#[derive(Clone, Debug, Default)]
+pub struct ParamLayout {
+    entries: Vec<ParamEntry>,
+    len: usize,
+}
+
+/// A handle to a parameter of a layout (an index into its entries).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParamSlot(usize);
+
+impl ParamLayout {
+    /// Reserves a `rows × cols` parameter.
+    pub fn add(&mut self, name: impl Into<String>, rows: usize, cols: usize) -> ParamSlot {
+        self.entries.push(ParamEntry {
+            name: name.into(),
+            offset: self.len,
+            rows,
+            cols,
+        });
+        self.len += rows * cols;
+        ParamSlot(self.entries.len() - 1)
+    }
+
+    /// Total number of scalars.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn entries(&self) -> &[ParamEntry] {
+        &self.entries
+    }
+}
+
+/// The flat buffers on a backend: parameters, gradients and Adam's first and second moments.
+pub struct ParamStore {
+    pub layout: ParamLayout,
+    pub params: Tensor,
+    pub grads: Tensor,
+    pub m: Tensor,
+    pub v: Tensor,
+}
+
+impl ParamStore {
+    /// Allocates the four buffers (zeroed).
+    pub fn new(backend: &mut dyn Backend, layout: ParamLayout) -> Result<Self> {
+        let n = layout.len();
+        Ok(ParamStore {
+            params: backend.alloc(1, n)?,
+            grads: backend.alloc(1, n)?,
+            m: backend.alloc(1, n)?,
+            v: backend.alloc(1, n)?,
+            layout,
+        })
+    }
+
+    /// Where a parameter lives.
+    pub fn entry(&self, slot: ParamSlot) -> &ParamEntry {
+        &self.layout.entries[slot.0]
+    }
+
+    /// The parameter's view.
+    pub fn param(&self, slot: ParamSlot) -> Tensor {
+        let e = self.entry(slot);
+        self.params.view(e.offset, e.rows, e.cols)
+    }
+
+    /// The parameter's gradient view.
+    pub fn grad(&self, slot: ParamSlot) -> Tensor {
+        let e = self.entry(slot);
+        self.grads.view(e.offset, e.rows, e.cols)
+    }
+}
+
+/// PyTorch's `nn.Linear` default initialization, for weight and bias alike: uniform in
+/// ±1/√fan_in (kaiming_uniform with a = √5 reduces to this).
+pub fn linear_init(rng: &mut impl Rng, fan_in: usize, count: usize) -> Vec<f32> {
+    let bound = 1.0 / (fan_in as f32).sqrt();
+    (0..count).map(|_| rng.random_range(-bound..bound)).collect()
+}
+
+impl ParamStore {
+    /// Copies parameters and moments to the host (for a checkpoint).
+    pub fn read_state(&self, backend: &mut dyn Backend) -> Result<crate::checkpoint::StoreState> {
+        Ok(crate::checkpoint::StoreState {
+            params: backend.read(&self.params)?,
+            m: backend.read(&self.m)?,
+            v: backend.read(&self.v)?,
+        })
+    }
+
+    /// Restores parameters and moments (from a checkpoint).
+    pub fn write_state(
+        &self,
+        backend: &mut dyn Backend,
+        state: &crate::checkpoint::StoreState,
+    ) -> Result<()> {
+        backend.upload(&self.params, &state.params)?;
+        backend.upload(&self.m, &state.m)?;
+        backend.upload(&self.v, &state.v)
+    }
+}

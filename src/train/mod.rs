@@ -1,0 +1,77 @@
+//! Training loops and what they write: progress, metrics log, pictures, checkpoints.
+
+mod device_data;
+mod metrics;
+mod progress;
+pub mod vae;
+
+pub use device_data::DeviceData;
+pub use metrics::MetricsLog;
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::backend::BackendError;
+use crate::checkpoint::CheckpointError;
+use crate::data::DataError;
+use crate::picture::PictureError;
+
+/// What can stop a run.
+#[derive(Debug, Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Picture(#[from] PictureError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid setting: {0}")]
+    Setting(String),
+}
+
+/// Options common to every model's training run.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct RunOptions {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub seed: u64,
+    /// Where metrics, pictures and checkpoints go.
+    pub out: PathBuf,
+    /// Steps between progress updates (each reads the running loss back from the device).
+    pub log_every: usize,
+}
+
+impl RunOptions {
+    /// Refuses settings no run can use.
+    pub fn validate(&self, train_examples: usize) -> Result<(), TrainError> {
+        if self.epochs == 0 {
+            return Err(TrainError::Setting("--epochs must be at least 1".into()));
+        }
+        if self.batch_size == 0 {
+            return Err(TrainError::Setting("--batch-size must be at least 1".into()));
+        }
+        if self.batch_size > train_examples {
+            return Err(TrainError::Setting(format!(
+                "--batch-size {} is larger than the {train_examples} training examples",
+                self.batch_size
+            )));
+        }
+        Ok(())
+    }
+
+    /// Creates the output folder.
+    pub fn create_out(&self) -> Result<(), TrainError> {
+        std::fs::create_dir_all(&self.out).map_err(|source| TrainError::Io {
+            path: self.out.clone(),
+            source,
+        })
+    }
+}

@@ -1,0 +1,334 @@
+//! Training, evaluating and sampling the VAE.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::progress::epoch_bar;
+use super::{DeviceData, MetricsLog, RunOptions, TrainError};
+use crate::backend::{Backend, Counters, rng};
+use crate::checkpoint::{self, Checkpoint};
+use crate::data::{Dataset, TrainTest};
+use crate::model::vae::{Vae, VaeConfig, eval_stream, train_stream};
+use crate::optim::Adam;
+use crate::picture::{self, Series};
+
+/// Inputs are pixel/255, as in PyTorch's example (not binarized).
+const PIXEL_SCALE: f32 = 1.0 / 255.0;
+/// The seed of the fixed prior draws shown in `sample_{epoch}.png`, so epochs can be compared.
+const SAMPLE_SEED: u32 = 0x5eed;
+/// Digits shown in `reconstruction_{epoch}.png`.
+const SHOWN: usize = 8;
+/// Side of the latent manifold grid written for 2-d latents.
+const MANIFOLD_SIDE: usize = 20;
+
+/// The settings of a VAE run.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct VaeSettings {
+    pub run: RunOptions,
+    pub lr: f32,
+    pub latent: usize,
+    pub hidden: Vec<usize>,
+}
+
+/// What a VAE checkpoint carries beside the weights.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct VaeMeta {
+    pub config: VaeConfig,
+    pub settings: VaeSettings,
+    pub adam: Adam,
+    pub epoch: usize,
+    pub steps: u64,
+    pub data: String,
+    pub test_loss: f64,
+}
+
+/// What a checkpoint holds, by model.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "model", rename_all = "lowercase")]
+pub enum CheckpointMeta {
+    Vae(VaeMeta),
+}
+
+/// One epoch's figures.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EpochReport {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub test_loss: f64,
+    pub seconds: f64,
+    pub steps: usize,
+}
+
+/// Loss of a VAE over a whole dataset, per example: `(loss, bce, kl)`.
+pub fn evaluate(
+    backend: &mut dyn Backend,
+    vae: &mut Vae,
+    data: &DeviceData,
+    seed: u32,
+) -> Result<(f64, f64, f64), TrainError> {
+    vae.reset_sums(backend)?;
+    let batch = vae.batch();
+    for b in 0..data.batches(batch) {
+        let rows = batch.min(data.count - b * batch);
+        data.gather(backend, b * batch, PIXEL_SCALE, 0.0, &vae.input(rows))?;
+        vae.eval_batch(backend, rows, seed, eval_stream(b as u64))?;
+        backend.submit()?;
+    }
+    let (bce, kl) = vae.read_sums(backend)?;
+    let n = data.count as f64;
+    Ok(((bce + kl) / n, bce / n, kl / n))
+}
+
+/// Trains a VAE as `settings` say, writing metrics, pictures and checkpoints into
+/// `settings.run.out`. Returns the per-epoch reports.
+pub fn train(
+    backend: &mut dyn Backend,
+    data: &TrainTest,
+    settings: &VaeSettings,
+) -> Result<Vec<EpochReport>, TrainError> {
+    let run = &settings.run;
+    run.validate(data.train.count)?;
+    if settings.latent == 0 || settings.hidden.contains(&0) {
+        return Err(TrainError::Setting(
+            "--latent and every --hidden width must be at least 1".into(),
+        ));
+    }
+    if !(settings.lr > 0.0 && settings.lr.is_finite()) {
+        return Err(TrainError::Setting("--lr must be a positive number".into()));
+    }
+    run.create_out()?;
+    let config = VaeConfig {
+        height: data.train.rows,
+        width: data.train.cols,
+        hidden: settings.hidden.clone(),
+        latent: settings.latent,
+    };
+    let mut vae = Vae::new(backend, config.clone(), run.batch_size, run.seed)?;
+    let train_data = DeviceData::upload(backend, &data.train)?;
+    let test_data = DeviceData::upload(backend, &data.test)?;
+    let mut adam = Adam::new(settings.lr, 0.9, 0.999);
+    let mut metrics = MetricsLog::create(&run.out)?;
+    let seed = run.seed as u32;
+    let mut reports: Vec<EpochReport> = Vec::new();
+    let mut steps_done: u64 = 0;
+    let batches = train_data.batches(run.batch_size);
+    for epoch in 1..=run.epochs {
+        let started = Instant::now();
+        let before: Counters = backend.counters();
+        train_data.shuffle(backend, run.seed, epoch)?;
+        vae.reset_sums(backend)?;
+        let bar = epoch_bar(epoch, run.epochs, batches);
+        let mut seen = 0;
+        for b in 0..batches {
+            let rows = run.batch_size.min(train_data.count - b * run.batch_size);
+            train_data.gather(backend, b * run.batch_size, PIXEL_SCALE, 0.0, &vae.input(rows))?;
+            vae.train_step(backend, rows, seed, train_stream(steps_done))?;
+            adam.step(backend, &vae.store)?;
+            backend.submit()?;
+            steps_done += 1;
+            seen += rows;
+            bar.inc(1);
+            if (b + 1) % run.log_every == 0 && !bar.is_hidden() {
+                let (bce, kl) = vae.read_sums(backend)?;
+                bar.set_message(format!("loss {:.2}", (bce + kl) / seen as f64));
+            }
+        }
+        let (bce, kl) = vae.read_sums(backend)?;
+        let seconds = started.elapsed().as_secs_f64();
+        let per_step = backend.counters().since(&before);
+        bar.finish_and_clear();
+        let train_loss = (bce + kl) / train_data.count as f64;
+        let eval_started = Instant::now();
+        let (test_loss, test_bce, test_kl) = evaluate(backend, &mut vae, &test_data, seed)?;
+        let eval_seconds = eval_started.elapsed().as_secs_f64();
+        println!(
+            "epoch {epoch:>3}/{}  train loss {train_loss:8.3}  test loss {test_loss:8.3} \
+             (BCE {test_bce:.2} + KL {test_kl:.2})  {seconds:6.2} s, {:.1} steps/s",
+            run.epochs,
+            batches as f64 / seconds
+        );
+        metrics.append(&json!({
+            "epoch": epoch,
+            "train_loss": train_loss,
+            "train_bce": bce / train_data.count as f64,
+            "train_kl": kl / train_data.count as f64,
+            "test_loss": test_loss,
+            "test_bce": test_bce,
+            "test_kl": test_kl,
+            "seconds": seconds,
+            "eval_seconds": eval_seconds,
+            "steps": batches,
+            "steps_per_second": batches as f64 / seconds,
+            "backend": backend.kind(),
+            "device": backend.device_name(),
+            "dispatches_per_step": per_step.dispatches as f64 / batches as f64,
+            "submits_per_step": per_step.submits as f64 / batches as f64,
+            "bytes_uploaded_per_step": per_step.bytes_uploaded as f64 / batches as f64,
+            "bytes_read_per_step": per_step.bytes_read as f64 / batches as f64,
+        }))?;
+        reports.push(EpochReport {
+            epoch,
+            train_loss,
+            test_loss,
+            seconds,
+            steps: batches,
+        });
+        write_pictures(backend, &mut vae, &data.test, &test_data, &run.out, epoch, seed)?;
+        write_loss_chart(&reports, &run.out)?;
+        let meta = CheckpointMeta::Vae(VaeMeta {
+            config: config.clone(),
+            settings: settings.clone(),
+            adam,
+            epoch,
+            steps: steps_done,
+            data: data.description.clone(),
+            test_loss,
+        });
+        let state = vae.store.read_state(backend)?;
+        checkpoint::save(
+            &run.out.join("checkpoint.safetensors"),
+            &meta,
+            &[(&vae.store.layout, &state)],
+        )?;
+    }
+    Ok(reports)
+}
+
+/// `reconstruction_{epoch}.png`, `sample_{epoch}.png` and, for 2-d latents,
+/// `manifold_{epoch}.png`.
+fn write_pictures(
+    backend: &mut dyn Backend,
+    vae: &mut Vae,
+    test: &Dataset,
+    test_data: &DeviceData,
+    out: &Path,
+    epoch: usize,
+    seed: u32,
+) -> Result<(), TrainError> {
+    let (h, w) = (vae.config.height, vae.config.width);
+    let shown = SHOWN.min(vae.batch()).min(test.count);
+    test_data.gather(backend, 0, PIXEL_SCALE, 0.0, &vae.input(shown))?;
+    let mut cells: Vec<f32> = test.images[..shown * h * w]
+        .iter()
+        .map(|&b| f32::from(b) * PIXEL_SCALE)
+        .collect();
+    cells.extend(vae.reconstruct(backend, shown, seed, u32::MAX - 1)?);
+    save_grid(&cells, 2 * shown, h, w, shown, &out.join(format!("reconstruction_{epoch}.png")))?;
+    let samples = sample(backend, vae, 64, SAMPLE_SEED)?;
+    save_grid(&samples, 64, h, w, 8, &out.join(format!("sample_{epoch}.png")))?;
+    if vae.config.latent == 2 {
+        let manifold = decode_chunked(backend, vae, &manifold_points())?;
+        let path = out.join(format!("manifold_{epoch}.png"));
+        save_grid(&manifold, MANIFOLD_SIDE * MANIFOLD_SIDE, h, w, MANIFOLD_SIDE, &path)?;
+    }
+    Ok(())
+}
+
+/// A square grid of 2-d latent points spanning ±2 standard deviations of the prior.
+fn manifold_points() -> Vec<f32> {
+    let at = |i: usize| -2.0 + 4.0 * i as f32 / (MANIFOLD_SIDE - 1) as f32;
+    (0..MANIFOLD_SIDE)
+        .flat_map(|row| (0..MANIFOLD_SIDE).flat_map(move |col| [at(col), -at(row)]))
+        .collect()
+}
+
+/// Decodes latent rows in chunks of the model's batch.
+fn decode_chunked(backend: &mut dyn Backend, vae: &mut Vae, latents: &[f32]) -> Result<Vec<f32>, TrainError> {
+    let chunk = vae.batch() * vae.config.latent;
+    let mut images = Vec::new();
+    for part in latents.chunks(chunk) {
+        images.extend(vae.decode(backend, part)?);
+    }
+    Ok(images)
+}
+
+/// Decodes `n` draws from the prior, the same for a given `seed` whatever the batch size.
+pub fn sample(backend: &mut dyn Backend, vae: &mut Vae, n: usize, seed: u32) -> Result<Vec<f32>, TrainError> {
+    let latents: Vec<f32> = (0..n * vae.config.latent)
+        .map(|i| rng::normal(seed, 0, i as u32))
+        .collect();
+    decode_chunked(backend, vae, &latents)
+}
+
+/// Straight lines in latent space between the means of consecutive test digits:
+/// `lines` rows of `steps` images each.
+pub fn interpolate(
+    backend: &mut dyn Backend,
+    vae: &mut Vae,
+    test: &DeviceData,
+    lines: usize,
+    steps: usize,
+) -> Result<Vec<f32>, TrainError> {
+    let l = vae.config.latent;
+    let ends = (2 * lines).min(vae.batch()).min(test.count) / 2 * 2;
+    test.gather(backend, 0, PIXEL_SCALE, 0.0, &vae.input(ends))?;
+    let means = vae.encode_means(backend, ends)?;
+    let mut latents = Vec::with_capacity(ends / 2 * steps * l);
+    for pair in means.chunks_exact(2 * l) {
+        let (a, b) = pair.split_at(l);
+        for s in 0..steps {
+            let t = s as f32 / (steps.max(2) - 1) as f32;
+            latents.extend(a.iter().zip(b).map(|(a, b)| a + t * (b - a)));
+        }
+    }
+    decode_chunked(backend, vae, &latents)
+}
+
+/// Saves a torchvision-style grid of images in [0, 1].
+pub fn save_grid(
+    images: &[f32],
+    count: usize,
+    h: usize,
+    w: usize,
+    per_row: usize,
+    path: &Path,
+) -> Result<(), TrainError> {
+    picture::save_png(&picture::grid(images, count, h, w, per_row), path)?;
+    Ok(())
+}
+
+/// `loss.png`: train and test loss per epoch.
+fn write_loss_chart(reports: &[EpochReport], out: &Path) -> Result<(), TrainError> {
+    let train: Vec<(f64, f64)> = reports.iter().map(|r| (r.epoch as f64, r.train_loss)).collect();
+    let test: Vec<(f64, f64)> = reports.iter().map(|r| (r.epoch as f64, r.test_loss)).collect();
+    let chart = picture::line_chart(
+        "VAE loss per example",
+        "epoch",
+        "loss (nats)",
+        &[
+            Series {
+                name: "train",
+                points: &train,
+                color: [31, 119, 180],
+            },
+            Series {
+                name: "test",
+                points: &test,
+                color: [255, 127, 14],
+            },
+        ],
+    );
+    picture::save_png(&chart, out.join("loss.png"))?;
+    Ok(())
+}
+
+/// A VAE restored from a checkpoint, ready to evaluate or sample.
+pub fn load(
+    backend: &mut dyn Backend,
+    path: &Path,
+    batch: usize,
+) -> Result<(Vae, VaeMeta), TrainError> {
+    let file = Checkpoint::open(path)?;
+    let CheckpointMeta::Vae(meta) = file.meta::<CheckpointMeta>()?;
+    let vae = Vae::new(backend, meta.config.clone(), batch, 0)?;
+    let state = file.store(&vae.store.layout)?;
+    vae.store.write_state(backend, &state)?;
+    Ok((vae, meta))
+}
+
+/// The checkpoint path a run writes.
+pub fn checkpoint_path(out: &Path) -> PathBuf {
+    out.join("checkpoint.safetensors")
+}
