@@ -1,0 +1,218 @@
+//! The `gengpu` binary end to end: tiny training runs on both backends and the files they must
+//! write, the commands that read a checkpoint, and bad input refused with a clear message.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn gengpu(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gengpu"))
+        .args(args)
+        .output()
+        .expect("run gengpu")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[track_caller]
+fn succeeds(args: &[&str]) -> String {
+    let output = gengpu(args);
+    assert!(output.status.success(), "gengpu {args:?} failed:\n{}", text(&output));
+    text(&output)
+}
+
+/// Fails unless the command exits non-zero with an `error:` line containing `needle`, and
+/// without a panic.
+#[track_caller]
+fn fails_with(args: &[&str], needle: &str) {
+    let output = gengpu(args);
+    let all = text(&output);
+    assert!(!output.status.success(), "gengpu {args:?} should fail:\n{all}");
+    assert!(!all.contains("panicked"), "gengpu {args:?} panicked:\n{all}");
+    assert!(
+        all.contains("error:") && all.contains(needle),
+        "gengpu {args:?}: expected an error mentioning {needle:?}, got:\n{all}"
+    );
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gengpu-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
+fn decodes_as_png(path: &Path) -> (u32, u32) {
+    let img = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (img.width(), img.height())
+}
+
+/// A tiny VAE run (2 epochs, 2-d latent) and the files it must leave.
+fn tiny_vae_run(backend: &str, out: &Path) {
+    let out_s = out.to_str().expect("utf-8 path");
+    succeeds(&[
+        "train", "vae", "--epochs", "2", "--limit", "300", "--batch-size", "64", "--hidden",
+        "32,16", "--latent", "2", "--backend", backend, "--out", out_s,
+    ]);
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).expect("metrics.jsonl");
+    let lines: Vec<serde_json::Value> = metrics
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 2, "one record per epoch");
+    for (i, record) in lines.iter().enumerate() {
+        assert_eq!(record["epoch"], i + 1);
+        assert_eq!(record["backend"], backend);
+        for key in ["train_loss", "test_loss", "seconds"] {
+            let v = record[key].as_f64().unwrap_or(f64::NAN);
+            assert!(v.is_finite() && v > 0.0, "{key} = {v}");
+        }
+        assert_eq!(record["steps"], 5, "300 examples in batches of 64");
+        assert!(record["device"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+    // Grids in torchvision's layout: 8 per row, 2 px padding.
+    assert_eq!(decodes_as_png(&out.join("sample_2.png")), (8 * 30 + 2, 8 * 30 + 2));
+    assert_eq!(decodes_as_png(&out.join("reconstruction_1.png")), (8 * 30 + 2, 2 * 30 + 2));
+    assert_eq!(decodes_as_png(&out.join("manifold_2.png")), (20 * 30 + 2, 20 * 30 + 2));
+    decodes_as_png(&out.join("loss.png"));
+    assert!(out.join("checkpoint.safetensors").is_file());
+    let leftovers: Vec<_> = std::fs::read_dir(out)
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn vae_cpu_run_writes_everything_and_its_checkpoint_serves_eval_sample_interpolate() {
+    let dir = scratch("cpu");
+    let out = dir.join("run");
+    tiny_vae_run("cpu", &out);
+    let ckpt = out.join("checkpoint.safetensors");
+    let ckpt = ckpt.to_str().expect("utf-8");
+
+    let json = succeeds(&["eval", "--checkpoint", ckpt, "--json", "--backend", "cpu"]);
+    let report: serde_json::Value = serde_json::from_str(
+        json.lines().find(|l| l.starts_with('{')).expect("a JSON line"),
+    )
+    .expect("JSON");
+    let loss = report["test_loss"].as_f64().expect("test_loss");
+    assert!(loss.is_finite() && loss > 50.0 && loss < 600.0, "test loss {loss}");
+
+    let sample = dir.join("s.png");
+    succeeds(&[
+        "sample", "--checkpoint", ckpt, "--n", "10", "--out", sample.to_str().unwrap(),
+        "--backend", "cpu",
+    ]);
+    assert_eq!(decodes_as_png(&sample), (8 * 30 + 2, 2 * 30 + 2));
+
+    let lines = dir.join("i.png");
+    succeeds(&[
+        "interpolate", "--checkpoint", ckpt, "--out", lines.to_str().unwrap(), "--lines", "3",
+        "--steps", "5", "--backend", "cpu",
+    ]);
+    assert_eq!(decodes_as_png(&lines), (5 * 30 + 2, 3 * 30 + 2));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn vae_gpu_run_writes_everything() {
+    if common::gpu("vae_gpu_run_writes_everything").is_none() {
+        return;
+    }
+    let dir = scratch("gpu");
+    tiny_vae_run("gpu", &dir.join("run"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn info_lists_adapters_or_says_there_are_none() {
+    let out = succeeds(&["info"]);
+    assert!(out.contains("--backend auto uses"), "{out}");
+}
+
+#[test]
+fn bad_settings_are_refused() {
+    let dir = scratch("settings");
+    let out = dir.to_str().unwrap();
+    fails_with(&["train", "vae", "--epochs", "0", "--backend", "cpu", "--out", out], "--epochs");
+    fails_with(
+        &["train", "vae", "--batch-size", "0", "--backend", "cpu", "--out", out],
+        "--batch-size",
+    );
+    fails_with(
+        &["train", "vae", "--limit", "10", "--batch-size", "64", "--backend", "cpu", "--out", out],
+        "larger than",
+    );
+    fails_with(&["train", "vae", "--latent", "0", "--backend", "cpu", "--out", out], "--latent");
+    fails_with(&["train", "vae", "--lr=-1", "--backend", "cpu", "--out", out], "--lr");
+    fails_with(&["train", "vae", "--limit", "0", "--backend", "cpu", "--out", out], "limit");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn bad_data_is_refused_with_the_file_named() {
+    let dir = scratch("data");
+    // A truncated image file beside valid labels.
+    let images = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/train-images-idx3-ubyte.gz"),
+    )
+    .expect("bundled images");
+    let broken = dir.join("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("train-images-idx3-ubyte.gz"), &images[..images.len() / 2])
+        .unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/train-labels-idx1-ubyte.gz"),
+        broken.join("train-labels-idx1-ubyte.gz"),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let args = |data: &Path| {
+        vec![
+            "train".to_string(),
+            "vae".into(),
+            "--backend".into(),
+            "cpu".into(),
+            "--data".into(),
+            data.to_str().unwrap().into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+        ]
+    };
+    let broken_args = args(&broken);
+    let refs: Vec<&str> = broken_args.iter().map(String::as_str).collect();
+    fails_with(&refs, "train-images-idx3-ubyte.gz");
+    let missing_args = args(&dir.join("nowhere"));
+    let refs: Vec<&str> = missing_args.iter().map(String::as_str).collect();
+    fails_with(&refs, "nowhere");
+    assert!(!out.exists(), "nothing is written for a run that cannot start");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn bad_checkpoints_are_refused() {
+    let dir = scratch("ckpt");
+    let png = dir.join("x.png");
+    let png = png.to_str().unwrap();
+    fails_with(
+        &["sample", "--checkpoint", "/nonexistent.safetensors", "--out", png, "--backend", "cpu"],
+        "nonexistent",
+    );
+    let garbage = dir.join("garbage.safetensors");
+    std::fs::write(&garbage, b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all").unwrap();
+    fails_with(
+        &["sample", "--checkpoint", garbage.to_str().unwrap(), "--out", png, "--backend", "cpu"],
+        "garbage.safetensors",
+    );
+    assert!(!Path::new(png).exists());
+    std::fs::remove_dir_all(dir).ok();
+}

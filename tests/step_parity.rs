@@ -1,0 +1,69 @@
+//! Whole training steps on the GPU and the CPU from the same initial weights and seed: the
+//! losses and every weight agree after several steps.
+
+mod common;
+
+use common::{assert_close, gpu};
+use gengpu::backend::Backend;
+use gengpu::backend::cpu::CpuBackend;
+use gengpu::data::Dataset;
+use gengpu::model::vae::{Vae, VaeConfig, train_stream};
+use gengpu::optim::Adam;
+use gengpu::train::DeviceData;
+
+const STEPS: usize = 5;
+const BATCH: usize = 32;
+
+fn config() -> VaeConfig {
+    VaeConfig {
+        height: 28,
+        width: 28,
+        hidden: vec![48],
+        latent: 5,
+    }
+}
+
+/// Runs `STEPS` VAE training steps; returns the summed (BCE, KL) and the parameters.
+fn vae_steps(backend: &mut dyn Backend, data: &Dataset) -> ((f64, f64), Vec<f32>) {
+    let mut vae = Vae::new(backend, config(), BATCH, 7).unwrap();
+    let device = DeviceData::upload(backend, data).unwrap();
+    device.shuffle(backend, 3, 1).unwrap();
+    let mut adam = Adam::new(1e-3, 0.9, 0.999);
+    vae.reset_sums(backend).unwrap();
+    for step in 0..STEPS {
+        // The last batch is partial (BATCH · STEPS > data.count) to cover smaller batches.
+        let rows = BATCH.min(data.count - step * BATCH);
+        device
+            .gather(backend, step * BATCH, 1.0 / 255.0, 0.0, &vae.input(rows))
+            .unwrap();
+        vae.train_step(backend, rows, 11, train_stream(step as u64)).unwrap();
+        adam.step(backend, &vae.store).unwrap();
+        backend.submit().unwrap();
+    }
+    let sums = vae.read_sums(backend).unwrap();
+    (sums, backend.read(&vae.store.params).unwrap())
+}
+
+#[test]
+fn vae_training_steps_match() {
+    let Some(mut gpu) = gpu("vae_training_steps_match") else {
+        return;
+    };
+    let data = Dataset::bundled().take(BATCH * (STEPS - 1) + 13);
+    let (cpu_sums, cpu_params) = vae_steps(&mut CpuBackend::new(), &data);
+    let (gpu_sums, gpu_params) = vae_steps(&mut gpu, &data);
+    let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
+    assert!(rel(gpu_sums.0, cpu_sums.0) < 1e-4, "BCE {gpu_sums:?} vs {cpu_sums:?}");
+    assert!(rel(gpu_sums.1, cpu_sums.1) < 1e-3, "KL {gpu_sums:?} vs {cpu_sums:?}");
+    assert_close("VAE parameters after 5 steps", &gpu_params, &cpu_params, 1e-5, 1e-4);
+    // The steps did move the weights: a no-op on both sides would also "agree".
+    let mut cpu = CpuBackend::new();
+    let vae = Vae::new(&mut cpu, config(), BATCH, 7).unwrap();
+    let init_params = cpu.read(&vae.store.params).unwrap();
+    let moved = init_params
+        .iter()
+        .zip(&cpu_params)
+        .filter(|(a, b)| (*a - *b).abs() > 1e-4)
+        .count();
+    assert!(moved > cpu_params.len() / 4, "only {moved} parameters moved");
+}
