@@ -64,7 +64,11 @@ pub fn save<M: serde::Serialize>(
     for (layout, state) in stores {
         for e in layout.entries() {
             // Biases (one row) are saved 1-d, as PyTorch stores them.
-            let shape = if e.rows == 1 { vec![e.cols] } else { vec![e.rows, e.cols] };
+            let shape = if e.rows == 1 {
+                vec![e.cols]
+            } else {
+                vec![e.rows, e.cols]
+            };
             for (name, values) in [
                 (e.name.clone(), &state.params),
                 (format!("optim.m.{}", e.name), &state.m),
@@ -133,10 +137,11 @@ impl Checkpoint {
     /// The parameters and moments of a store with `layout`, checked name by name and shape by
     /// shape.
     pub fn store(&self, layout: &ParamLayout) -> Result<StoreState, CheckpointError> {
-        let tensors = SafeTensors::deserialize(&self.bytes).map_err(|e| CheckpointError::Format {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })?;
+        let tensors =
+            SafeTensors::deserialize(&self.bytes).map_err(|e| CheckpointError::Format {
+                path: self.path.clone(),
+                reason: e.to_string(),
+            })?;
         let mut state = StoreState {
             params: vec![0.0; layout.len()],
             m: vec![0.0; layout.len()],

@@ -242,7 +242,12 @@ fn train_vae(args: VaeArgs) -> Result<()> {
     Ok(())
 }
 
-fn eval(checkpoint: &std::path::Path, args: &DataArgs, choice: BackendChoice, json: bool) -> Result<()> {
+fn eval(
+    checkpoint: &std::path::Path,
+    args: &DataArgs,
+    choice: BackendChoice,
+    json: bool,
+) -> Result<()> {
     let data = resolve_data(args)?;
     let mut backend = open_backend(choice)?;
     let (mut vae, meta) = train::vae::load(backend.as_mut(), checkpoint, 128)?;
@@ -256,7 +261,12 @@ fn eval(checkpoint: &std::path::Path, args: &DataArgs, choice: BackendChoice, js
         );
     }
     let test = DeviceData::upload(backend.as_mut(), &data.test)?;
-    let (loss, bce, kl) = train::vae::evaluate(backend.as_mut(), &mut vae, &test, meta.settings.run.seed as u32)?;
+    let (loss, bce, kl) = train::vae::evaluate(
+        backend.as_mut(),
+        &mut vae,
+        &test,
+        meta.settings.run.seed as u32,
+    )?;
     if json {
         let report = serde_json::json!({
             "checkpoint": checkpoint,
@@ -277,7 +287,13 @@ fn eval(checkpoint: &std::path::Path, args: &DataArgs, choice: BackendChoice, js
     Ok(())
 }
 
-fn sample(checkpoint: &std::path::Path, n: usize, seed: u32, out: &std::path::Path, choice: BackendChoice) -> Result<()> {
+fn sample(
+    checkpoint: &std::path::Path,
+    n: usize,
+    seed: u32,
+    out: &std::path::Path,
+    choice: BackendChoice,
+) -> Result<()> {
     if n == 0 {
         bail!("--n must be at least 1");
     }
@@ -307,8 +323,19 @@ fn interpolate(
     let test = DeviceData::upload(backend.as_mut(), &data.test)?;
     let images = train::vae::interpolate(backend.as_mut(), &mut vae, &test, lines, steps)?;
     let count = images.len() / meta.config.pixels();
-    train::vae::save_grid(&images, count, meta.config.height, meta.config.width, steps, out)?;
-    println!("wrote {} lines of {steps} to {}", count / steps, out.display());
+    train::vae::save_grid(
+        &images,
+        count,
+        meta.config.height,
+        meta.config.width,
+        steps,
+        out,
+    )?;
+    println!(
+        "wrote {} lines of {steps} to {}",
+        count / steps,
+        out.display()
+    );
     Ok(())
 }
 
@@ -316,13 +343,18 @@ fn info() -> Result<()> {
     let (adapters, chosen) = list_adapters(AdapterChoice::Any);
     if adapters.is_empty() {
         println!("no GPU adapter found: --backend auto uses the CPU backend");
-        println!("(on Debian, `apt-get install mesa-vulkan-drivers` gives a software Vulkan device)");
+        println!(
+            "(on Debian, `apt-get install mesa-vulkan-drivers` gives a software Vulkan device)"
+        );
         return Ok(());
     }
     let (_, hardware) = list_adapters(AdapterChoice::HardwareOnly);
     for (i, a) in adapters.iter().enumerate() {
         let mark = if Some(i) == chosen { "*" } else { " " };
-        println!("{mark} [{i}] {} — {} {} ({})", a.name, a.backend, a.device_type, a.driver);
+        println!(
+            "{mark} [{i}] {} — {} {} ({})",
+            a.name, a.backend, a.device_type, a.driver
+        );
         println!(
             "      max buffer {} MiB, max storage binding {} MiB, workgroups/dim {}, invocations/group {}, workgroup memory {} KiB",
             a.max_buffer_size >> 20,
@@ -336,8 +368,13 @@ fn info() -> Result<()> {
         println!("--backend gpu uses [{i}] {}", adapters[i].name);
     }
     match hardware {
-        Some(i) => println!("--backend auto uses [{i}] {} (a hardware GPU)", adapters[i].name),
-        None => println!("--backend auto uses the CPU backend (no hardware GPU; software Vulkan is slower)"),
+        Some(i) => println!(
+            "--backend auto uses [{i}] {} (a hardware GPU)",
+            adapters[i].name
+        ),
+        None => println!(
+            "--backend auto uses the CPU backend (no hardware GPU; software Vulkan is slower)"
+        ),
     }
     Ok(())
 }

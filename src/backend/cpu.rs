@@ -1,10 +1,10 @@
 //! The CPU backend: every operation in plain Rust. It is the reference the GPU kernels are
 //! tested against, and a trainer where no GPU is (the matmul is `matrixmultiply`'s sgemm).
 
-use super::ops::{sigmoid, shape_error};
+use super::ops::{shape_error, sigmoid};
 use super::{
-    Activation, AdamHyper, Backend, BackendError, BufferId, Bytes, Counters, Indices, MatmulForm,
-    Result, Tensor, rng, validate,
+    Activation, AdamHyper, Backend, BackendError, BatchNormHyper, BufferId, Bytes, Counters,
+    Indices, MatmulForm, Result, Tensor, rng, validate,
 };
 
 /// Memory of one buffer.
@@ -67,7 +67,10 @@ impl CpuBackend {
                 }
             }
         }
-        let mut slices = taken.iter_mut().zip(&outputs).map(|(v, t)| &mut v[t.offset..][..t.len()]);
+        let mut slices = taken
+            .iter_mut()
+            .zip(&outputs)
+            .map(|(v, t)| &mut v[t.offset..][..t.len()]);
         let views: [&mut [f32]; N] = std::array::from_fn(|_| slices.next().expect("N outputs"));
         let result = f(self, views);
         self.restore(&outputs, taken);
@@ -344,6 +347,92 @@ impl Backend for CpuBackend {
                     grad[i] = grad_scale * (sigmoid(x[i]) - t[i]);
                 }
                 *row_loss = sum;
+            }
+            Ok(())
+        })
+    }
+
+    fn batch_norm(
+        &mut self,
+        x: &Tensor,
+        gamma_beta: &Tensor,
+        state: &Tensor,
+        act: Activation,
+        norm: BatchNormHyper,
+        training: bool,
+        y: &Tensor,
+    ) -> Result<()> {
+        validate::batch_norm(x, gamma_beta, state, y)?;
+        let (rows, cols) = (x.rows, x.cols);
+        self.compute([state, y], |me, [state, out]| {
+            let (x, gb) = (me.f32s(x)?, me.f32s(gamma_beta)?);
+            let n = rows as f32;
+            for c in 0..cols {
+                let (mean, inv_std) = if training {
+                    let mean = (0..rows).map(|r| x[r * cols + c]).sum::<f32>() / n;
+                    let sq: f32 = (0..rows).map(|r| (x[r * cols + c] - mean).powi(2)).sum();
+                    let inv_std = 1.0 / (sq / n + norm.eps).sqrt();
+                    state[c] = mean;
+                    state[cols + c] = inv_std;
+                    let unbiased = sq / (n - 1.0).max(1.0);
+                    let m = norm.momentum;
+                    state[2 * cols + c] = (1.0 - m) * state[2 * cols + c] + m * mean;
+                    state[3 * cols + c] = (1.0 - m) * state[3 * cols + c] + m * unbiased;
+                    (mean, inv_std)
+                } else {
+                    (
+                        state[2 * cols + c],
+                        1.0 / (state[3 * cols + c] + norm.eps).sqrt(),
+                    )
+                };
+                let (gamma, beta) = (gb[c], gb[cols + c]);
+                for r in 0..rows {
+                    let i = r * cols + c;
+                    out[i] = act.apply(gamma * (x[i] - mean) * inv_std + beta);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn batch_norm_backward(
+        &mut self,
+        x: &Tensor,
+        gamma_beta: &Tensor,
+        state: &Tensor,
+        act: Activation,
+        dy: &Tensor,
+        dx: &Tensor,
+        d_gamma_beta: &Tensor,
+    ) -> Result<()> {
+        validate::batch_norm_backward(x, gamma_beta, state, dy, dx, d_gamma_beta)?;
+        let (rows, cols) = (x.rows, x.cols);
+        self.compute([dx, d_gamma_beta], |me, [dx, dgb]| {
+            let (x, gb, state, dy) = (
+                me.f32s(x)?,
+                me.f32s(gamma_beta)?,
+                me.f32s(state)?,
+                me.f32s(dy)?,
+            );
+            let n = rows as f32;
+            for c in 0..cols {
+                let (mean, inv_std, gamma, beta) = (state[c], state[cols + c], gb[c], gb[cols + c]);
+                let xhat = |r: usize| (x[r * cols + c] - mean) * inv_std;
+                let g = |r: usize| {
+                    let y = act.apply(gamma * xhat(r) + beta);
+                    dy[r * cols + c] * act.derivative_from_output(y)
+                };
+                let (mut sum_g, mut sum_g_xhat) = (0.0, 0.0);
+                for r in 0..rows {
+                    sum_g += g(r);
+                    sum_g_xhat += g(r) * xhat(r);
+                }
+                dgb[c] = sum_g_xhat;
+                dgb[cols + c] = sum_g;
+                for r in 0..rows {
+                    dx[r * cols + c] =
+                        gamma * inv_std * (g(r) - sum_g / n - xhat(r) * sum_g_xhat / n);
+                }
             }
             Ok(())
         })

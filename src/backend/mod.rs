@@ -13,12 +13,12 @@ mod error;
 pub mod gpu;
 mod ops;
 pub mod rng;
+pub mod select;
 mod tensor;
 mod validate;
-pub mod select;
 
 pub use error::BackendError;
-pub use ops::{Activation, AdamHyper, MatmulForm};
+pub use ops::{Activation, AdamHyper, BatchNormHyper, MatmulForm};
 pub use tensor::{BufferId, Bytes, Indices, Tensor};
 
 /// Hardware-independent performance counters, cumulative since the backend was made.
@@ -147,6 +147,37 @@ pub trait Backend {
         grad_scale: f32,
         grad: &Tensor,
         loss: &Tensor,
+    ) -> Result<()>;
+
+    /// Batch normalization over the rows of `x` (`rows × C`) with `act` fused:
+    /// `y = act(γ·(x − μ)/√(σ² + eps) + β)`. `gamma_beta` is `2 × C` (γ, then β); `state` is
+    /// `4 × C`: the batch mean and 1/√(σ² + eps) saved for the backward, then the running mean
+    /// and (unbiased) running variance. With `training`, batch statistics are used and the
+    /// running ones updated with `norm.momentum`; otherwise the running ones are used.
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm(
+        &mut self,
+        x: &Tensor,
+        gamma_beta: &Tensor,
+        state: &Tensor,
+        act: Activation,
+        norm: BatchNormHyper,
+        training: bool,
+        y: &Tensor,
+    ) -> Result<()>;
+
+    /// The backward of a training-mode [`Backend::batch_norm`] from `dy`, the gradient of its
+    /// activated output: `dx`, and `d_gamma_beta` (`2 × C`: dγ, then dβ).
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm_backward(
+        &mut self,
+        x: &Tensor,
+        gamma_beta: &Tensor,
+        state: &Tensor,
+        act: Activation,
+        dy: &Tensor,
+        dx: &Tensor,
+        d_gamma_beta: &Tensor,
     ) -> Result<()>;
 
     /// One Adam (or AdamW, with `weight_decay`) update over flat buffers of equal length.

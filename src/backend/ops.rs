@@ -111,8 +111,16 @@ impl MatmulForm {
         c: &Tensor,
     ) -> Result<(usize, usize, usize)> {
         let (ta, tb) = self.transposes();
-        let (m, ka) = if ta { (a.cols, a.rows) } else { (a.rows, a.cols) };
-        let (kb, n) = if tb { (b.cols, b.rows) } else { (b.rows, b.cols) };
+        let (m, ka) = if ta {
+            (a.cols, a.rows)
+        } else {
+            (a.rows, a.cols)
+        };
+        let (kb, n) = if tb {
+            (b.cols, b.rows)
+        } else {
+            (b.rows, b.cols)
+        };
         let detail = || {
             format!(
                 "{self:?}: A {}×{}, B {}×{}, C {}×{}",
@@ -176,11 +184,17 @@ impl AdamHyper {
         let t = f64::from(self.step.max(1));
         let bc1 = 1.0 - f64::from(self.beta1).powf(t);
         let bc2 = 1.0 - f64::from(self.beta2).powf(t);
-        (
-            (f64::from(self.lr) / bc1) as f32,
-            (1.0 / bc2.sqrt()) as f32,
-        )
+        ((f64::from(self.lr) / bc1) as f32, (1.0 / bc2.sqrt()) as f32)
     }
+}
+
+/// Batch normalization's constants.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BatchNormHyper {
+    /// Added to the variance before the square root.
+    pub eps: f32,
+    /// Weight of the new batch in the running averages.
+    pub momentum: f32,
 }
 
 /// Fails unless every tensor has `len` elements.
@@ -212,9 +226,16 @@ pub(crate) fn shape_error(op: &'static str, detail: String) -> BackendError {
 
 /// Fails if an output shares a buffer with any other operand: a GPU dispatch cannot bind a
 /// buffer as writable and as anything else at once, and both backends keep the same rules.
-pub(crate) fn outputs_apart(op: &'static str, outputs: &[&Tensor], others: &[&Tensor]) -> Result<()> {
+pub(crate) fn outputs_apart(
+    op: &'static str,
+    outputs: &[&Tensor],
+    others: &[&Tensor],
+) -> Result<()> {
     for (i, out) in outputs.iter().enumerate() {
-        let clash = outputs[i + 1..].iter().chain(others).any(|t| t.buffer == out.buffer);
+        let clash = outputs[i + 1..]
+            .iter()
+            .chain(others)
+            .any(|t| t.buffer == out.buffer);
         if clash {
             return Err(BackendError::Aliasing { op });
         }

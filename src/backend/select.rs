@@ -31,7 +31,10 @@ pub fn open(choice: BackendChoice) -> Result<(Box<dyn Backend>, String)> {
         }
         BackendChoice::Auto => match GpuBackend::new(AdapterChoice::HardwareOnly) {
             Ok(gpu) => {
-                let why = format!("gpu: {} (auto: a hardware GPU was found)", gpu.device_name());
+                let why = format!(
+                    "gpu: {} (auto: a hardware GPU was found)",
+                    gpu.device_name()
+                );
                 Ok((Box::new(gpu), why))
             }
             Err(e) => {

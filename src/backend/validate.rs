@@ -65,7 +65,12 @@ pub(crate) fn bce_with_logits(
     grad: &Tensor,
     loss: &Tensor,
 ) -> Result<()> {
-    same_shape("bce_with_logits", logits.rows, logits.cols, &[targets, grad])?;
+    same_shape(
+        "bce_with_logits",
+        logits.rows,
+        logits.cols,
+        &[targets, grad],
+    )?;
     same_shape("bce_with_logits", logits.rows, 1, &[loss])?;
     outputs_apart("bce_with_logits", &[grad, loss], &[logits, targets])
 }
@@ -107,4 +112,39 @@ pub(crate) fn upload_indices(indices: &Indices, len: usize) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+pub(crate) fn batch_norm(
+    x: &Tensor,
+    gamma_beta: &Tensor,
+    state: &Tensor,
+    y: &Tensor,
+) -> Result<()> {
+    same_shape("batch_norm", 2, x.cols, &[gamma_beta])?;
+    same_shape("batch_norm", 4, x.cols, &[state])?;
+    same_shape("batch_norm", x.rows, x.cols, &[y])?;
+    outputs_apart("batch_norm", &[state, y], &[x, gamma_beta])
+}
+
+pub(crate) fn batch_norm_backward(
+    x: &Tensor,
+    gamma_beta: &Tensor,
+    state: &Tensor,
+    dy: &Tensor,
+    dx: &Tensor,
+    d_gamma_beta: &Tensor,
+) -> Result<()> {
+    same_shape(
+        "batch_norm_backward",
+        2,
+        x.cols,
+        &[gamma_beta, d_gamma_beta],
+    )?;
+    same_shape("batch_norm_backward", 4, x.cols, &[state])?;
+    same_shape("batch_norm_backward", x.rows, x.cols, &[dy, dx])?;
+    outputs_apart(
+        "batch_norm_backward",
+        &[dx, d_gamma_beta],
+        &[x, gamma_beta, state, dy],
+    )
 }

@@ -62,7 +62,12 @@ pub struct Vae {
 impl Vae {
     /// Builds the model for batches of up to `batch` rows, initialized like PyTorch's Linear
     /// layers from `seed`.
-    pub fn new(backend: &mut dyn Backend, config: VaeConfig, batch: usize, seed: u64) -> Result<Self> {
+    pub fn new(
+        backend: &mut dyn Backend,
+        config: VaeConfig,
+        batch: usize,
+        seed: u64,
+    ) -> Result<Self> {
         let p = config.pixels();
         let l = config.latent;
         let mut layout = ParamLayout::default();
@@ -115,7 +120,13 @@ impl Vae {
 
     /// Encoder, sampling and decoder on the first `rows` input rows; accumulates the batch's
     /// summed BCE and KL. Returns the latent statistics `[mu | logvar]`.
-    fn forward(&mut self, backend: &mut dyn Backend, rows: usize, seed: u32, stream: u32) -> Result<Tensor> {
+    fn forward(
+        &mut self,
+        backend: &mut dyn Backend,
+        rows: usize,
+        seed: u32,
+        stream: u32,
+    ) -> Result<Tensor> {
         let x = self.input(rows);
         let stats = self.encoder.forward(backend, &self.store, &x)?;
         let (eps, z) = (self.eps.top_rows(rows), self.z.top_rows(rows));
@@ -133,7 +144,13 @@ impl Vae {
 
     /// Forward and backward of one training batch of `rows` examples (already in
     /// [`Vae::input`]): leaves the gradients in `store.grads`.
-    pub fn train_step(&mut self, backend: &mut dyn Backend, rows: usize, seed: u32, stream: u32) -> Result<()> {
+    pub fn train_step(
+        &mut self,
+        backend: &mut dyn Backend,
+        rows: usize,
+        seed: u32,
+        stream: u32,
+    ) -> Result<()> {
         let stats = self.forward(backend, rows, seed, stream)?;
         let (z, dz) = (self.z.top_rows(rows), self.dz.top_rows(rows));
         let dlogits = self.dlogits.top_rows(rows);
@@ -146,7 +163,13 @@ impl Vae {
     }
 
     /// The loss of a batch without training on it (accumulated into the sums).
-    pub fn eval_batch(&mut self, backend: &mut dyn Backend, rows: usize, seed: u32, stream: u32) -> Result<()> {
+    pub fn eval_batch(
+        &mut self,
+        backend: &mut dyn Backend,
+        rows: usize,
+        seed: u32,
+        stream: u32,
+    ) -> Result<()> {
         self.forward(backend, rows, seed, stream).map(|_| ())
     }
 
@@ -162,7 +185,13 @@ impl Vae {
     }
 
     /// Reconstructions (sigmoid of the decoder's logits) of the first `rows` input rows.
-    pub fn reconstruct(&mut self, backend: &mut dyn Backend, rows: usize, seed: u32, stream: u32) -> Result<Vec<f32>> {
+    pub fn reconstruct(
+        &mut self,
+        backend: &mut dyn Backend,
+        rows: usize,
+        seed: u32,
+        stream: u32,
+    ) -> Result<Vec<f32>> {
         self.forward(backend, rows, seed, stream)?;
         let logits = self.decoder.output(rows);
         self.images_of(backend, &logits)
@@ -178,7 +207,12 @@ impl Vae {
     }
 
     /// Decodes draws from the prior N(0, I).
-    pub fn sample(&mut self, backend: &mut dyn Backend, rows: usize, seed: u32) -> Result<Vec<f32>> {
+    pub fn sample(
+        &mut self,
+        backend: &mut dyn Backend,
+        rows: usize,
+        seed: u32,
+    ) -> Result<Vec<f32>> {
         let z = self.z.top_rows(rows);
         backend.fill_normal(&z, seed, u32::MAX)?;
         let logits = self.decoder.forward(backend, &self.store, &z)?;
@@ -187,10 +221,15 @@ impl Vae {
 
     /// The means of the encoder for the first `rows` input rows (`rows × L`).
     pub fn encode_means(&mut self, backend: &mut dyn Backend, rows: usize) -> Result<Vec<f32>> {
-        let stats = self.encoder.forward(backend, &self.store, &self.input(rows))?;
+        let stats = self
+            .encoder
+            .forward(backend, &self.store, &self.input(rows))?;
         let stats = backend.read(&stats)?;
         let l = self.config.latent;
-        Ok(stats.chunks_exact(2 * l).flat_map(|row| row[..l].to_vec()).collect())
+        Ok(stats
+            .chunks_exact(2 * l)
+            .flat_map(|row| row[..l].to_vec())
+            .collect())
     }
 
     fn images_of(&mut self, backend: &mut dyn Backend, logits: &Tensor) -> Result<Vec<f32>> {

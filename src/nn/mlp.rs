@@ -35,7 +35,12 @@ pub struct Mlp {
 impl Mlp {
     /// Declares the layers `sizes[0] → sizes[1] → …` with `acts[i]` after layer `i`, their
     /// parameters named `{prefix}.{i}.weight` / `.bias`.
-    pub fn new(layout: &mut ParamLayout, prefix: &str, sizes: &[usize], acts: &[Activation]) -> Self {
+    pub fn new(
+        layout: &mut ParamLayout,
+        prefix: &str,
+        sizes: &[usize],
+        acts: &[Activation],
+    ) -> Self {
         assert_eq!(sizes.len(), acts.len() + 1, "one activation per layer");
         let layers = sizes
             .windows(2)
@@ -71,8 +76,11 @@ impl Mlp {
         for layer in &self.layers {
             for slot in [layer.weight, layer.bias] {
                 let e = store.entry(slot);
-                host[e.offset..e.offset + e.len()]
-                    .copy_from_slice(&linear_init(rng, layer.inputs, e.len()));
+                host[e.offset..e.offset + e.len()].copy_from_slice(&linear_init(
+                    rng,
+                    layer.inputs,
+                    e.len(),
+                ));
             }
         }
     }
@@ -86,7 +94,11 @@ impl Mlp {
         };
         for (i, layer) in self.layers.iter().enumerate() {
             buffers.outputs.push(backend.alloc(batch, layer.outputs)?);
-            let delta_cols = if layer.act == Activation::Identity { 1 } else { layer.outputs };
+            let delta_cols = if layer.act == Activation::Identity {
+                1
+            } else {
+                layer.outputs
+            };
             buffers.deltas.push(backend.alloc(batch, delta_cols)?);
             if i > 0 {
                 buffers.upstream.push(backend.alloc(batch, layer.inputs)?);
@@ -104,7 +116,12 @@ impl Mlp {
 
     /// Runs the layers on the first `x.rows` rows; returns the output (a view of this MLP's
     /// buffer, valid until the next forward).
-    pub fn forward(&self, backend: &mut dyn Backend, store: &ParamStore, x: &Tensor) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        backend: &mut dyn Backend,
+        store: &ParamStore,
+        x: &Tensor,
+    ) -> Result<Tensor> {
         let batch = x.rows;
         let buffers = self.buffers();
         let mut input = *x;
@@ -151,7 +168,11 @@ impl Mlp {
                 backend.activation_backward(layer.act, &out, &d_out, &delta)?;
                 delta
             };
-            let input = if i == 0 { *x } else { buffers.outputs[i - 1].top_rows(batch) };
+            let input = if i == 0 {
+                *x
+            } else {
+                buffers.outputs[i - 1].top_rows(batch)
+            };
             backend.matmul(
                 MatmulForm::TN,
                 &d_pre,

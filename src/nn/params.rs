@@ -107,7 +107,9 @@ impl ParamStore {
 /// ±1/√fan_in (kaiming_uniform with a = √5 reduces to this).
 pub fn linear_init(rng: &mut impl Rng, fan_in: usize, count: usize) -> Vec<f32> {
     let bound = 1.0 / (fan_in as f32).sqrt();
-    (0..count).map(|_| rng.random_range(-bound..bound)).collect()
+    (0..count)
+        .map(|_| rng.random_range(-bound..bound))
+        .collect()
 }
 
 impl ParamStore {

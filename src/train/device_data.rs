@@ -31,7 +31,8 @@ impl DeviceData {
     /// Uploads a fresh permutation for `epoch`, a function of `seed` and `epoch` only.
     pub fn shuffle(&self, backend: &mut dyn Backend, seed: u64, epoch: usize) -> Result<()> {
         let mut order: Vec<u32> = (0..self.count as u32).collect();
-        let mut rng = StdRng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut rng =
+            StdRng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         order.shuffle(&mut rng);
         backend.upload_indices(&self.order, &order)
     }

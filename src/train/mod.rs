@@ -56,7 +56,9 @@ impl RunOptions {
             return Err(TrainError::Setting("--epochs must be at least 1".into()));
         }
         if self.batch_size == 0 {
-            return Err(TrainError::Setting("--batch-size must be at least 1".into()));
+            return Err(TrainError::Setting(
+                "--batch-size must be at least 1".into(),
+            ));
         }
         if self.batch_size > train_examples {
             return Err(TrainError::Setting(format!(

@@ -123,7 +123,13 @@ pub fn train(
         let mut seen = 0;
         for b in 0..batches {
             let rows = run.batch_size.min(train_data.count - b * run.batch_size);
-            train_data.gather(backend, b * run.batch_size, PIXEL_SCALE, 0.0, &vae.input(rows))?;
+            train_data.gather(
+                backend,
+                b * run.batch_size,
+                PIXEL_SCALE,
+                0.0,
+                &vae.input(rows),
+            )?;
             vae.train_step(backend, rows, seed, train_stream(steps_done))?;
             adam.step(backend, &vae.store)?;
             backend.submit()?;
@@ -175,7 +181,9 @@ pub fn train(
             seconds,
             steps: batches,
         });
-        write_pictures(backend, &mut vae, &data.test, &test_data, &run.out, epoch, seed)?;
+        write_pictures(
+            backend, &mut vae, &data.test, &test_data, &run.out, epoch, seed,
+        )?;
         write_loss_chart(&reports, &run.out)?;
         let meta = CheckpointMeta::Vae(VaeMeta {
             config: config.clone(),
@@ -215,13 +223,34 @@ fn write_pictures(
         .map(|&b| f32::from(b) * PIXEL_SCALE)
         .collect();
     cells.extend(vae.reconstruct(backend, shown, seed, u32::MAX - 1)?);
-    save_grid(&cells, 2 * shown, h, w, shown, &out.join(format!("reconstruction_{epoch}.png")))?;
+    save_grid(
+        &cells,
+        2 * shown,
+        h,
+        w,
+        shown,
+        &out.join(format!("reconstruction_{epoch}.png")),
+    )?;
     let samples = sample(backend, vae, 64, SAMPLE_SEED)?;
-    save_grid(&samples, 64, h, w, 8, &out.join(format!("sample_{epoch}.png")))?;
+    save_grid(
+        &samples,
+        64,
+        h,
+        w,
+        8,
+        &out.join(format!("sample_{epoch}.png")),
+    )?;
     if vae.config.latent == 2 {
         let manifold = decode_chunked(backend, vae, &manifold_points())?;
         let path = out.join(format!("manifold_{epoch}.png"));
-        save_grid(&manifold, MANIFOLD_SIDE * MANIFOLD_SIDE, h, w, MANIFOLD_SIDE, &path)?;
+        save_grid(
+            &manifold,
+            MANIFOLD_SIDE * MANIFOLD_SIDE,
+            h,
+            w,
+            MANIFOLD_SIDE,
+            &path,
+        )?;
     }
     Ok(())
 }
@@ -235,7 +264,11 @@ fn manifold_points() -> Vec<f32> {
 }
 
 /// Decodes latent rows in chunks of the model's batch.
-fn decode_chunked(backend: &mut dyn Backend, vae: &mut Vae, latents: &[f32]) -> Result<Vec<f32>, TrainError> {
+fn decode_chunked(
+    backend: &mut dyn Backend,
+    vae: &mut Vae,
+    latents: &[f32],
+) -> Result<Vec<f32>, TrainError> {
     let chunk = vae.batch() * vae.config.latent;
     let mut images = Vec::new();
     for part in latents.chunks(chunk) {
@@ -245,7 +278,12 @@ fn decode_chunked(backend: &mut dyn Backend, vae: &mut Vae, latents: &[f32]) -> 
 }
 
 /// Decodes `n` draws from the prior, the same for a given `seed` whatever the batch size.
-pub fn sample(backend: &mut dyn Backend, vae: &mut Vae, n: usize, seed: u32) -> Result<Vec<f32>, TrainError> {
+pub fn sample(
+    backend: &mut dyn Backend,
+    vae: &mut Vae,
+    n: usize,
+    seed: u32,
+) -> Result<Vec<f32>, TrainError> {
     let latents: Vec<f32> = (0..n * vae.config.latent)
         .map(|i| rng::normal(seed, 0, i as u32))
         .collect();
@@ -291,8 +329,14 @@ pub fn save_grid(
 
 /// `loss.png`: train and test loss per epoch.
 fn write_loss_chart(reports: &[EpochReport], out: &Path) -> Result<(), TrainError> {
-    let train: Vec<(f64, f64)> = reports.iter().map(|r| (r.epoch as f64, r.train_loss)).collect();
-    let test: Vec<(f64, f64)> = reports.iter().map(|r| (r.epoch as f64, r.test_loss)).collect();
+    let train: Vec<(f64, f64)> = reports
+        .iter()
+        .map(|r| (r.epoch as f64, r.train_loss))
+        .collect();
+    let test: Vec<(f64, f64)> = reports
+        .iter()
+        .map(|r| (r.epoch as f64, r.test_loss))
+        .collect();
     let chart = picture::line_chart(
         "VAE loss per example",
         "epoch",

@@ -12,8 +12,8 @@ use shaders::Kernel;
 
 use super::ops::outputs_apart;
 use super::{
-    Activation, AdamHyper, Backend, BackendError, BufferId, Bytes, Counters, Indices, MatmulForm,
-    Result, Tensor, validate,
+    Activation, AdamHyper, Backend, BackendError, BatchNormHyper, BufferId, Bytes, Counters,
+    Indices, MatmulForm, Result, Tensor, validate,
 };
 
 /// Invocations per workgroup of the 1-d kernels (their `@workgroup_size`).
@@ -92,7 +92,9 @@ impl GpuBackend {
         let bound = buffers
             .iter()
             .map(|&id| {
-                let buffer = all.get(id.0 as usize).ok_or(BackendError::UnknownBuffer(id.0))?;
+                let buffer = all
+                    .get(id.0 as usize)
+                    .ok_or(BackendError::UnknownBuffer(id.0))?;
                 Ok((id, buffer))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -163,11 +165,16 @@ impl Backend for GpuBackend {
                 mapped_at_creation: false,
             }));
         }
-        let (source, staging) = (self.buffer(t.buffer)?, self.readback.as_ref().expect("made above"));
+        let (source, staging) = (
+            self.buffer(t.buffer)?,
+            self.readback.as_ref().expect("made above"),
+        );
         let mut encoder = self
             .ctx
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("read") });
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("read"),
+            });
         encoder.copy_buffer_to_buffer(source, 4 * t.offset as u64, staging, 0, bytes);
         self.ctx.queue.submit([encoder.finish()]);
         let (sender, receiver) = std::sync::mpsc::channel();
@@ -254,10 +261,7 @@ impl Backend for GpuBackend {
             act.code(),
             act.slope().to_bits(),
         ];
-        let groups = (
-            word(n.div_ceil(MATMUL_TILE)),
-            word(m.div_ceil(MATMUL_TILE)),
-        );
+        let groups = (word(n.div_ceil(MATMUL_TILE)), word(m.div_ceil(MATMUL_TILE)));
         let max = self.ctx.limits.max_compute_workgroups_per_dimension;
         if groups.0 > max || groups.1 > max {
             return Err(BackendError::TooLarge {
@@ -336,7 +340,12 @@ impl Backend for GpuBackend {
             word(acc.offset),
             scale.to_bits(),
         ];
-        self.run(Kernel::AccumulateSum, &[x.buffer, acc.buffer], &params, (1, 1))
+        self.run(
+            Kernel::AccumulateSum,
+            &[x.buffer, acc.buffer],
+            &params,
+            (1, 1),
+        )
     }
 
     fn fill_uniform(&mut self, t: &Tensor, seed: u32, stream: u32) -> Result<()> {
@@ -408,7 +417,12 @@ impl Backend for GpuBackend {
             word(kl.offset),
         ];
         let groups = self.groups_for(stats.rows, LINEAR_GROUP);
-        self.run(Kernel::KlDivergence, &[stats.buffer, kl.buffer], &params, groups)
+        self.run(
+            Kernel::KlDivergence,
+            &[stats.buffer, kl.buffer],
+            &params,
+            groups,
+        )
     }
 
     fn bce_with_logits(
@@ -434,6 +448,80 @@ impl Backend for GpuBackend {
         self.run(
             Kernel::BceWithLogits,
             &[logits.buffer, targets.buffer, grad.buffer, loss.buffer],
+            &params,
+            groups,
+        )
+    }
+
+    fn batch_norm(
+        &mut self,
+        x: &Tensor,
+        gamma_beta: &Tensor,
+        state: &Tensor,
+        act: Activation,
+        norm: BatchNormHyper,
+        training: bool,
+        y: &Tensor,
+    ) -> Result<()> {
+        validate::batch_norm(x, gamma_beta, state, y)?;
+        let params = [
+            word(x.rows),
+            word(x.cols),
+            word(x.offset),
+            word(gamma_beta.offset),
+            word(state.offset),
+            word(y.offset),
+            0,
+            0,
+            act.code(),
+            act.slope().to_bits(),
+            norm.eps.to_bits(),
+            norm.momentum.to_bits(),
+            u32::from(training),
+        ];
+        let groups = self.groups_for(x.cols, 64);
+        self.run(
+            Kernel::BatchNormForward,
+            &[x.buffer, gamma_beta.buffer, state.buffer, y.buffer],
+            &params,
+            groups,
+        )
+    }
+
+    fn batch_norm_backward(
+        &mut self,
+        x: &Tensor,
+        gamma_beta: &Tensor,
+        state: &Tensor,
+        act: Activation,
+        dy: &Tensor,
+        dx: &Tensor,
+        d_gamma_beta: &Tensor,
+    ) -> Result<()> {
+        validate::batch_norm_backward(x, gamma_beta, state, dy, dx, d_gamma_beta)?;
+        let params = [
+            word(x.rows),
+            word(x.cols),
+            word(x.offset),
+            word(gamma_beta.offset),
+            word(state.offset),
+            word(dx.offset),
+            word(dy.offset),
+            word(d_gamma_beta.offset),
+            act.code(),
+            act.slope().to_bits(),
+        ];
+        let groups = self.groups_for(x.cols, 64);
+        self.run(
+            Kernel::BatchNormBackward,
+            &[
+                x.buffer,
+                gamma_beta.buffer,
+                state.buffer,
+                dy.buffer,
+                dx.buffer,
+                d_gamma_beta.buffer,
+            ],
             &params,
             groups,
         )

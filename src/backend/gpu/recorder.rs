@@ -64,14 +64,19 @@ impl Recorder {
         !self.pending.is_empty()
     }
 
-    fn pipeline(&mut self, ctx: &GpuContext, kernel: Kernel) -> &(wgpu::ComputePipeline, wgpu::BindGroupLayout) {
+    fn pipeline(
+        &mut self,
+        ctx: &GpuContext,
+        kernel: Kernel,
+    ) -> &(wgpu::ComputePipeline, wgpu::BindGroupLayout) {
         if !self.pipelines.contains_key(&kernel) {
             let (module, entry, bindings) = kernel.spec();
             let shader = self.modules.entry(module).or_insert_with(|| {
-                ctx.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(module.file_name()),
-                    source: wgpu::ShaderSource::Wgsl(module.source().into()),
-                })
+                ctx.device
+                    .create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(module.file_name()),
+                        source: wgpu::ShaderSource::Wgsl(module.source().into()),
+                    })
             });
             let mut entries = vec![wgpu::BindGroupLayoutEntry {
                 binding: 0,
@@ -83,17 +88,19 @@ impl Recorder {
                 },
                 count: None,
             }];
-            entries.extend(bindings.iter().map(|&(binding, writable)| wgpu::BindGroupLayoutEntry {
-                binding,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty: wgpu::BindingType::Buffer {
-                    ty: wgpu::BufferBindingType::Storage {
-                        read_only: !writable,
+            entries.extend(bindings.iter().map(|&(binding, writable)| {
+                wgpu::BindGroupLayoutEntry {
+                    binding,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage {
+                            read_only: !writable,
+                        },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
                     },
-                    has_dynamic_offset: false,
-                    min_binding_size: None,
-                },
-                count: None,
+                    count: None,
+                }
             }));
             let layout = ctx
                 .device
@@ -101,13 +108,13 @@ impl Recorder {
                     label: Some(entry),
                     entries: &entries,
                 });
-            let pipeline_layout = ctx
-                .device
-                .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                    label: Some(entry),
-                    bind_group_layouts: &[Some(&layout)],
-                    immediate_size: 0,
-                });
+            let pipeline_layout =
+                ctx.device
+                    .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                        label: Some(entry),
+                        bind_group_layouts: &[Some(&layout)],
+                        immediate_size: 0,
+                    });
             let pipeline = ctx
                 .device
                 .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -137,34 +144,38 @@ impl Recorder {
             self.submit(ctx)?;
         }
         let (pipeline, layout) = self.pipeline(ctx, kernel).clone();
-        let key = (kernel, buffers.iter().map(|(id, _)| *id).collect::<Vec<_>>());
-        let bind_group = match self.bind_groups.get(&key) {
-            Some(group) => group.clone(),
-            None => {
-                let (_, _, bindings) = kernel.spec();
-                let mut entries = vec![wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: &self.arena,
-                        offset: 0,
-                        size: NonZeroU64::new(PARAMS_BYTES),
-                    }),
-                }];
-                entries.extend(bindings.iter().zip(buffers).map(|(&(binding, _), (_, buffer))| {
-                    wgpu::BindGroupEntry {
-                        binding,
-                        resource: buffer.as_entire_binding(),
-                    }
-                }));
-                let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: None,
-                    layout: &layout,
-                    entries: &entries,
-                });
-                self.bind_groups.insert(key, group.clone());
-                group
-            }
-        };
+        let key = (
+            kernel,
+            buffers.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        );
+        let bind_group =
+            match self.bind_groups.get(&key) {
+                Some(group) => group.clone(),
+                None => {
+                    let (_, _, bindings) = kernel.spec();
+                    let mut entries = vec![wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: &self.arena,
+                            offset: 0,
+                            size: NonZeroU64::new(PARAMS_BYTES),
+                        }),
+                    }];
+                    entries.extend(bindings.iter().zip(buffers).map(
+                        |(&(binding, _), (_, buffer))| wgpu::BindGroupEntry {
+                            binding,
+                            resource: buffer.as_entire_binding(),
+                        },
+                    ));
+                    let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: None,
+                        layout: &layout,
+                        entries: &entries,
+                    });
+                    self.bind_groups.insert(key, group.clone());
+                    group
+                }
+            };
         let slot = self.pending.len();
         let start = slot * self.slot_bytes as usize;
         self.staged.resize(start + self.slot_bytes as usize, 0);
@@ -190,7 +201,9 @@ impl Recorder {
         self.upload_changed_params(ctx, used);
         let mut encoder = ctx
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("step") });
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("step"),
+            });
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("step"),
@@ -219,7 +232,9 @@ impl Recorder {
         }
         let mut s = 0;
         while s * slot < used {
-            let same = |i: usize| self.staged[i * slot..(i + 1) * slot] == self.uploaded[i * slot..(i + 1) * slot];
+            let same = |i: usize| {
+                self.staged[i * slot..(i + 1) * slot] == self.uploaded[i * slot..(i + 1) * slot]
+            };
             if same(s) {
                 s += 1;
                 continue;

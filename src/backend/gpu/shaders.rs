@@ -11,6 +11,7 @@ pub enum Module {
     Loss,
     Adam,
     Data,
+    BatchNorm,
 }
 
 /// Functions shared by several modules, prepended to their source (WGSL has no includes).
@@ -18,7 +19,7 @@ const ACTIVATION: &str = include_str!("../../../shaders/activation.wgsl");
 
 impl Module {
     /// Every module, for validation.
-    pub const ALL: [Module; 8] = [
+    pub const ALL: [Module; 9] = [
         Module::Matmul,
         Module::Elementwise,
         Module::Reduce,
@@ -27,6 +28,7 @@ impl Module {
         Module::Loss,
         Module::Adam,
         Module::Data,
+        Module::BatchNorm,
     ];
 
     /// The file name under `shaders/`.
@@ -40,6 +42,7 @@ impl Module {
             Module::Loss => "loss.wgsl",
             Module::Adam => "adam.wgsl",
             Module::Data => "data.wgsl",
+            Module::BatchNorm => "batchnorm.wgsl",
         }
     }
 
@@ -54,6 +57,7 @@ impl Module {
             Module::Loss => (include_str!("../../../shaders/loss.wgsl"), true),
             Module::Adam => (include_str!("../../../shaders/adam.wgsl"), false),
             Module::Data => (include_str!("../../../shaders/data.wgsl"), false),
+            Module::BatchNorm => (include_str!("../../../shaders/batchnorm.wgsl"), true),
         };
         if needs_activation {
             format!("{ACTIVATION}\n{own}")
@@ -87,11 +91,13 @@ pub enum Kernel {
     BceWithLogits,
     Adam,
     Gather,
+    BatchNormForward,
+    BatchNormBackward,
 }
 
 impl Kernel {
     /// Every kernel, for validation.
-    pub const ALL: [Kernel; 14] = [
+    pub const ALL: [Kernel; 16] = [
         Kernel::Matmul,
         Kernel::ActForward,
         Kernel::ActBackward,
@@ -106,6 +112,8 @@ impl Kernel {
         Kernel::BceWithLogits,
         Kernel::Adam,
         Kernel::Gather,
+        Kernel::BatchNormForward,
+        Kernel::BatchNormBackward,
     ];
 
     /// `(module, entry point, storage bindings)`.
@@ -113,22 +121,40 @@ impl Kernel {
         match self {
             Kernel::Matmul => (Module::Matmul, "matmul", &[(1, R), (2, R), (3, R), (4, W)]),
             Kernel::ActForward => (Module::Elementwise, "act_forward", &[(1, R), (3, W)]),
-            Kernel::ActBackward => (Module::Elementwise, "act_backward", &[(1, R), (2, R), (3, W)]),
+            Kernel::ActBackward => (
+                Module::Elementwise,
+                "act_backward",
+                &[(1, R), (2, R), (3, W)],
+            ),
             Kernel::Fill => (Module::Elementwise, "fill", &[(3, W)]),
             Kernel::ColumnSum => (Module::Reduce, "column_sum", &[(1, R), (2, W)]),
             Kernel::AccumulateSum => (Module::Reduce, "accumulate_sum", &[(1, R), (2, W)]),
             Kernel::FillUniform => (Module::Random, "fill_uniform", &[(1, W)]),
             Kernel::FillNormal => (Module::Random, "fill_normal", &[(1, W)]),
             Kernel::Reparameterize => (Module::Vae, "reparameterize", &[(1, R), (2, R), (4, W)]),
-            Kernel::LatentBackward => {
-                (Module::Vae, "latent_backward", &[(1, R), (2, R), (3, R), (4, W)])
-            }
+            Kernel::LatentBackward => (
+                Module::Vae,
+                "latent_backward",
+                &[(1, R), (2, R), (3, R), (4, W)],
+            ),
             Kernel::KlDivergence => (Module::Vae, "kl_divergence", &[(1, R), (4, W)]),
-            Kernel::BceWithLogits => {
-                (Module::Loss, "bce_with_logits", &[(1, R), (2, R), (3, W), (4, W)])
-            }
+            Kernel::BceWithLogits => (
+                Module::Loss,
+                "bce_with_logits",
+                &[(1, R), (2, R), (3, W), (4, W)],
+            ),
             Kernel::Adam => (Module::Adam, "adam", &[(1, R), (2, W), (3, W), (4, W)]),
             Kernel::Gather => (Module::Data, "gather", &[(1, R), (2, R), (3, W)]),
+            Kernel::BatchNormForward => (
+                Module::BatchNorm,
+                "batch_norm_forward",
+                &[(1, R), (2, R), (3, W), (4, W)],
+            ),
+            Kernel::BatchNormBackward => (
+                Module::BatchNorm,
+                "batch_norm_backward",
+                &[(1, R), (2, R), (5, R), (6, R), (4, W), (7, W)],
+            ),
         }
     }
 }

@@ -1,0 +1,167 @@
+//! Batch normalization: GPU against the CPU reference (training and evaluation modes, fused
+//! activations, offsets into larger buffers), and the CPU backward against finite differences.
+
+mod common;
+
+use common::{POISON, assert_close, gpu, rng, values};
+use gengpu::backend::cpu::CpuBackend;
+use gengpu::backend::{Activation, Backend, BatchNormHyper, Tensor};
+
+const NORM: BatchNormHyper = BatchNormHyper {
+    eps: 1e-5,
+    momentum: 0.1,
+};
+
+struct Inputs {
+    x: Vec<f32>,
+    gb: Vec<f32>,
+    state: Vec<f32>,
+    dy: Vec<f32>,
+}
+
+/// Forward (training, then evaluation) and backward; returns everything they write.
+fn run(
+    be: &mut dyn Backend,
+    rows: usize,
+    cols: usize,
+    act: Activation,
+    inp: &Inputs,
+    poison: f32,
+) -> Vec<Vec<f32>> {
+    // Parameters and gradients as views at an offset into flat buffers, as in the models.
+    let params = be.alloc(1, 3 + 2 * cols).unwrap();
+    let grads = be.alloc(1, 5 + 2 * cols).unwrap();
+    let gb = params.view(3, 2, cols);
+    let dgb = grads.view(5, 2, cols);
+    let x = be.alloc(rows, cols).unwrap();
+    let state = be.alloc(4, cols).unwrap();
+    let (y, y_eval, dy, dx): (Tensor, Tensor, Tensor, Tensor) = (
+        be.alloc(rows, cols).unwrap(),
+        be.alloc(rows, cols).unwrap(),
+        be.alloc(rows, cols).unwrap(),
+        be.alloc(rows, cols).unwrap(),
+    );
+    be.upload(&x, &inp.x).unwrap();
+    be.upload(&gb, &inp.gb).unwrap();
+    be.upload(&state, &inp.state).unwrap();
+    be.upload(&dy, &inp.dy).unwrap();
+    for t in [&y, &y_eval, &dx, &grads] {
+        be.fill(t, poison).unwrap();
+    }
+    be.batch_norm(&x, &gb, &state, act, NORM, true, &y).unwrap();
+    be.batch_norm_backward(&x, &gb, &state, act, &dy, &dx, &dgb)
+        .unwrap();
+    be.batch_norm(&x, &gb, &state, act, NORM, false, &y_eval)
+        .unwrap();
+    [y, y_eval, state, dx, dgb]
+        .iter()
+        .map(|t| be.read(t).unwrap())
+        .collect()
+}
+
+fn inputs(rows: usize, cols: usize, seed_name: &str) -> Inputs {
+    let mut r = rng(seed_name);
+    let mut state = vec![0.0; 2 * cols];
+    state.extend(values(&mut r, cols, -0.5, 0.5));
+    state.extend(values(&mut r, cols, 0.5, 2.0));
+    Inputs {
+        x: values(&mut r, rows * cols, -3.0, 3.0),
+        gb: values(&mut r, 2 * cols, 0.5, 1.5),
+        state,
+        dy: values(&mut r, rows * cols, -1.0, 1.0),
+    }
+}
+
+#[test]
+fn batch_norm_matches_cpu() {
+    let Some(mut gpu) = gpu("batch_norm_matches_cpu") else {
+        return;
+    };
+    for &(rows, cols) in &[(2, 1), (7, 3), (64, 65), (33, 130)] {
+        for act in [
+            Activation::Identity,
+            Activation::LeakyRelu(0.2),
+            Activation::Tanh,
+        ] {
+            let inp = inputs(rows, cols, "batch_norm");
+            let want = run(&mut CpuBackend::new(), rows, cols, act, &inp, 0.0);
+            let got = run(&mut gpu, rows, cols, act, &inp, POISON);
+            for (name, (g, w)) in ["y", "y_eval", "state", "dx", "dgamma_beta"]
+                .iter()
+                .zip(got.iter().zip(&want))
+            {
+                assert_close(
+                    &format!("batch_norm {rows}x{cols} {act:?} {name}"),
+                    g,
+                    w,
+                    1e-5,
+                    1e-4,
+                );
+            }
+        }
+    }
+}
+
+/// Σ w∘y of a training-mode batch norm, in f64 from the CPU backend's f32 output.
+fn weighted_output(inp: &Inputs, rows: usize, cols: usize, act: Activation) -> f64 {
+    let mut be = CpuBackend::new();
+    let out = run(&mut be, rows, cols, act, inp, 0.0);
+    out[0]
+        .iter()
+        .zip(&inp.dy)
+        .map(|(&y, &w)| f64::from(y) * f64::from(w))
+        .sum()
+}
+
+#[test]
+fn cpu_batch_norm_backward_matches_finite_differences() {
+    let (rows, cols) = (6, 3);
+    for act in [
+        Activation::Identity,
+        Activation::LeakyRelu(0.2),
+        Activation::Tanh,
+    ] {
+        let inp = inputs(rows, cols, "batch_norm_fd");
+        let grads = run(&mut CpuBackend::new(), rows, cols, act, &inp, 0.0);
+        let (dx, dgb) = (&grads[3], &grads[4]);
+        let h = 1e-2_f32;
+        let check = |analytic: f32, perturb: &dyn Fn(&mut Inputs, f32), what: String| {
+            let mut plus = Inputs {
+                x: inp.x.clone(),
+                gb: inp.gb.clone(),
+                state: inp.state.clone(),
+                dy: inp.dy.clone(),
+            };
+            let mut minus = Inputs {
+                x: inp.x.clone(),
+                gb: inp.gb.clone(),
+                state: inp.state.clone(),
+                dy: inp.dy.clone(),
+            };
+            perturb(&mut plus, h);
+            perturb(&mut minus, -h);
+            let fd = (weighted_output(&plus, rows, cols, act)
+                - weighted_output(&minus, rows, cols, act))
+                / (2.0 * f64::from(h));
+            let err = (fd - f64::from(analytic)).abs();
+            assert!(
+                err <= 2e-3 + 2e-2 * fd.abs(),
+                "{what} {act:?}: analytic {analytic}, finite difference {fd}"
+            );
+        };
+        for i in 0..rows * cols {
+            check(
+                dx[i],
+                &|inp: &mut Inputs, d| inp.x[i] += d,
+                format!("dx[{i}]"),
+            );
+        }
+        for i in 0..2 * cols {
+            check(
+                dgb[i],
+                &|inp: &mut Inputs, d| inp.gb[i] += d,
+                format!("dgamma_beta[{i}]"),
+            );
+        }
+    }
+}
