@@ -2,25 +2,26 @@
 // y = act(γ·(x − μ)/√(σ² + eps) + β). One invocation per feature column walks the batch, so
 // the statistics need no cross-invocation reduction.
 //
-// `state` (4 × C) holds per feature: the batch mean and 1/√(σ² + eps) saved for the backward
-// (rows 0, 1), and the running mean and running variance (rows 2, 3) used in evaluation.
+// `saved` (2 × C) holds per feature the batch mean and 1/√(σ² + eps), for the backward;
+// `running` (2 × C) the running mean and running variance, for evaluation.
 // `gb` (2 × C) is γ then β, a view into the parameter buffer.
 
 struct Params {
     rows: u32, cols: u32, x_off: u32, gb_off: u32,
-    state_off: u32, out_off: u32, dy_off: u32, grad_off: u32,
+    saved_off: u32, out_off: u32, dy_off: u32, grad_off: u32,
     act: u32, slope: f32, eps: f32, momentum: f32,
-    training: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+    training: u32, running_off: u32, _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> gb: array<f32>;
-@group(0) @binding(3) var<storage, read_write> state: array<f32>;
+@group(0) @binding(3) var<storage, read_write> saved_out: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<storage, read> saved: array<f32>;
 @group(0) @binding(6) var<storage, read> dy: array<f32>;
 @group(0) @binding(7) var<storage, read_write> grads: array<f32>;
+@group(0) @binding(8) var<storage, read_write> running: array<f32>;
 
 fn column(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
     return gid.x + gid.y * groups.x * 64u;
@@ -49,17 +50,17 @@ fn batch_norm_forward(@builtin(global_invocation_id) gid: vec3<u32>,
         }
         let var_biased = sq / n;
         inv_std = 1.0 / sqrt(var_biased + p.eps);
-        state[p.state_off + c] = mean;
-        state[p.state_off + p.cols + c] = inv_std;
+        saved_out[p.saved_off + c] = mean;
+        saved_out[p.saved_off + p.cols + c] = inv_std;
         // Running statistics as PyTorch keeps them: the unbiased variance.
         let var_unbiased = sq / max(n - 1.0, 1.0);
-        let rm = p.state_off + 2u * p.cols + c;
-        let rv = p.state_off + 3u * p.cols + c;
-        state[rm] = (1.0 - p.momentum) * state[rm] + p.momentum * mean;
-        state[rv] = (1.0 - p.momentum) * state[rv] + p.momentum * var_unbiased;
+        let rm = p.running_off + c;
+        let rv = p.running_off + p.cols + c;
+        running[rm] = (1.0 - p.momentum) * running[rm] + p.momentum * mean;
+        running[rv] = (1.0 - p.momentum) * running[rv] + p.momentum * var_unbiased;
     } else {
-        mean = state[p.state_off + 2u * p.cols + c];
-        inv_std = 1.0 / sqrt(state[p.state_off + 3u * p.cols + c] + p.eps);
+        mean = running[p.running_off + c];
+        inv_std = 1.0 / sqrt(running[p.running_off + p.cols + c] + p.eps);
     }
     let gamma = gb[p.gb_off + c];
     let beta = gb[p.gb_off + p.cols + c];
@@ -79,8 +80,8 @@ fn batch_norm_backward(@builtin(global_invocation_id) gid: vec3<u32>,
         return;
     }
     let n = f32(p.rows);
-    let mean = saved[p.state_off + c];
-    let inv_std = saved[p.state_off + p.cols + c];
+    let mean = saved[p.saved_off + c];
+    let inv_std = saved[p.saved_off + p.cols + c];
     let gamma = gb[p.gb_off + c];
     let beta = gb[p.gb_off + p.cols + c];
     var sum_g = 0.0;

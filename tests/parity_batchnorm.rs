@@ -15,7 +15,7 @@ const NORM: BatchNormHyper = BatchNormHyper {
 struct Inputs {
     x: Vec<f32>,
     gb: Vec<f32>,
-    state: Vec<f32>,
+    running: Vec<f32>,
     dy: Vec<f32>,
 }
 
@@ -34,7 +34,9 @@ fn run(
     let gb = params.view(3, 2, cols);
     let dgb = grads.view(5, 2, cols);
     let x = be.alloc(rows, cols).unwrap();
-    let state = be.alloc(4, cols).unwrap();
+    let saved = be.alloc(2, cols).unwrap();
+    let running_flat = be.alloc(1, 7 + 2 * cols).unwrap();
+    let running = running_flat.view(7, 2, cols);
     let (y, y_eval, dy, dx): (Tensor, Tensor, Tensor, Tensor) = (
         be.alloc(rows, cols).unwrap(),
         be.alloc(rows, cols).unwrap(),
@@ -43,17 +45,18 @@ fn run(
     );
     be.upload(&x, &inp.x).unwrap();
     be.upload(&gb, &inp.gb).unwrap();
-    be.upload(&state, &inp.state).unwrap();
+    be.upload(&running, &inp.running).unwrap();
     be.upload(&dy, &inp.dy).unwrap();
-    for t in [&y, &y_eval, &dx, &grads] {
+    for t in [&y, &y_eval, &dx, &grads, &saved] {
         be.fill(t, poison).unwrap();
     }
-    be.batch_norm(&x, &gb, &state, act, NORM, true, &y).unwrap();
-    be.batch_norm_backward(&x, &gb, &state, act, &dy, &dx, &dgb)
+    be.batch_norm(&x, &gb, &saved, &running, act, NORM, true, &y)
         .unwrap();
-    be.batch_norm(&x, &gb, &state, act, NORM, false, &y_eval)
+    be.batch_norm_backward(&x, &gb, &saved, act, &dy, &dx, &dgb)
         .unwrap();
-    [y, y_eval, state, dx, dgb]
+    be.batch_norm(&x, &gb, &saved, &running, act, NORM, false, &y_eval)
+        .unwrap();
+    [y, y_eval, saved, running, dx, dgb]
         .iter()
         .map(|t| be.read(t).unwrap())
         .collect()
@@ -61,13 +64,12 @@ fn run(
 
 fn inputs(rows: usize, cols: usize, seed_name: &str) -> Inputs {
     let mut r = rng(seed_name);
-    let mut state = vec![0.0; 2 * cols];
-    state.extend(values(&mut r, cols, -0.5, 0.5));
-    state.extend(values(&mut r, cols, 0.5, 2.0));
+    let mut running = values(&mut r, cols, -0.5, 0.5);
+    running.extend(values(&mut r, cols, 0.5, 2.0));
     Inputs {
         x: values(&mut r, rows * cols, -3.0, 3.0),
         gb: values(&mut r, 2 * cols, 0.5, 1.5),
-        state,
+        running,
         dy: values(&mut r, rows * cols, -1.0, 1.0),
     }
 }
@@ -86,7 +88,7 @@ fn batch_norm_matches_cpu() {
             let inp = inputs(rows, cols, "batch_norm");
             let want = run(&mut CpuBackend::new(), rows, cols, act, &inp, 0.0);
             let got = run(&mut gpu, rows, cols, act, &inp, POISON);
-            for (name, (g, w)) in ["y", "y_eval", "state", "dx", "dgamma_beta"]
+            for (name, (g, w)) in ["y", "y_eval", "saved", "running", "dx", "dgamma_beta"]
                 .iter()
                 .zip(got.iter().zip(&want))
             {
@@ -123,19 +125,19 @@ fn cpu_batch_norm_backward_matches_finite_differences() {
     ] {
         let inp = inputs(rows, cols, "batch_norm_fd");
         let grads = run(&mut CpuBackend::new(), rows, cols, act, &inp, 0.0);
-        let (dx, dgb) = (&grads[3], &grads[4]);
+        let (dx, dgb) = (&grads[4], &grads[5]);
         let h = 1e-2_f32;
         let check = |analytic: f32, perturb: &dyn Fn(&mut Inputs, f32), what: String| {
             let mut plus = Inputs {
                 x: inp.x.clone(),
                 gb: inp.gb.clone(),
-                state: inp.state.clone(),
+                running: inp.running.clone(),
                 dy: inp.dy.clone(),
             };
             let mut minus = Inputs {
                 x: inp.x.clone(),
                 gb: inp.gb.clone(),
-                state: inp.state.clone(),
+                running: inp.running.clone(),
                 dy: inp.dy.clone(),
             };
             perturb(&mut plus, h);

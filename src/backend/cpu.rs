@@ -356,15 +356,16 @@ impl Backend for CpuBackend {
         &mut self,
         x: &Tensor,
         gamma_beta: &Tensor,
-        state: &Tensor,
+        saved: &Tensor,
+        running: &Tensor,
         act: Activation,
         norm: BatchNormHyper,
         training: bool,
         y: &Tensor,
     ) -> Result<()> {
-        validate::batch_norm(x, gamma_beta, state, y)?;
+        validate::batch_norm(x, gamma_beta, saved, running, y)?;
         let (rows, cols) = (x.rows, x.cols);
-        self.compute([state, y], |me, [state, out]| {
+        self.compute([saved, running, y], |me, [saved, running, out]| {
             let (x, gb) = (me.f32s(x)?, me.f32s(gamma_beta)?);
             let n = rows as f32;
             for c in 0..cols {
@@ -372,18 +373,15 @@ impl Backend for CpuBackend {
                     let mean = (0..rows).map(|r| x[r * cols + c]).sum::<f32>() / n;
                     let sq: f32 = (0..rows).map(|r| (x[r * cols + c] - mean).powi(2)).sum();
                     let inv_std = 1.0 / (sq / n + norm.eps).sqrt();
-                    state[c] = mean;
-                    state[cols + c] = inv_std;
+                    saved[c] = mean;
+                    saved[cols + c] = inv_std;
                     let unbiased = sq / (n - 1.0).max(1.0);
                     let m = norm.momentum;
-                    state[2 * cols + c] = (1.0 - m) * state[2 * cols + c] + m * mean;
-                    state[3 * cols + c] = (1.0 - m) * state[3 * cols + c] + m * unbiased;
+                    running[c] = (1.0 - m) * running[c] + m * mean;
+                    running[cols + c] = (1.0 - m) * running[cols + c] + m * unbiased;
                     (mean, inv_std)
                 } else {
-                    (
-                        state[2 * cols + c],
-                        1.0 / (state[3 * cols + c] + norm.eps).sqrt(),
-                    )
+                    (running[c], 1.0 / (running[cols + c] + norm.eps).sqrt())
                 };
                 let (gamma, beta) = (gb[c], gb[cols + c]);
                 for r in 0..rows {
@@ -399,24 +397,24 @@ impl Backend for CpuBackend {
         &mut self,
         x: &Tensor,
         gamma_beta: &Tensor,
-        state: &Tensor,
+        saved: &Tensor,
         act: Activation,
         dy: &Tensor,
         dx: &Tensor,
         d_gamma_beta: &Tensor,
     ) -> Result<()> {
-        validate::batch_norm_backward(x, gamma_beta, state, dy, dx, d_gamma_beta)?;
+        validate::batch_norm_backward(x, gamma_beta, saved, dy, dx, d_gamma_beta)?;
         let (rows, cols) = (x.rows, x.cols);
         self.compute([dx, d_gamma_beta], |me, [dx, dgb]| {
-            let (x, gb, state, dy) = (
+            let (x, gb, saved, dy) = (
                 me.f32s(x)?,
                 me.f32s(gamma_beta)?,
-                me.f32s(state)?,
+                me.f32s(saved)?,
                 me.f32s(dy)?,
             );
             let n = rows as f32;
             for c in 0..cols {
-                let (mean, inv_std, gamma, beta) = (state[c], state[cols + c], gb[c], gb[cols + c]);
+                let (mean, inv_std, gamma, beta) = (saved[c], saved[cols + c], gb[c], gb[cols + c]);
                 let xhat = |r: usize| (x[r * cols + c] - mean) * inv_std;
                 let g = |r: usize| {
                     let y = act.apply(gamma * xhat(r) + beta);

@@ -150,16 +150,18 @@ pub trait Backend {
     ) -> Result<()>;
 
     /// Batch normalization over the rows of `x` (`rows × C`) with `act` fused:
-    /// `y = act(γ·(x − μ)/√(σ² + eps) + β)`. `gamma_beta` is `2 × C` (γ, then β); `state` is
-    /// `4 × C`: the batch mean and 1/√(σ² + eps) saved for the backward, then the running mean
-    /// and (unbiased) running variance. With `training`, batch statistics are used and the
-    /// running ones updated with `norm.momentum`; otherwise the running ones are used.
+    /// `y = act(γ·(x − μ)/√(σ² + eps) + β)`. `gamma_beta` is `2 × C` (γ, then β); `saved`
+    /// (`2 × C`) receives the batch mean and 1/√(σ² + eps) for the backward; `running`
+    /// (`2 × C`) holds the running mean and (unbiased) running variance. With `training`, batch
+    /// statistics are used and the running ones updated with `norm.momentum`; otherwise the
+    /// running ones are used and nothing but `y` is written.
     #[allow(clippy::too_many_arguments)]
     fn batch_norm(
         &mut self,
         x: &Tensor,
         gamma_beta: &Tensor,
-        state: &Tensor,
+        saved: &Tensor,
+        running: &Tensor,
         act: Activation,
         norm: BatchNormHyper,
         training: bool,
@@ -167,13 +169,14 @@ pub trait Backend {
     ) -> Result<()>;
 
     /// The backward of a training-mode [`Backend::batch_norm`] from `dy`, the gradient of its
-    /// activated output: `dx`, and `d_gamma_beta` (`2 × C`: dγ, then dβ).
+    /// activated output, with the statistics it `saved`: `dx`, and `d_gamma_beta` (`2 × C`:
+    /// dγ, then dβ).
     #[allow(clippy::too_many_arguments)]
     fn batch_norm_backward(
         &mut self,
         x: &Tensor,
         gamma_beta: &Tensor,
-        state: &Tensor,
+        saved: &Tensor,
         act: Activation,
         dy: &Tensor,
         dx: &Tensor,

@@ -117,34 +117,25 @@ pub(crate) fn upload_indices(indices: &Indices, len: usize) -> Result<()> {
 pub(crate) fn batch_norm(
     x: &Tensor,
     gamma_beta: &Tensor,
-    state: &Tensor,
+    saved: &Tensor,
+    running: &Tensor,
     y: &Tensor,
 ) -> Result<()> {
-    same_shape("batch_norm", 2, x.cols, &[gamma_beta])?;
-    same_shape("batch_norm", 4, x.cols, &[state])?;
+    same_shape("batch_norm", 2, x.cols, &[gamma_beta, saved, running])?;
     same_shape("batch_norm", x.rows, x.cols, &[y])?;
-    outputs_apart("batch_norm", &[state, y], &[x, gamma_beta])
+    outputs_apart("batch_norm", &[saved, running, y], &[x, gamma_beta])
 }
 
 pub(crate) fn batch_norm_backward(
     x: &Tensor,
     gamma_beta: &Tensor,
-    state: &Tensor,
+    saved: &Tensor,
     dy: &Tensor,
     dx: &Tensor,
     d_gamma_beta: &Tensor,
 ) -> Result<()> {
-    same_shape(
-        "batch_norm_backward",
-        2,
-        x.cols,
-        &[gamma_beta, d_gamma_beta],
-    )?;
-    same_shape("batch_norm_backward", 4, x.cols, &[state])?;
-    same_shape("batch_norm_backward", x.rows, x.cols, &[dy, dx])?;
-    outputs_apart(
-        "batch_norm_backward",
-        &[dx, d_gamma_beta],
-        &[x, gamma_beta, state, dy],
-    )
+    let op = "batch_norm_backward";
+    same_shape(op, 2, x.cols, &[gamma_beta, d_gamma_beta, saved])?;
+    same_shape(op, x.rows, x.cols, &[dy, dx])?;
+    outputs_apart(op, &[dx, d_gamma_beta], &[x, gamma_beta, saved, dy])
 }

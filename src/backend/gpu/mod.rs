@@ -457,19 +457,20 @@ impl Backend for GpuBackend {
         &mut self,
         x: &Tensor,
         gamma_beta: &Tensor,
-        state: &Tensor,
+        saved: &Tensor,
+        running: &Tensor,
         act: Activation,
         norm: BatchNormHyper,
         training: bool,
         y: &Tensor,
     ) -> Result<()> {
-        validate::batch_norm(x, gamma_beta, state, y)?;
+        validate::batch_norm(x, gamma_beta, saved, running, y)?;
         let params = [
             word(x.rows),
             word(x.cols),
             word(x.offset),
             word(gamma_beta.offset),
-            word(state.offset),
+            word(saved.offset),
             word(y.offset),
             0,
             0,
@@ -478,11 +479,18 @@ impl Backend for GpuBackend {
             norm.eps.to_bits(),
             norm.momentum.to_bits(),
             u32::from(training),
+            word(running.offset),
         ];
         let groups = self.groups_for(x.cols, 64);
         self.run(
             Kernel::BatchNormForward,
-            &[x.buffer, gamma_beta.buffer, state.buffer, y.buffer],
+            &[
+                x.buffer,
+                gamma_beta.buffer,
+                saved.buffer,
+                y.buffer,
+                running.buffer,
+            ],
             &params,
             groups,
         )
@@ -492,19 +500,19 @@ impl Backend for GpuBackend {
         &mut self,
         x: &Tensor,
         gamma_beta: &Tensor,
-        state: &Tensor,
+        saved: &Tensor,
         act: Activation,
         dy: &Tensor,
         dx: &Tensor,
         d_gamma_beta: &Tensor,
     ) -> Result<()> {
-        validate::batch_norm_backward(x, gamma_beta, state, dy, dx, d_gamma_beta)?;
+        validate::batch_norm_backward(x, gamma_beta, saved, dy, dx, d_gamma_beta)?;
         let params = [
             word(x.rows),
             word(x.cols),
             word(x.offset),
             word(gamma_beta.offset),
-            word(state.offset),
+            word(saved.offset),
             word(dx.offset),
             word(dy.offset),
             word(d_gamma_beta.offset),
@@ -517,7 +525,7 @@ impl Backend for GpuBackend {
             &[
                 x.buffer,
                 gamma_beta.buffer,
-                state.buffer,
+                saved.buffer,
                 dy.buffer,
                 dx.buffer,
                 d_gamma_beta.buffer,

@@ -148,7 +148,7 @@ impl Kernel {
             Kernel::BatchNormForward => (
                 Module::BatchNorm,
                 "batch_norm_forward",
-                &[(1, R), (2, R), (3, W), (4, W)],
+                &[(1, R), (2, R), (3, W), (4, W), (8, W)],
             ),
             Kernel::BatchNormBackward => (
                 Module::BatchNorm,
