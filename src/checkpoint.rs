@@ -48,41 +48,61 @@ pub struct StoreState {
     pub v: Vec<f32>,
 }
 
-/// Saves `stores` (each with its layout) and the JSON `meta`. Writes `path.tmp`, then renames,
-/// so that a crash never leaves a half-written checkpoint behind.
+/// One tensor to save: `rows × cols` values (1-d when `rows` is 1, as PyTorch stores biases).
+pub struct Named<'a> {
+    pub name: String,
+    pub rows: usize,
+    pub cols: usize,
+    pub values: &'a [f32],
+}
+
+/// The tensors of `layout` in the flat `values`, each named `{prefix}{entry name}`.
+pub fn layout_tensors<'a>(layout: &ParamLayout, prefix: &str, values: &'a [f32]) -> Vec<Named<'a>> {
+    layout
+        .entries()
+        .iter()
+        .map(|e| Named {
+            name: format!("{prefix}{}", e.name),
+            rows: e.rows,
+            cols: e.cols,
+            values: &values[e.offset..e.offset + e.len()],
+        })
+        .collect()
+}
+
+/// A store's parameters under their own names and Adam's moments under `optim.m.` / `optim.v.`.
+pub fn store_tensors<'a>(layout: &ParamLayout, state: &'a StoreState) -> Vec<Named<'a>> {
+    let mut tensors = layout_tensors(layout, "", &state.params);
+    tensors.extend(layout_tensors(layout, "optim.m.", &state.m));
+    tensors.extend(layout_tensors(layout, "optim.v.", &state.v));
+    tensors
+}
+
+/// Saves `tensors` and the JSON `meta`. Writes `path.tmp`, then renames, so that a crash never
+/// leaves a half-written checkpoint behind.
 pub fn save<M: serde::Serialize>(
     path: &Path,
     meta: &M,
-    stores: &[(&ParamLayout, &StoreState)],
+    tensors: &[Named],
 ) -> Result<(), CheckpointError> {
     let write_error = |source| CheckpointError::Write {
         path: path.to_path_buf(),
         source,
     };
     let json = serde_json::to_string(meta).map_err(|e| write_error(std::io::Error::other(e)))?;
-    let mut tensors: Vec<(String, TensorView<'_>)> = Vec::new();
-    for (layout, state) in stores {
-        for e in layout.entries() {
-            // Biases (one row) are saved 1-d, as PyTorch stores them.
-            let shape = if e.rows == 1 {
-                vec![e.cols]
-            } else {
-                vec![e.rows, e.cols]
-            };
-            for (name, values) in [
-                (e.name.clone(), &state.params),
-                (format!("optim.m.{}", e.name), &state.m),
-                (format!("optim.v.{}", e.name), &state.v),
-            ] {
-                let bytes: &[u8] = bytemuck::cast_slice(&values[e.offset..e.offset + e.len()]);
-                let view = TensorView::new(Dtype::F32, shape.clone(), bytes)
-                    .map_err(|e| write_error(std::io::Error::other(e)))?;
-                tensors.push((name, view));
-            }
-        }
+    let mut views: Vec<(&str, TensorView<'_>)> = Vec::with_capacity(tensors.len());
+    for t in tensors {
+        let shape = if t.rows == 1 {
+            vec![t.cols]
+        } else {
+            vec![t.rows, t.cols]
+        };
+        let view = TensorView::new(Dtype::F32, shape, bytemuck::cast_slice(t.values))
+            .map_err(|e| write_error(std::io::Error::other(e)))?;
+        views.push((&t.name, view));
     }
     let info = HashMap::from([(META_KEY.to_string(), json)]);
-    let bytes = safetensors::serialize(tensors, Some(info))
+    let bytes = safetensors::serialize(views, Some(info))
         .map_err(|e| write_error(std::io::Error::other(e)))?;
     crate::fsutil::write_atomically(path, &bytes).map_err(write_error)
 }
@@ -134,51 +154,51 @@ impl Checkpoint {
         })
     }
 
-    /// The parameters and moments of a store with `layout`, checked name by name and shape by
-    /// shape.
-    pub fn store(&self, layout: &ParamLayout) -> Result<StoreState, CheckpointError> {
+    /// The values of `layout`'s tensors, named `{prefix}{entry name}`, checked name by name
+    /// and shape by shape.
+    pub fn values(&self, layout: &ParamLayout, prefix: &str) -> Result<Vec<f32>, CheckpointError> {
         let tensors =
             SafeTensors::deserialize(&self.bytes).map_err(|e| CheckpointError::Format {
                 path: self.path.clone(),
                 reason: e.to_string(),
             })?;
-        let mut state = StoreState {
-            params: vec![0.0; layout.len()],
-            m: vec![0.0; layout.len()],
-            v: vec![0.0; layout.len()],
-        };
+        let mut values = vec![0.0; layout.len()];
         for e in layout.entries() {
-            for (name, target) in [
-                (e.name.clone(), &mut state.params),
-                (format!("optim.m.{}", e.name), &mut state.m),
-                (format!("optim.v.{}", e.name), &mut state.v),
-            ] {
-                let bad = |reason: String| CheckpointError::Tensor {
-                    path: self.path.clone(),
-                    name: name.clone(),
-                    reason,
-                };
-                let view = tensors.tensor(&name).map_err(|e| bad(e.to_string()))?;
-                if view.dtype() != Dtype::F32 {
-                    return Err(bad(format!("dtype {:?}, expected F32", view.dtype())));
-                }
-                if view.shape().iter().product::<usize>() != e.len() {
-                    return Err(bad(format!(
-                        "shape {:?}, expected {}×{}",
-                        view.shape(),
-                        e.rows,
-                        e.cols
-                    )));
-                }
-                // safetensors data is little-endian and may be unaligned: copy through bytes.
-                for (dst, chunk) in target[e.offset..e.offset + e.len()]
-                    .iter_mut()
-                    .zip(view.data().chunks_exact(4))
-                {
-                    *dst = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-                }
+            let name = format!("{prefix}{}", e.name);
+            let bad = |reason: String| CheckpointError::Tensor {
+                path: self.path.clone(),
+                name: name.clone(),
+                reason,
+            };
+            let view = tensors.tensor(&name).map_err(|e| bad(e.to_string()))?;
+            if view.dtype() != Dtype::F32 {
+                return Err(bad(format!("dtype {:?}, expected F32", view.dtype())));
+            }
+            if view.shape().iter().product::<usize>() != e.len() {
+                return Err(bad(format!(
+                    "shape {:?}, expected {}×{}",
+                    view.shape(),
+                    e.rows,
+                    e.cols
+                )));
+            }
+            // safetensors data is little-endian and may be unaligned: copy through bytes.
+            for (dst, chunk) in values[e.offset..e.offset + e.len()]
+                .iter_mut()
+                .zip(view.data().chunks_exact(4))
+            {
+                *dst = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
             }
         }
-        Ok(state)
+        Ok(values)
+    }
+
+    /// The parameters and Adam's moments of a store with `layout`.
+    pub fn store(&self, layout: &ParamLayout) -> Result<StoreState, CheckpointError> {
+        Ok(StoreState {
+            params: self.values(layout, "")?,
+            m: self.values(layout, "optim.m.")?,
+            v: self.values(layout, "optim.v.")?,
+        })
     }
 }

@@ -6,10 +6,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
+use gengpu::backend::BatchNormHyper;
 use gengpu::backend::gpu::{AdapterChoice, list_adapters};
 use gengpu::backend::select::{BackendChoice, open};
 use gengpu::data::{self, FetchEvent};
-use gengpu::train::{self, DeviceData, RunOptions};
+use gengpu::model::GanConfig;
+use gengpu::train::{self, DeviceData, Loaded, RunOptions};
 
 #[derive(Parser)]
 #[command(
@@ -85,6 +87,8 @@ enum Command {
 enum TrainModel {
     /// A variational autoencoder (PyTorch's classic example by default).
     Vae(VaeArgs),
+    /// A generative adversarial network (PyTorch-GAN's MLP GAN by default).
+    Gan(GanArgs),
 }
 
 #[derive(Subcommand)]
@@ -148,6 +152,32 @@ struct VaeArgs {
     hidden: Vec<usize>,
 }
 
+#[derive(Args)]
+struct GanArgs {
+    #[command(flatten)]
+    common: CommonTrainArgs,
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    #[arg(long, default_value_t = 2e-4)]
+    lr: f32,
+    #[arg(long, default_value_t = 0.5)]
+    beta1: f32,
+    #[arg(long, default_value_t = 0.999)]
+    beta2: f32,
+    /// Size of the generator's input noise.
+    #[arg(long, default_value_t = 100)]
+    latent: usize,
+    /// Generator hidden widths, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "128,256,512,1024")]
+    g_hidden: Vec<usize>,
+    /// Discriminator hidden widths, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "512,256")]
+    d_hidden: Vec<usize>,
+    /// No batch normalization in the generator.
+    #[arg(long)]
+    no_batch_norm: bool,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if std::env::var_os("NODEVICE_SELECT").is_none() {
@@ -170,6 +200,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train {
             model: TrainModel::Vae(args),
         } => train_vae(args),
+        Command::Train {
+            model: TrainModel::Gan(args),
+        } => train_gan(args),
         Command::Eval {
             checkpoint,
             data,
@@ -214,8 +247,15 @@ fn open_backend(choice: BackendChoice) -> Result<Box<dyn gengpu::backend::Backen
     Ok(backend)
 }
 
-fn train_vae(args: VaeArgs) -> Result<()> {
-    let common = args.common;
+/// Loads the data and opens the backend of a training run, saying what they are.
+fn start_run(
+    common: &CommonTrainArgs,
+    batch_size: usize,
+) -> Result<(
+    data::TrainTest,
+    Box<dyn gengpu::backend::Backend>,
+    RunOptions,
+)> {
     if common.log_every == 0 {
         bail!("--log-every must be at least 1");
     }
@@ -224,15 +264,48 @@ fn train_vae(args: VaeArgs) -> Result<()> {
         "data: {} ({} training, {} test examples)",
         data.description, data.train.count, data.test.count
     );
-    let mut backend = open_backend(common.backend)?;
-    let settings = train::vae::VaeSettings {
-        run: RunOptions {
-            epochs: common.epochs,
-            batch_size: args.batch_size,
-            seed: common.seed,
-            out: common.out.clone(),
-            log_every: common.log_every,
+    let backend = open_backend(common.backend)?;
+    let run = RunOptions {
+        epochs: common.epochs,
+        batch_size,
+        seed: common.seed,
+        out: common.out.clone(),
+        log_every: common.log_every,
+    };
+    Ok((data, backend, run))
+}
+
+fn train_gan(args: GanArgs) -> Result<()> {
+    let (data, mut backend, run) = start_run(&args.common, args.batch_size)?;
+    let settings = train::gan::GanSettings {
+        run,
+        lr: args.lr,
+        beta1: args.beta1,
+        beta2: args.beta2,
+        config: GanConfig {
+            height: data.train.rows,
+            width: data.train.cols,
+            latent: args.latent,
+            g_hidden: args.g_hidden,
+            d_hidden: args.d_hidden,
+            batch_norm: !args.no_batch_norm,
+            norm: BatchNormHyper {
+                eps: 0.8,
+                momentum: 0.1,
+            },
+            slope: 0.2,
         },
+    };
+    train::gan::train(backend.as_mut(), &data, &settings)?;
+    println!("wrote {}", args.common.out.display());
+    Ok(())
+}
+
+fn train_vae(args: VaeArgs) -> Result<()> {
+    let common = args.common;
+    let (data, mut backend, run) = start_run(&common, args.batch_size)?;
+    let settings = train::vae::VaeSettings {
+        run,
         lr: args.lr,
         latent: args.latent,
         hidden: args.hidden,
@@ -250,7 +323,7 @@ fn eval(
 ) -> Result<()> {
     let data = resolve_data(args)?;
     let mut backend = open_backend(choice)?;
-    let (mut vae, meta) = train::vae::load(backend.as_mut(), checkpoint, 128)?;
+    let (mut vae, meta) = train::load_vae(backend.as_mut(), checkpoint, 128)?;
     if data.test.rows * data.test.cols != meta.config.pixels() {
         bail!(
             "the checkpoint's model takes {}×{} images but the test data has {}×{}",
@@ -298,10 +371,17 @@ fn sample(
         bail!("--n must be at least 1");
     }
     let mut backend = open_backend(choice)?;
-    let (mut vae, meta) = train::vae::load(backend.as_mut(), checkpoint, 128)?;
-    let images = train::vae::sample(backend.as_mut(), &mut vae, n, seed)?;
-    let (h, w) = (meta.config.height, meta.config.width);
-    train::vae::save_grid(&images, n, h, w, 8, out)?;
+    let (images, shape) = match train::load(backend.as_mut(), checkpoint, 64)? {
+        Loaded::Vae(mut vae, meta) => {
+            let images = train::vae::sample(backend.as_mut(), &mut vae, n, seed)?;
+            (images, (meta.config.height, meta.config.width))
+        }
+        Loaded::Gan(mut gan, meta) => {
+            let images = train::gan::sample(backend.as_mut(), &mut gan, n, seed)?;
+            (images, (meta.config.height, meta.config.width))
+        }
+    };
+    train::save_grid(&images, n, shape, 8, out)?;
     println!("wrote {n} samples to {}", out.display());
     Ok(())
 }
@@ -319,18 +399,12 @@ fn interpolate(
     }
     let data = resolve_data(args)?;
     let mut backend = open_backend(choice)?;
-    let (mut vae, meta) = train::vae::load(backend.as_mut(), checkpoint, 128)?;
+    let (mut vae, meta) = train::load_vae(backend.as_mut(), checkpoint, 128)?;
     let test = DeviceData::upload(backend.as_mut(), &data.test)?;
     let images = train::vae::interpolate(backend.as_mut(), &mut vae, &test, lines, steps)?;
     let count = images.len() / meta.config.pixels();
-    train::vae::save_grid(
-        &images,
-        count,
-        meta.config.height,
-        meta.config.width,
-        steps,
-        out,
-    )?;
+    let shape = (meta.config.height, meta.config.width);
+    train::save_grid(&images, count, shape, steps, out)?;
     println!(
         "wrote {} lines of {steps} to {}",
         count / steps,

@@ -4,9 +4,10 @@
 mod common;
 
 use common::{assert_close, gpu};
-use gengpu::backend::Backend;
 use gengpu::backend::cpu::CpuBackend;
+use gengpu::backend::{Backend, BatchNormHyper};
 use gengpu::data::Dataset;
+use gengpu::model::gan::{Gan, GanConfig, GanSums};
 use gengpu::model::vae::{Vae, VaeConfig, train_stream};
 use gengpu::optim::Adam;
 use gengpu::train::DeviceData;
@@ -36,7 +37,8 @@ fn vae_steps(backend: &mut dyn Backend, data: &Dataset) -> ((f64, f64), Vec<f32>
         device
             .gather(backend, step * BATCH, 1.0 / 255.0, 0.0, &vae.input(rows))
             .unwrap();
-        vae.train_step(backend, rows, 11, train_stream(step as u64)).unwrap();
+        vae.train_step(backend, rows, 11, train_stream(step as u64))
+            .unwrap();
         adam.step(backend, &vae.store).unwrap();
         backend.submit().unwrap();
     }
@@ -53,9 +55,21 @@ fn vae_training_steps_match() {
     let (cpu_sums, cpu_params) = vae_steps(&mut CpuBackend::new(), &data);
     let (gpu_sums, gpu_params) = vae_steps(&mut gpu, &data);
     let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
-    assert!(rel(gpu_sums.0, cpu_sums.0) < 1e-4, "BCE {gpu_sums:?} vs {cpu_sums:?}");
-    assert!(rel(gpu_sums.1, cpu_sums.1) < 1e-3, "KL {gpu_sums:?} vs {cpu_sums:?}");
-    assert_close("VAE parameters after 5 steps", &gpu_params, &cpu_params, 1e-5, 1e-4);
+    assert!(
+        rel(gpu_sums.0, cpu_sums.0) < 1e-4,
+        "BCE {gpu_sums:?} vs {cpu_sums:?}"
+    );
+    assert!(
+        rel(gpu_sums.1, cpu_sums.1) < 1e-3,
+        "KL {gpu_sums:?} vs {cpu_sums:?}"
+    );
+    assert_close(
+        "VAE parameters after 5 steps",
+        &gpu_params,
+        &cpu_params,
+        1e-5,
+        1e-4,
+    );
     // The steps did move the weights: a no-op on both sides would also "agree".
     let mut cpu = CpuBackend::new();
     let vae = Vae::new(&mut cpu, config(), BATCH, 7).unwrap();
@@ -65,5 +79,81 @@ fn vae_training_steps_match() {
         .zip(&cpu_params)
         .filter(|(a, b)| (*a - *b).abs() > 1e-4)
         .count();
-    assert!(moved > cpu_params.len() / 4, "only {moved} parameters moved");
+    assert!(
+        moved > cpu_params.len() / 4,
+        "only {moved} parameters moved"
+    );
+}
+
+/// A small GAN of the default shape (batch norm included), `STEPS` steps; returns the
+/// averaged sums and both networks' parameters and the running statistics.
+fn gan_steps(backend: &mut dyn Backend, data: &Dataset) -> (GanSums, Vec<f32>, Vec<f32>, Vec<f32>) {
+    let config = GanConfig {
+        height: 28,
+        width: 28,
+        latent: 10,
+        g_hidden: vec![16, 24, 32],
+        d_hidden: vec![24, 12],
+        batch_norm: true,
+        norm: BatchNormHyper {
+            eps: 0.8,
+            momentum: 0.1,
+        },
+        slope: 0.2,
+    };
+    let mut gan = Gan::new(backend, config, BATCH, 5).unwrap();
+    let device = DeviceData::upload(backend, data).unwrap();
+    let mut adam_g = Adam::new(2e-4, 0.5, 0.999);
+    let mut adam_d = Adam::new(2e-4, 0.5, 0.999);
+    gan.reset_sums(backend).unwrap();
+    for step in 0..STEPS {
+        device
+            .gather(backend, step * BATCH, 2.0 / 255.0, -1.0, &gan.real_input())
+            .unwrap();
+        gan.train_step(backend, 9, step as u32, &mut adam_g, &mut adam_d)
+            .unwrap();
+        backend.submit().unwrap();
+    }
+    let sums = gan.read_sums(backend, STEPS).unwrap();
+    (
+        sums,
+        backend.read(&gan.g.params).unwrap(),
+        backend.read(&gan.d.params).unwrap(),
+        backend.read(&gan.running).unwrap(),
+    )
+}
+
+#[test]
+fn gan_training_steps_match() {
+    let Some(mut gpu) = gpu("gan_training_steps_match") else {
+        return;
+    };
+    let data = Dataset::bundled().take(BATCH * STEPS);
+    let (cpu_sums, cpu_g, cpu_d, cpu_running) = gan_steps(&mut CpuBackend::new(), &data);
+    let (gpu_sums, gpu_g, gpu_d, gpu_running) = gan_steps(&mut gpu, &data);
+    let sums = |s: &GanSums| {
+        vec![
+            s.d_loss as f32,
+            s.g_loss as f32,
+            s.d_real as f32,
+            s.d_fake as f32,
+        ]
+    };
+    assert_close(
+        "GAN losses and D outputs",
+        &sums(&gpu_sums),
+        &sums(&cpu_sums),
+        1e-5,
+        1e-4,
+    );
+    assert_close("generator parameters", &gpu_g, &cpu_g, 1e-5, 1e-4);
+    assert_close("discriminator parameters", &gpu_d, &cpu_d, 1e-5, 1e-4);
+    assert_close(
+        "batch-norm running statistics",
+        &gpu_running,
+        &cpu_running,
+        1e-5,
+        1e-4,
+    );
+    assert!(cpu_sums.d_loss.is_finite() && cpu_sums.d_loss > 0.0);
 }

@@ -5,8 +5,8 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::backend::{Activation, Backend, Result, Tensor};
-use crate::nn::{Mlp, ParamLayout, ParamStore};
+use crate::backend::{Activation, Backend, BatchNormHyper, Result, Tensor};
+use crate::nn::{LayerSpec, Mlp, ParamLayout, ParamStore};
 
 /// The VAE's shape.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -36,6 +36,27 @@ pub fn train_stream(step: u64) -> u32 {
 /// See [`train_stream`].
 pub fn eval_stream(batch: u64) -> u32 {
     (batch as u32).wrapping_mul(2).wrapping_add(1)
+}
+
+/// Unused: the VAE's layers are not normalized.
+const NO_NORM: BatchNormHyper = BatchNormHyper {
+    eps: 1e-5,
+    momentum: 0.1,
+};
+
+/// ReLU hidden layers of the given widths, then a linear layer of `outputs`.
+fn mlp_specs(hidden: &[usize], outputs: usize) -> Vec<LayerSpec> {
+    let relu = |outputs| LayerSpec {
+        outputs,
+        act: Activation::Relu,
+        batch_norm: false,
+    };
+    let mut specs: Vec<LayerSpec> = hidden.iter().map(|&h| relu(h)).collect();
+    specs.push(LayerSpec {
+        act: Activation::Identity,
+        ..relu(outputs)
+    });
+    specs
 }
 
 /// A VAE with its parameters and its per-batch buffers on one backend.
@@ -71,24 +92,33 @@ impl Vae {
         let p = config.pixels();
         let l = config.latent;
         let mut layout = ParamLayout::default();
-        let mut enc_sizes = vec![p];
-        enc_sizes.extend(&config.hidden);
-        enc_sizes.push(2 * l);
-        let mut enc_acts = vec![Activation::Relu; config.hidden.len()];
-        enc_acts.push(Activation::Identity);
-        let mut encoder = Mlp::new(&mut layout, "encoder", &enc_sizes, &enc_acts);
-        let mut dec_sizes = vec![l];
-        dec_sizes.extend(config.hidden.iter().rev());
-        dec_sizes.push(p);
-        let mut decoder = Mlp::new(&mut layout, "decoder", &dec_sizes, &enc_acts);
+        // The VAE has no batch norm: nothing is registered in `running`.
+        let mut running = ParamLayout::default();
+        let mut encoder = Mlp::new(
+            &mut layout,
+            &mut running,
+            "encoder",
+            p,
+            &mlp_specs(&config.hidden, 2 * l),
+            NO_NORM,
+        );
+        let decoder_hidden: Vec<usize> = config.hidden.iter().rev().copied().collect();
+        let mut decoder = Mlp::new(
+            &mut layout,
+            &mut running,
+            "decoder",
+            l,
+            &mlp_specs(&decoder_hidden, p),
+            NO_NORM,
+        );
         let store = ParamStore::new(backend, layout)?;
         let mut host = vec![0.0; store.layout.len()];
         let mut rng = StdRng::seed_from_u64(seed);
-        encoder.init(&store, &mut rng, &mut host);
-        decoder.init(&store, &mut rng, &mut host);
+        encoder.init(&store, &mut rng, &mut host, &mut []);
+        decoder.init(&store, &mut rng, &mut host, &mut []);
         backend.upload(&store.params, &host)?;
-        encoder.allocate(backend, batch)?;
-        decoder.allocate(backend, batch)?;
+        encoder.allocate(backend, batch, None, None)?;
+        decoder.allocate(backend, batch, None, None)?;
         Ok(Vae {
             input: backend.alloc(batch, p)?,
             eps: backend.alloc(batch, l)?,
@@ -128,11 +158,11 @@ impl Vae {
         stream: u32,
     ) -> Result<Tensor> {
         let x = self.input(rows);
-        let stats = self.encoder.forward(backend, &self.store, &x)?;
+        let stats = self.encoder.forward(backend, &self.store, &x, true)?;
         let (eps, z) = (self.eps.top_rows(rows), self.z.top_rows(rows));
         backend.fill_normal(&eps, seed, stream)?;
         backend.reparameterize(&stats, &eps, &z)?;
-        let logits = self.decoder.forward(backend, &self.store, &z)?;
+        let logits = self.decoder.forward(backend, &self.store, &z, true)?;
         let (row_bce, row_kl) = (self.row_bce.top_rows(rows), self.row_kl.top_rows(rows));
         // Like PyTorch's example, the gradient is that of the batch's summed loss.
         backend.bce_with_logits(&logits, &x, 1.0, &self.dlogits.top_rows(rows), &row_bce)?;
@@ -155,11 +185,11 @@ impl Vae {
         let (z, dz) = (self.z.top_rows(rows), self.dz.top_rows(rows));
         let dlogits = self.dlogits.top_rows(rows);
         self.decoder
-            .backward(backend, &self.store, &z, &dlogits, Some(&dz))?;
+            .backward(backend, &self.store, &z, &dlogits, Some(&dz), true)?;
         let dstats = self.dstats.top_rows(rows);
         backend.latent_backward(&dz, &stats, &self.eps.top_rows(rows), 1.0, &dstats)?;
         self.encoder
-            .backward(backend, &self.store, &self.input(rows), &dstats, None)
+            .backward(backend, &self.store, &self.input(rows), &dstats, None, true)
     }
 
     /// The loss of a batch without training on it (accumulated into the sums).
@@ -202,7 +232,7 @@ impl Vae {
         let rows = latents.len() / self.config.latent;
         let z = self.z.top_rows(rows);
         backend.upload(&z, latents)?;
-        let logits = self.decoder.forward(backend, &self.store, &z)?;
+        let logits = self.decoder.forward(backend, &self.store, &z, true)?;
         self.images_of(backend, &logits)
     }
 
@@ -215,7 +245,7 @@ impl Vae {
     ) -> Result<Vec<f32>> {
         let z = self.z.top_rows(rows);
         backend.fill_normal(&z, seed, u32::MAX)?;
-        let logits = self.decoder.forward(backend, &self.store, &z)?;
+        let logits = self.decoder.forward(backend, &self.store, &z, true)?;
         self.images_of(backend, &logits)
     }
 
@@ -223,7 +253,7 @@ impl Vae {
     pub fn encode_means(&mut self, backend: &mut dyn Backend, rows: usize) -> Result<Vec<f32>> {
         let stats = self
             .encoder
-            .forward(backend, &self.store, &self.input(rows))?;
+            .forward(backend, &self.store, &self.input(rows), true)?;
         let stats = backend.read(&stats)?;
         let l = self.config.latent;
         Ok(stats

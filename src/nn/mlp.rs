@@ -1,16 +1,36 @@
-//! A stack of linear layers with activations, forward and backward written once over any
-//! `Backend`. Activation buffers are allocated once for the largest batch; smaller batches
-//! use their top rows, so a step allocates nothing.
+//! A stack of linear layers, each optionally batch-normalized, with activations: forward and
+//! backward written once over any `Backend`. Activation buffers are allocated once for the
+//! largest batch; smaller batches use their top rows, so a step allocates nothing.
 
 use rand::Rng;
 
 use super::params::{ParamLayout, ParamSlot, ParamStore, linear_init};
-use crate::backend::{Activation, Backend, MatmulForm, Result, Tensor};
+use crate::backend::{Activation, Backend, BatchNormHyper, MatmulForm, Result, Tensor};
 
-/// One `y = act(x·Wᵀ + b)` layer (PyTorch's `nn.Linear` layout: W is `out × in`).
+/// One layer as declared: its width, its activation, and whether batch normalization sits
+/// between the linear map and the activation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LayerSpec {
+    pub outputs: usize,
+    pub act: Activation,
+    pub batch_norm: bool,
+}
+
+/// Where a batch-normalized layer keeps its parameters and running statistics.
+struct Norm {
+    /// γ; β is the next entry, so `[γ; β]` is one `2 × C` view.
+    gamma: ParamSlot,
+    /// Offset of `[running mean; running variance]` in the running-statistics buffer.
+    running_offset: usize,
+}
+
+/// `y = act(x·Wᵀ + b)` (PyTorch's `nn.Linear` layout: W is `out × in`), or
+/// `y = act(BN(x·Wᵀ))`: batch norm subtracts the batch mean, so a bias before it would have a
+/// gradient of exactly zero, and Adam would turn its rounding noise into steps of full size.
 struct Layer {
     weight: ParamSlot,
-    bias: ParamSlot,
+    bias: Option<ParamSlot>,
+    norm: Option<Norm>,
     inputs: usize,
     outputs: usize,
     act: Activation,
@@ -20,42 +40,71 @@ struct Layer {
 struct Buffers {
     /// Each layer's output, `batch × outputs`.
     outputs: Vec<Tensor>,
-    /// Each layer's pre-activation gradient (used where the activation is not the identity).
-    deltas: Vec<Tensor>,
+    /// Each layer's pre-activation gradient (where the activation is not the identity or the
+    /// layer is normalized).
+    deltas: Vec<Option<Tensor>>,
+    /// Normalized layers: the linear output before normalization, and the saved batch
+    /// statistics.
+    normalized: Vec<Option<(Tensor, Tensor)>>,
     /// Gradient with respect to layer `i`'s input, for `i ≥ 1` (index `i − 1`).
     upstream: Vec<Tensor>,
+    /// The running statistics of every normalized layer, flat.
+    running: Option<Tensor>,
 }
 
 /// A multi-layer perceptron.
 pub struct Mlp {
     layers: Vec<Layer>,
+    norm: BatchNormHyper,
     buffers: Option<Buffers>,
 }
 
 impl Mlp {
-    /// Declares the layers `sizes[0] → sizes[1] → …` with `acts[i]` after layer `i`, their
-    /// parameters named `{prefix}.{i}.weight` / `.bias`.
+    /// Declares layers from `inputs` through `specs`, parameters named `{prefix}.{i}.weight`,
+    /// `.bias`, `.bn.weight`, `.bn.bias` in `layout`, and running statistics
+    /// `{prefix}.{i}.bn.running_mean` / `.running_var` in `running`.
     pub fn new(
         layout: &mut ParamLayout,
+        running: &mut ParamLayout,
         prefix: &str,
-        sizes: &[usize],
-        acts: &[Activation],
+        inputs: usize,
+        specs: &[LayerSpec],
+        norm: BatchNormHyper,
     ) -> Self {
-        assert_eq!(sizes.len(), acts.len() + 1, "one activation per layer");
-        let layers = sizes
-            .windows(2)
-            .zip(acts)
+        let mut width = inputs;
+        let layers = specs
+            .iter()
             .enumerate()
-            .map(|(i, (pair, &act))| Layer {
-                weight: layout.add(format!("{prefix}.{i}.weight"), pair[1], pair[0]),
-                bias: layout.add(format!("{prefix}.{i}.bias"), 1, pair[1]),
-                inputs: pair[0],
-                outputs: pair[1],
-                act,
+            .map(|(i, spec)| {
+                let (n_in, n_out) = (width, spec.outputs);
+                width = n_out;
+                let weight = layout.add(format!("{prefix}.{i}.weight"), n_out, n_in);
+                let bias =
+                    (!spec.batch_norm).then(|| layout.add(format!("{prefix}.{i}.bias"), 1, n_out));
+                let norm = spec.batch_norm.then(|| {
+                    let gamma = layout.add(format!("{prefix}.{i}.bn.weight"), 1, n_out);
+                    layout.add(format!("{prefix}.{i}.bn.bias"), 1, n_out);
+                    let running_offset = running.len();
+                    running.add(format!("{prefix}.{i}.bn.running_mean"), 1, n_out);
+                    running.add(format!("{prefix}.{i}.bn.running_var"), 1, n_out);
+                    Norm {
+                        gamma,
+                        running_offset,
+                    }
+                });
+                Layer {
+                    weight,
+                    bias,
+                    norm,
+                    inputs: n_in,
+                    outputs: n_out,
+                    act: spec.act,
+                }
             })
             .collect();
         Mlp {
             layers,
+            norm,
             buffers: None,
         }
     }
@@ -70,11 +119,18 @@ impl Mlp {
         self.layers[self.layers.len() - 1].outputs
     }
 
-    /// Writes PyTorch-default initial values of this MLP's parameters into `host`, the flat
-    /// parameter vector of `store`'s layout.
-    pub fn init(&self, store: &ParamStore, rng: &mut impl Rng, host: &mut [f32]) {
+    /// Writes initial values into `host` (the flat parameters of `store`'s layout) and
+    /// `running` (the flat running statistics): PyTorch's defaults, i.e. Linear layers uniform
+    /// in ±1/√fan_in, γ = 1, β = 0, running mean 0 and variance 1.
+    pub fn init(
+        &self,
+        store: &ParamStore,
+        rng: &mut impl Rng,
+        host: &mut [f32],
+        running: &mut [f32],
+    ) {
         for layer in &self.layers {
-            for slot in [layer.weight, layer.bias] {
+            for slot in std::iter::once(layer.weight).chain(layer.bias) {
                 let e = store.entry(slot);
                 host[e.offset..e.offset + e.len()].copy_from_slice(&linear_init(
                     rng,
@@ -82,24 +138,55 @@ impl Mlp {
                     e.len(),
                 ));
             }
+            if let Some(norm) = &layer.norm {
+                let e = store.entry(norm.gamma);
+                host[e.offset..e.offset + e.len()].fill(1.0);
+                host[e.offset + e.len()..e.offset + 2 * e.len()].fill(0.0);
+                let r = norm.running_offset;
+                running[r..r + layer.outputs].fill(0.0);
+                running[r + layer.outputs..r + 2 * layer.outputs].fill(1.0);
+            }
         }
     }
 
-    /// Allocates the activation and gradient buffers for batches of up to `batch` rows.
-    pub fn allocate(&mut self, backend: &mut dyn Backend, batch: usize) -> Result<()> {
+    /// Allocates the buffers for batches of up to `batch` rows. `running` is the flat buffer
+    /// of running statistics (needed with batch norm); `output`, if given, is where the last
+    /// layer writes (e.g. straight into the next network's input).
+    pub fn allocate(
+        &mut self,
+        backend: &mut dyn Backend,
+        batch: usize,
+        running: Option<Tensor>,
+        output: Option<Tensor>,
+    ) -> Result<()> {
+        let last = self.layers.len() - 1;
         let mut buffers = Buffers {
             outputs: Vec::new(),
             deltas: Vec::new(),
+            normalized: Vec::new(),
             upstream: Vec::new(),
+            running,
         };
         for (i, layer) in self.layers.iter().enumerate() {
-            buffers.outputs.push(backend.alloc(batch, layer.outputs)?);
-            let delta_cols = if layer.act == Activation::Identity {
-                1
-            } else {
-                layer.outputs
+            let out = match output {
+                Some(out) if i == last => out,
+                _ => backend.alloc(batch, layer.outputs)?,
             };
-            buffers.deltas.push(backend.alloc(batch, delta_cols)?);
+            buffers.outputs.push(out);
+            let needs_delta = layer.act != Activation::Identity || layer.norm.is_some();
+            buffers.deltas.push(if needs_delta {
+                Some(backend.alloc(batch, layer.outputs)?)
+            } else {
+                None
+            });
+            buffers.normalized.push(if layer.norm.is_some() {
+                Some((
+                    backend.alloc(batch, layer.outputs)?,
+                    backend.alloc(2, layer.outputs)?,
+                ))
+            } else {
+                None
+            });
             if i > 0 {
                 buffers.upstream.push(backend.alloc(batch, layer.inputs)?);
             }
@@ -114,27 +201,61 @@ impl Mlp {
             .expect("Mlp::allocate runs before forward and backward")
     }
 
-    /// Runs the layers on the first `x.rows` rows; returns the output (a view of this MLP's
-    /// buffer, valid until the next forward).
+    /// `[γ; β]` of a normalized layer in `flat` (the parameters or their gradients).
+    fn gamma_beta(store: &ParamStore, flat: &Tensor, norm: &Norm, width: usize) -> Tensor {
+        flat.view(store.entry(norm.gamma).offset, 2, width)
+    }
+
+    /// `[running mean; running variance]` of a normalized layer.
+    fn running(&self, norm: &Norm, width: usize) -> Tensor {
+        self.buffers()
+            .running
+            .expect("a network with batch norm is allocated with its running statistics")
+            .view(norm.running_offset, 2, width)
+    }
+
+    /// Runs the layers on `x` (batch statistics and running-average updates with `training`,
+    /// running averages otherwise); returns the output, valid until the next forward.
     pub fn forward(
         &self,
         backend: &mut dyn Backend,
         store: &ParamStore,
         x: &Tensor,
+        training: bool,
     ) -> Result<Tensor> {
         let batch = x.rows;
         let buffers = self.buffers();
         let mut input = *x;
-        for (layer, out) in self.layers.iter().zip(&buffers.outputs) {
-            let out = out.top_rows(batch);
-            backend.matmul(
-                MatmulForm::NT,
-                &input,
-                &store.param(layer.weight),
-                Some(&store.param(layer.bias)),
-                layer.act,
-                &out,
-            )?;
+        for (i, layer) in self.layers.iter().enumerate() {
+            let out = buffers.outputs[i].top_rows(batch);
+            let weight = store.param(layer.weight);
+            let bias = layer.bias.map(|slot| store.param(slot));
+            match (&layer.norm, &buffers.normalized[i]) {
+                (Some(norm), Some((pre, saved))) => {
+                    let pre = pre.top_rows(batch);
+                    backend.matmul(
+                        MatmulForm::NT,
+                        &input,
+                        &weight,
+                        None,
+                        Activation::Identity,
+                        &pre,
+                    )?;
+                    let gb = Self::gamma_beta(store, &store.params, norm, layer.outputs);
+                    let running = self.running(norm, layer.outputs);
+                    backend.batch_norm(
+                        &pre, &gb, saved, &running, layer.act, self.norm, training, &out,
+                    )?;
+                }
+                _ => backend.matmul(
+                    MatmulForm::NT,
+                    &input,
+                    &weight,
+                    bias.as_ref(),
+                    layer.act,
+                    &out,
+                )?,
+            }
             input = out;
         }
         Ok(input)
@@ -146,8 +267,8 @@ impl Mlp {
     }
 
     /// Backpropagates `d_output` (the loss gradient with respect to this MLP's output) after a
-    /// forward on `x`: writes every parameter gradient into `store.grads`, and the gradient with
-    /// respect to `x` into `d_input` if asked for.
+    /// training forward on `x`: the parameter gradients into `store.grads` if `param_grads`,
+    /// and the gradient with respect to `x` into `d_input` if asked for.
     pub fn backward(
         &self,
         backend: &mut dyn Backend,
@@ -155,45 +276,59 @@ impl Mlp {
         x: &Tensor,
         d_output: &Tensor,
         d_input: Option<&Tensor>,
+        param_grads: bool,
     ) -> Result<()> {
         let batch = x.rows;
         let buffers = self.buffers();
         let mut d_out = *d_output;
         for (i, layer) in self.layers.iter().enumerate().rev() {
-            let out = buffers.outputs[i].top_rows(batch);
-            let d_pre = if layer.act == Activation::Identity {
-                d_out
-            } else {
-                let delta = buffers.deltas[i].top_rows(batch);
-                backend.activation_backward(layer.act, &out, &d_out, &delta)?;
-                delta
-            };
-            let input = if i == 0 {
-                *x
-            } else {
-                buffers.outputs[i - 1].top_rows(batch)
-            };
-            backend.matmul(
-                MatmulForm::TN,
-                &d_pre,
-                &input,
-                None,
-                Activation::Identity,
-                &store.grad(layer.weight),
-            )?;
-            backend.column_sum(&d_pre, &store.grad(layer.bias))?;
-            let d_in = if i == 0 {
-                match d_input {
-                    Some(d) => *d,
-                    None => break,
+            let d_pre = match (&layer.norm, &buffers.normalized[i], &buffers.deltas[i]) {
+                (Some(norm), Some((pre, saved)), Some(delta)) => {
+                    let delta = delta.top_rows(batch);
+                    let gb = Self::gamma_beta(store, &store.params, norm, layer.outputs);
+                    let dgb = Self::gamma_beta(store, &store.grads, norm, layer.outputs);
+                    let pre = pre.top_rows(batch);
+                    backend
+                        .batch_norm_backward(&pre, &gb, saved, layer.act, &d_out, &delta, &dgb)?;
+                    delta
                 }
-            } else {
-                buffers.upstream[i - 1].top_rows(batch)
+                (_, _, Some(delta)) => {
+                    let delta = delta.top_rows(batch);
+                    let out = buffers.outputs[i].top_rows(batch);
+                    backend.activation_backward(layer.act, &out, &d_out, &delta)?;
+                    delta
+                }
+                _ => d_out,
             };
+            if param_grads {
+                let input = if i == 0 {
+                    *x
+                } else {
+                    buffers.outputs[i - 1].top_rows(batch)
+                };
+                let dw = store.grad(layer.weight);
+                backend.matmul(
+                    MatmulForm::TN,
+                    &d_pre,
+                    &input,
+                    None,
+                    Activation::Identity,
+                    &dw,
+                )?;
+                if let Some(bias) = layer.bias {
+                    backend.column_sum(&d_pre, &store.grad(bias))?;
+                }
+            }
+            let d_in = match (i, d_input) {
+                (0, Some(d)) => *d,
+                (0, None) => break,
+                _ => buffers.upstream[i - 1].top_rows(batch),
+            };
+            let weight = store.param(layer.weight);
             backend.matmul(
                 MatmulForm::NN,
                 &d_pre,
-                &store.param(layer.weight),
+                &weight,
                 None,
                 Activation::Identity,
                 &d_in,

@@ -3,5 +3,5 @@
 pub mod mlp;
 pub mod params;
 
-pub use mlp::Mlp;
+pub use mlp::{LayerSpec, Mlp};
 pub use params::{ParamEntry, ParamLayout, ParamSlot, ParamStore};

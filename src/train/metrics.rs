@@ -3,7 +3,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use serde_json::json;
+
 use super::TrainError;
+use crate::backend::{Backend, Counters};
 
 /// The open metrics log of a run.
 pub struct MetricsLog {
@@ -22,8 +25,27 @@ impl MetricsLog {
         Ok(MetricsLog { path, file })
     }
 
-    /// Appends one record as a line.
-    pub fn append(&mut self, record: &serde_json::Value) -> Result<(), TrainError> {
+    /// Appends one epoch's `record` (a JSON object) as a line, with the backend, the device,
+    /// and the hardware-independent counts per step over the epoch's `steps` (`counts`).
+    pub fn append(
+        &mut self,
+        mut record: serde_json::Value,
+        backend: &dyn Backend,
+        counts: &Counters,
+        steps: usize,
+    ) -> Result<(), TrainError> {
+        if let Some(fields) = record.as_object_mut() {
+            let per_step = |n: u64| json!(n as f64 / steps.max(1) as f64);
+            fields.insert("backend".into(), json!(backend.kind()));
+            fields.insert("device".into(), json!(backend.device_name()));
+            fields.insert("dispatches_per_step".into(), per_step(counts.dispatches));
+            fields.insert("submits_per_step".into(), per_step(counts.submits));
+            fields.insert(
+                "bytes_uploaded_per_step".into(),
+                per_step(counts.bytes_uploaded),
+            );
+            fields.insert("bytes_read_per_step".into(), per_step(counts.bytes_read));
+        }
         let line = format!("{record}\n");
         self.file
             .write_all(line.as_bytes())

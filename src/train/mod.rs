@@ -1,12 +1,15 @@
 //! Training loops and what they write: progress, metrics log, pictures, checkpoints.
 
 mod device_data;
+pub mod gan;
 mod metrics;
+mod pictures;
 mod progress;
 pub mod vae;
 
 pub use device_data::DeviceData;
 pub use metrics::MetricsLog;
+pub use pictures::{save_chart, save_grid};
 
 use std::path::PathBuf;
 
@@ -32,6 +35,11 @@ pub enum TrainError {
     Io {
         path: PathBuf,
         source: std::io::Error,
+    },
+    #[error("{path} does not hold {expected}")]
+    WrongModel {
+        path: PathBuf,
+        expected: &'static str,
     },
     #[error("invalid setting: {0}")]
     Setting(String),
@@ -75,5 +83,56 @@ impl RunOptions {
             path: self.out.clone(),
             source,
         })
+    }
+}
+
+/// What a checkpoint holds, by model (the `model` field of its JSON metadata).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "model", rename_all = "lowercase")]
+pub enum CheckpointMeta {
+    Vae(vae::VaeMeta),
+    Gan(gan::GanMeta),
+}
+
+/// A model restored from a checkpoint.
+pub enum Loaded {
+    Vae(crate::model::Vae, vae::VaeMeta),
+    Gan(crate::model::Gan, gan::GanMeta),
+}
+
+/// Opens a checkpoint of either model, for batches of up to `batch` rows.
+pub fn load(
+    backend: &mut dyn crate::backend::Backend,
+    path: &std::path::Path,
+    batch: usize,
+) -> Result<Loaded, TrainError> {
+    let file = crate::checkpoint::Checkpoint::open(path)?;
+    Ok(match file.meta::<CheckpointMeta>()? {
+        CheckpointMeta::Vae(meta) => Loaded::Vae(
+            vae::restore(backend, &file, meta.config.clone(), batch)?,
+            meta,
+        ),
+        CheckpointMeta::Gan(meta) => {
+            // The generator is built for exactly `batch` rows; sampling chunks by it.
+            Loaded::Gan(
+                gan::restore(backend, &file, meta.config.clone(), batch)?,
+                meta,
+            )
+        }
+    })
+}
+
+/// Opens a checkpoint that must hold a VAE.
+pub fn load_vae(
+    backend: &mut dyn crate::backend::Backend,
+    path: &std::path::Path,
+    batch: usize,
+) -> Result<(crate::model::Vae, vae::VaeMeta), TrainError> {
+    match load(backend, path, batch)? {
+        Loaded::Vae(model, meta) => Ok((model, meta)),
+        Loaded::Gan(..) => Err(TrainError::WrongModel {
+            path: path.to_path_buf(),
+            expected: "a VAE (this is a GAN checkpoint)",
+        }),
     }
 }

@@ -6,13 +6,14 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::progress::epoch_bar;
-use super::{DeviceData, MetricsLog, RunOptions, TrainError};
+use super::{
+    CheckpointMeta, DeviceData, MetricsLog, RunOptions, TrainError, save_chart, save_grid,
+};
 use crate::backend::{Backend, Counters, rng};
 use crate::checkpoint::{self, Checkpoint};
 use crate::data::{Dataset, TrainTest};
 use crate::model::vae::{Vae, VaeConfig, eval_stream, train_stream};
 use crate::optim::Adam;
-use crate::picture::{self, Series};
 
 /// Inputs are pixel/255, as in PyTorch's example (not binarized).
 const PIXEL_SCALE: f32 = 1.0 / 255.0;
@@ -42,13 +43,6 @@ pub struct VaeMeta {
     pub steps: u64,
     pub data: String,
     pub test_loss: f64,
-}
-
-/// What a checkpoint holds, by model.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "model", rename_all = "lowercase")]
-pub enum CheckpointMeta {
-    Vae(VaeMeta),
 }
 
 /// One epoch's figures.
@@ -143,7 +137,7 @@ pub fn train(
         }
         let (bce, kl) = vae.read_sums(backend)?;
         let seconds = started.elapsed().as_secs_f64();
-        let per_step = backend.counters().since(&before);
+        let after_training = backend.counters();
         bar.finish_and_clear();
         let train_loss = (bce + kl) / train_data.count as f64;
         let eval_started = Instant::now();
@@ -155,7 +149,7 @@ pub fn train(
             run.epochs,
             batches as f64 / seconds
         );
-        metrics.append(&json!({
+        let record = json!({
             "epoch": epoch,
             "train_loss": train_loss,
             "train_bce": bce / train_data.count as f64,
@@ -167,13 +161,8 @@ pub fn train(
             "eval_seconds": eval_seconds,
             "steps": batches,
             "steps_per_second": batches as f64 / seconds,
-            "backend": backend.kind(),
-            "device": backend.device_name(),
-            "dispatches_per_step": per_step.dispatches as f64 / batches as f64,
-            "submits_per_step": per_step.submits as f64 / batches as f64,
-            "bytes_uploaded_per_step": per_step.bytes_uploaded as f64 / batches as f64,
-            "bytes_read_per_step": per_step.bytes_read as f64 / batches as f64,
-        }))?;
+        });
+        metrics.append(record, backend, &after_training.since(&before), batches)?;
         reports.push(EpochReport {
             epoch,
             train_loss,
@@ -195,11 +184,8 @@ pub fn train(
             test_loss,
         });
         let state = vae.store.read_state(backend)?;
-        checkpoint::save(
-            &run.out.join("checkpoint.safetensors"),
-            &meta,
-            &[(&vae.store.layout, &state)],
-        )?;
+        let tensors = checkpoint::store_tensors(&vae.store.layout, &state);
+        checkpoint::save(&checkpoint_path(&run.out), &meta, &tensors)?;
     }
     Ok(reports)
 }
@@ -223,34 +209,21 @@ fn write_pictures(
         .map(|&b| f32::from(b) * PIXEL_SCALE)
         .collect();
     cells.extend(vae.reconstruct(backend, shown, seed, u32::MAX - 1)?);
-    save_grid(
-        &cells,
-        2 * shown,
-        h,
-        w,
-        shown,
-        &out.join(format!("reconstruction_{epoch}.png")),
-    )?;
+    let path = out.join(format!("reconstruction_{epoch}.png"));
+    save_grid(&cells, 2 * shown, (h, w), shown, &path)?;
     let samples = sample(backend, vae, 64, SAMPLE_SEED)?;
     save_grid(
         &samples,
         64,
-        h,
-        w,
+        (h, w),
         8,
         &out.join(format!("sample_{epoch}.png")),
     )?;
     if vae.config.latent == 2 {
         let manifold = decode_chunked(backend, vae, &manifold_points())?;
         let path = out.join(format!("manifold_{epoch}.png"));
-        save_grid(
-            &manifold,
-            MANIFOLD_SIDE * MANIFOLD_SIDE,
-            h,
-            w,
-            MANIFOLD_SIDE,
-            &path,
-        )?;
+        let count = MANIFOLD_SIDE * MANIFOLD_SIDE;
+        save_grid(&manifold, count, (h, w), MANIFOLD_SIDE, &path)?;
     }
     Ok(())
 }
@@ -314,19 +287,6 @@ pub fn interpolate(
     decode_chunked(backend, vae, &latents)
 }
 
-/// Saves a torchvision-style grid of images in [0, 1].
-pub fn save_grid(
-    images: &[f32],
-    count: usize,
-    h: usize,
-    w: usize,
-    per_row: usize,
-    path: &Path,
-) -> Result<(), TrainError> {
-    picture::save_png(&picture::grid(images, count, h, w, per_row), path)?;
-    Ok(())
-}
-
 /// `loss.png`: train and test loss per epoch.
 fn write_loss_chart(reports: &[EpochReport], out: &Path) -> Result<(), TrainError> {
     let train: Vec<(f64, f64)> = reports
@@ -337,39 +297,25 @@ fn write_loss_chart(reports: &[EpochReport], out: &Path) -> Result<(), TrainErro
         .iter()
         .map(|r| (r.epoch as f64, r.test_loss))
         .collect();
-    let chart = picture::line_chart(
+    save_chart(
+        &out.join("loss.png"),
         "VAE loss per example",
-        "epoch",
         "loss (nats)",
-        &[
-            Series {
-                name: "train",
-                points: &train,
-                color: [31, 119, 180],
-            },
-            Series {
-                name: "test",
-                points: &test,
-                color: [255, 127, 14],
-            },
-        ],
-    );
-    picture::save_png(&chart, out.join("loss.png"))?;
-    Ok(())
+        &[("train", &train), ("test", &test)],
+    )
 }
 
-/// A VAE restored from a checkpoint, ready to evaluate or sample.
-pub fn load(
+/// The VAE of a checkpoint, ready to evaluate or sample.
+pub(super) fn restore(
     backend: &mut dyn Backend,
-    path: &Path,
+    file: &Checkpoint,
+    config: VaeConfig,
     batch: usize,
-) -> Result<(Vae, VaeMeta), TrainError> {
-    let file = Checkpoint::open(path)?;
-    let CheckpointMeta::Vae(meta) = file.meta::<CheckpointMeta>()?;
-    let vae = Vae::new(backend, meta.config.clone(), batch, 0)?;
-    let state = file.store(&vae.store.layout)?;
-    vae.store.write_state(backend, &state)?;
-    Ok((vae, meta))
+) -> Result<Vae, TrainError> {
+    let vae = Vae::new(backend, config, batch, 0)?;
+    vae.store
+        .write_state(backend, &file.store(&vae.store.layout)?)?;
+    Ok(vae)
 }
 
 /// The checkpoint path a run writes.

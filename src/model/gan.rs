@@ -1,0 +1,279 @@
+//! The MLP GAN of PyTorch-GAN, over any `Backend`: a generator `latent → hidden… → P` (LeakyReLU,
+//! batch norm after every hidden layer but the first, tanh out) and a discriminator
+//! `P → hidden… → 1` (LeakyReLU) producing logits; BCE on logits, the non-saturating generator
+//! loss.
+//!
+//! The discriminator sees one input buffer of `2B` rows: the generator writes its `B` images
+//! straight into the top half, a batch of real images is gathered into the bottom half, and the
+//! discriminator's step runs on both halves at once.
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::backend::{Activation, Backend, BatchNormHyper, Result, Tensor};
+use crate::nn::{LayerSpec, Mlp, ParamLayout, ParamStore};
+use crate::optim::Adam;
+
+/// The GAN's shape.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GanConfig {
+    pub height: usize,
+    pub width: usize,
+    /// Size of the generator's input noise.
+    pub latent: usize,
+    pub g_hidden: Vec<usize>,
+    pub d_hidden: Vec<usize>,
+    /// Batch normalization after the generator's hidden layers but the first.
+    pub batch_norm: bool,
+    /// PyTorch-GAN's `BatchNorm1d(n, 0.8)` passes 0.8 as eps (not momentum); kept for fidelity.
+    pub norm: BatchNormHyper,
+    /// The LeakyReLU slope of both networks.
+    pub slope: f32,
+}
+
+impl GanConfig {
+    /// Pixels per image.
+    pub fn pixels(&self) -> usize {
+        self.height * self.width
+    }
+}
+
+/// Indices into the device-side sums of [`Gan::read_sums`].
+const D_LOSS: usize = 0;
+const G_LOSS: usize = 1;
+const D_REAL: usize = 2;
+const D_FAKE: usize = 3;
+
+/// Averages over the steps since [`Gan::reset_sums`].
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct GanSums {
+    pub d_loss: f64,
+    pub g_loss: f64,
+    /// Mean D(x) on real images.
+    pub d_real: f64,
+    /// Mean D(G(z)) on generated images (before the generator's update).
+    pub d_fake: f64,
+}
+
+/// A GAN with both networks' parameters and its per-batch buffers on one backend.
+pub struct Gan {
+    pub config: GanConfig,
+    pub g: ParamStore,
+    pub d: ParamStore,
+    /// The generator's batch-norm running statistics, and their names.
+    pub running_layout: ParamLayout,
+    pub running: Tensor,
+    generator: Mlp,
+    discriminator: Mlp,
+    z: Tensor,
+    /// `[fake; real]`, `2B × P`.
+    d_in: Tensor,
+    d_fake_grad: Tensor,
+    /// Targets: `B` ones (the generator's), then `B` zeros and `B` ones (fake, real).
+    targets: Tensor,
+    dlogits: Tensor,
+    row_loss: Tensor,
+    probs: Tensor,
+    sums: Tensor,
+    batch: usize,
+}
+
+impl Gan {
+    /// Builds both networks for batches of exactly `batch` rows, initialized like PyTorch's
+    /// layers from `seed`.
+    pub fn new(
+        backend: &mut dyn Backend,
+        config: GanConfig,
+        batch: usize,
+        seed: u64,
+    ) -> Result<Self> {
+        let p = config.pixels();
+        let leaky = Activation::LeakyRelu(config.slope);
+        let mut g_layout = ParamLayout::default();
+        let mut running_layout = ParamLayout::default();
+        let mut g_specs: Vec<LayerSpec> = config
+            .g_hidden
+            .iter()
+            .enumerate()
+            .map(|(i, &outputs)| LayerSpec {
+                outputs,
+                act: leaky,
+                batch_norm: config.batch_norm && i > 0,
+            })
+            .collect();
+        g_specs.push(LayerSpec {
+            outputs: p,
+            act: Activation::Tanh,
+            batch_norm: false,
+        });
+        let mut generator = Mlp::new(
+            &mut g_layout,
+            &mut running_layout,
+            "generator",
+            config.latent,
+            &g_specs,
+            config.norm,
+        );
+        let mut d_layout = ParamLayout::default();
+        let mut d_specs: Vec<LayerSpec> = config
+            .d_hidden
+            .iter()
+            .map(|&outputs| LayerSpec {
+                outputs,
+                act: leaky,
+                batch_norm: false,
+            })
+            .collect();
+        d_specs.push(LayerSpec {
+            outputs: 1,
+            act: Activation::Identity,
+            batch_norm: false,
+        });
+        let mut discriminator = Mlp::new(
+            &mut d_layout,
+            &mut running_layout,
+            "discriminator",
+            p,
+            &d_specs,
+            config.norm,
+        );
+        let g = ParamStore::new(backend, g_layout)?;
+        let d = ParamStore::new(backend, d_layout)?;
+        let running = backend.alloc(1, running_layout.len().max(1))?;
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut g_host = vec![0.0; g.layout.len()];
+        let mut running_host = vec![0.0; running.len()];
+        generator.init(&g, &mut rng, &mut g_host, &mut running_host);
+        let mut d_host = vec![0.0; d.layout.len()];
+        discriminator.init(&d, &mut rng, &mut d_host, &mut []);
+        backend.upload(&g.params, &g_host)?;
+        backend.upload(&d.params, &d_host)?;
+        backend.upload(&running, &running_host)?;
+
+        let d_in = backend.alloc(2 * batch, p)?;
+        generator.allocate(backend, batch, Some(running), Some(d_in.top_rows(batch)))?;
+        discriminator.allocate(backend, 2 * batch, None, None)?;
+        let targets = backend.alloc(3 * batch, 1)?;
+        let mut target_host = vec![1.0; 3 * batch];
+        target_host[batch..2 * batch].fill(0.0);
+        backend.upload(&targets, &target_host)?;
+        Ok(Gan {
+            z: backend.alloc(batch, config.latent)?,
+            d_fake_grad: backend.alloc(batch, p)?,
+            dlogits: backend.alloc(2 * batch, 1)?,
+            row_loss: backend.alloc(2 * batch, 1)?,
+            probs: backend.alloc(2 * batch, 1)?,
+            sums: backend.alloc(1, 4)?,
+            d_in,
+            targets,
+            config,
+            g,
+            d,
+            running_layout,
+            running,
+            generator,
+            discriminator,
+            batch,
+        })
+    }
+
+    /// The batch size.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// Where a batch of real images (scaled to [-1, 1]) is gathered before [`Gan::train_step`].
+    pub fn real_input(&self) -> Tensor {
+        self.d_in.rows_from(self.batch)
+    }
+
+    fn sum(&self, index: usize) -> Tensor {
+        self.sums.view(index, 1, 1)
+    }
+
+    /// One step as PyTorch-GAN takes it: draw `z`, update the generator through the
+    /// discriminator (targets "real"), then update the discriminator on real images and on the
+    /// generator's images from before its update.
+    pub fn train_step(
+        &mut self,
+        backend: &mut dyn Backend,
+        seed: u32,
+        stream: u32,
+        adam_g: &mut Adam,
+        adam_d: &mut Adam,
+    ) -> Result<()> {
+        let b = self.batch;
+        backend.fill_normal(&self.z, seed, stream)?;
+        let fake = self.generator.forward(backend, &self.g, &self.z, true)?;
+
+        // Generator: maximize log D(G(z)).
+        let logits = self.discriminator.forward(backend, &self.d, &fake, true)?;
+        let (dlogits, row_loss) = (self.dlogits.top_rows(b), self.row_loss.top_rows(b));
+        backend.bce_with_logits(
+            &logits,
+            &self.targets.top_rows(b),
+            1.0 / b as f32,
+            &dlogits,
+            &row_loss,
+        )?;
+        backend.accumulate_sum(&row_loss, &self.sum(G_LOSS), 1.0 / b as f32)?;
+        self.discriminator.backward(
+            backend,
+            &self.d,
+            &fake,
+            &dlogits,
+            Some(&self.d_fake_grad),
+            false,
+        )?;
+        self.generator
+            .backward(backend, &self.g, &self.z, &self.d_fake_grad, None, true)?;
+        adam_g.step(backend, &self.g)?;
+
+        // Discriminator: real images are "real", the generator's are "fake"; the loss is the
+        // mean of the two halves' mean BCE.
+        let logits = self
+            .discriminator
+            .forward(backend, &self.d, &self.d_in, true)?;
+        let targets = self.targets.view(b, 2 * b, 1);
+        let scale = 1.0 / (2 * b) as f32;
+        backend.bce_with_logits(&logits, &targets, scale, &self.dlogits, &self.row_loss)?;
+        backend.accumulate_sum(&self.row_loss, &self.sum(D_LOSS), scale)?;
+        backend.activation(Activation::Sigmoid, &logits, &self.probs)?;
+        backend.accumulate_sum(&self.probs.top_rows(b), &self.sum(D_FAKE), 1.0 / b as f32)?;
+        backend.accumulate_sum(&self.probs.rows_from(b), &self.sum(D_REAL), 1.0 / b as f32)?;
+        self.discriminator
+            .backward(backend, &self.d, &self.d_in, &self.dlogits, None, true)?;
+        adam_d.step(backend, &self.d)
+    }
+
+    /// Zeroes the sums.
+    pub fn reset_sums(&mut self, backend: &mut dyn Backend) -> Result<()> {
+        backend.fill(&self.sums, 0.0)
+    }
+
+    /// The averages over `steps` steps since the last reset.
+    pub fn read_sums(&mut self, backend: &mut dyn Backend, steps: usize) -> Result<GanSums> {
+        let sums = backend.read(&self.sums)?;
+        let mean = |i: usize| f64::from(sums[i]) / steps.max(1) as f64;
+        Ok(GanSums {
+            d_loss: mean(D_LOSS),
+            g_loss: mean(G_LOSS),
+            d_real: mean(D_REAL),
+            d_fake: mean(D_FAKE),
+        })
+    }
+
+    /// The generator's images in [0, 1] for latent rows `latents` (`n × latent`, n ≤ batch),
+    /// with batch norm's running averages.
+    pub fn generate(&mut self, backend: &mut dyn Backend, latents: &[f32]) -> Result<Vec<f32>> {
+        let rows = latents.len() / self.config.latent;
+        let z = self.z.top_rows(rows);
+        backend.upload(&z, latents)?;
+        let images = self.generator.forward(backend, &self.g, &z, false)?;
+        Ok(backend
+            .read(&images)?
+            .iter()
+            .map(|v| 0.5 * (v + 1.0))
+            .collect())
+    }
+}
