@@ -24,7 +24,11 @@ fn text(output: &Output) -> String {
 #[track_caller]
 fn succeeds(args: &[&str]) -> String {
     let output = gengpu(args);
-    assert!(output.status.success(), "gengpu {args:?} failed:\n{}", text(&output));
+    assert!(
+        output.status.success(),
+        "gengpu {args:?} failed:\n{}",
+        text(&output)
+    );
     text(&output)
 }
 
@@ -34,8 +38,14 @@ fn succeeds(args: &[&str]) -> String {
 fn fails_with(args: &[&str], needle: &str) {
     let output = gengpu(args);
     let all = text(&output);
-    assert!(!output.status.success(), "gengpu {args:?} should fail:\n{all}");
-    assert!(!all.contains("panicked"), "gengpu {args:?} panicked:\n{all}");
+    assert!(
+        !output.status.success(),
+        "gengpu {args:?} should fail:\n{all}"
+    );
+    assert!(
+        !all.contains("panicked"),
+        "gengpu {args:?} panicked:\n{all}"
+    );
     assert!(
         all.contains("error:") && all.contains(needle),
         "gengpu {args:?}: expected an error mentioning {needle:?}, got:\n{all}"
@@ -58,8 +68,22 @@ fn decodes_as_png(path: &Path) -> (u32, u32) {
 fn tiny_vae_run(backend: &str, out: &Path) {
     let out_s = out.to_str().expect("utf-8 path");
     succeeds(&[
-        "train", "vae", "--epochs", "2", "--limit", "300", "--batch-size", "64", "--hidden",
-        "32,16", "--latent", "2", "--backend", backend, "--out", out_s,
+        "train",
+        "vae",
+        "--epochs",
+        "2",
+        "--limit",
+        "300",
+        "--batch-size",
+        "64",
+        "--hidden",
+        "32,16",
+        "--latent",
+        "2",
+        "--backend",
+        backend,
+        "--out",
+        out_s,
     ]);
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).expect("metrics.jsonl");
     let lines: Vec<serde_json::Value> = metrics
@@ -78,9 +102,18 @@ fn tiny_vae_run(backend: &str, out: &Path) {
         assert!(record["device"].as_str().is_some_and(|d| !d.is_empty()));
     }
     // Grids in torchvision's layout: 8 per row, 2 px padding.
-    assert_eq!(decodes_as_png(&out.join("sample_2.png")), (8 * 30 + 2, 8 * 30 + 2));
-    assert_eq!(decodes_as_png(&out.join("reconstruction_1.png")), (8 * 30 + 2, 2 * 30 + 2));
-    assert_eq!(decodes_as_png(&out.join("manifold_2.png")), (20 * 30 + 2, 20 * 30 + 2));
+    assert_eq!(
+        decodes_as_png(&out.join("sample_2.png")),
+        (8 * 30 + 2, 8 * 30 + 2)
+    );
+    assert_eq!(
+        decodes_as_png(&out.join("reconstruction_1.png")),
+        (8 * 30 + 2, 2 * 30 + 2)
+    );
+    assert_eq!(
+        decodes_as_png(&out.join("manifold_2.png")),
+        (20 * 30 + 2, 20 * 30 + 2)
+    );
     decodes_as_png(&out.join("loss.png"));
     assert!(out.join("checkpoint.safetensors").is_file());
     let leftovers: Vec<_> = std::fs::read_dir(out)
@@ -101,23 +134,44 @@ fn vae_cpu_run_writes_everything_and_its_checkpoint_serves_eval_sample_interpola
 
     let json = succeeds(&["eval", "--checkpoint", ckpt, "--json", "--backend", "cpu"]);
     let report: serde_json::Value = serde_json::from_str(
-        json.lines().find(|l| l.starts_with('{')).expect("a JSON line"),
+        json.lines()
+            .find(|l| l.starts_with('{'))
+            .expect("a JSON line"),
     )
     .expect("JSON");
     let loss = report["test_loss"].as_f64().expect("test_loss");
-    assert!(loss.is_finite() && loss > 50.0 && loss < 600.0, "test loss {loss}");
+    assert!(
+        loss.is_finite() && loss > 50.0 && loss < 600.0,
+        "test loss {loss}"
+    );
 
     let sample = dir.join("s.png");
     succeeds(&[
-        "sample", "--checkpoint", ckpt, "--n", "10", "--out", sample.to_str().unwrap(),
-        "--backend", "cpu",
+        "sample",
+        "--checkpoint",
+        ckpt,
+        "--n",
+        "10",
+        "--out",
+        sample.to_str().unwrap(),
+        "--backend",
+        "cpu",
     ]);
     assert_eq!(decodes_as_png(&sample), (8 * 30 + 2, 2 * 30 + 2));
 
     let lines = dir.join("i.png");
     succeeds(&[
-        "interpolate", "--checkpoint", ckpt, "--out", lines.to_str().unwrap(), "--lines", "3",
-        "--steps", "5", "--backend", "cpu",
+        "interpolate",
+        "--checkpoint",
+        ckpt,
+        "--out",
+        lines.to_str().unwrap(),
+        "--lines",
+        "3",
+        "--steps",
+        "5",
+        "--backend",
+        "cpu",
     ]);
     assert_eq!(decodes_as_png(&lines), (5 * 30 + 2, 3 * 30 + 2));
     std::fs::remove_dir_all(dir).ok();
@@ -143,18 +197,77 @@ fn info_lists_adapters_or_says_there_are_none() {
 fn bad_settings_are_refused() {
     let dir = scratch("settings");
     let out = dir.to_str().unwrap();
-    fails_with(&["train", "vae", "--epochs", "0", "--backend", "cpu", "--out", out], "--epochs");
     fails_with(
-        &["train", "vae", "--batch-size", "0", "--backend", "cpu", "--out", out],
+        &[
+            "train",
+            "vae",
+            "--epochs",
+            "0",
+            "--backend",
+            "cpu",
+            "--out",
+            out,
+        ],
+        "--epochs",
+    );
+    fails_with(
+        &[
+            "train",
+            "vae",
+            "--batch-size",
+            "0",
+            "--backend",
+            "cpu",
+            "--out",
+            out,
+        ],
         "--batch-size",
     );
     fails_with(
-        &["train", "vae", "--limit", "10", "--batch-size", "64", "--backend", "cpu", "--out", out],
+        &[
+            "train",
+            "vae",
+            "--limit",
+            "10",
+            "--batch-size",
+            "64",
+            "--backend",
+            "cpu",
+            "--out",
+            out,
+        ],
         "larger than",
     );
-    fails_with(&["train", "vae", "--latent", "0", "--backend", "cpu", "--out", out], "--latent");
-    fails_with(&["train", "vae", "--lr=-1", "--backend", "cpu", "--out", out], "--lr");
-    fails_with(&["train", "vae", "--limit", "0", "--backend", "cpu", "--out", out], "limit");
+    fails_with(
+        &[
+            "train",
+            "vae",
+            "--latent",
+            "0",
+            "--backend",
+            "cpu",
+            "--out",
+            out,
+        ],
+        "--latent",
+    );
+    fails_with(
+        &["train", "vae", "--lr=-1", "--backend", "cpu", "--out", out],
+        "--lr",
+    );
+    fails_with(
+        &[
+            "train",
+            "vae",
+            "--limit",
+            "0",
+            "--backend",
+            "cpu",
+            "--out",
+            out,
+        ],
+        "limit",
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -168,8 +281,11 @@ fn bad_data_is_refused_with_the_file_named() {
     .expect("bundled images");
     let broken = dir.join("broken");
     std::fs::create_dir_all(&broken).unwrap();
-    std::fs::write(broken.join("train-images-idx3-ubyte.gz"), &images[..images.len() / 2])
-        .unwrap();
+    std::fs::write(
+        broken.join("train-images-idx3-ubyte.gz"),
+        &images[..images.len() / 2],
+    )
+    .unwrap();
     std::fs::copy(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/train-labels-idx1-ubyte.gz"),
         broken.join("train-labels-idx1-ubyte.gz"),
@@ -194,7 +310,10 @@ fn bad_data_is_refused_with_the_file_named() {
     let missing_args = args(&dir.join("nowhere"));
     let refs: Vec<&str> = missing_args.iter().map(String::as_str).collect();
     fails_with(&refs, "nowhere");
-    assert!(!out.exists(), "nothing is written for a run that cannot start");
+    assert!(
+        !out.exists(),
+        "nothing is written for a run that cannot start"
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -204,15 +323,125 @@ fn bad_checkpoints_are_refused() {
     let png = dir.join("x.png");
     let png = png.to_str().unwrap();
     fails_with(
-        &["sample", "--checkpoint", "/nonexistent.safetensors", "--out", png, "--backend", "cpu"],
+        &[
+            "sample",
+            "--checkpoint",
+            "/nonexistent.safetensors",
+            "--out",
+            png,
+            "--backend",
+            "cpu",
+        ],
         "nonexistent",
     );
     let garbage = dir.join("garbage.safetensors");
-    std::fs::write(&garbage, b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all").unwrap();
+    std::fs::write(
+        &garbage,
+        b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all",
+    )
+    .unwrap();
     fails_with(
-        &["sample", "--checkpoint", garbage.to_str().unwrap(), "--out", png, "--backend", "cpu"],
+        &[
+            "sample",
+            "--checkpoint",
+            garbage.to_str().unwrap(),
+            "--out",
+            png,
+            "--backend",
+            "cpu",
+        ],
         "garbage.safetensors",
     );
     assert!(!Path::new(png).exists());
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// A tiny GAN run (2 epochs, batch norm on) and the files it must leave.
+fn tiny_gan_run(backend: &str, out: &Path) {
+    let out_s = out.to_str().expect("utf-8 path");
+    succeeds(&[
+        "train",
+        "gan",
+        "--epochs",
+        "2",
+        "--limit",
+        "200",
+        "--batch-size",
+        "32",
+        "--latent",
+        "8",
+        "--g-hidden",
+        "16,32",
+        "--d-hidden",
+        "32",
+        "--backend",
+        backend,
+        "--out",
+        out_s,
+    ]);
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).expect("metrics.jsonl");
+    let lines: Vec<serde_json::Value> = metrics
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 2, "one record per epoch");
+    for record in &lines {
+        assert_eq!(record["backend"], backend);
+        assert_eq!(record["steps"], 6, "200 examples in whole batches of 32");
+        for key in ["d_loss", "g_loss", "d_real", "d_fake"] {
+            let v = record[key].as_f64().unwrap_or(f64::NAN);
+            assert!(v.is_finite() && v > 0.0, "{key} = {v}");
+        }
+        for key in ["d_real", "d_fake"] {
+            assert!(
+                record[key].as_f64().is_some_and(|v| v < 1.0),
+                "{key} is a probability"
+            );
+        }
+    }
+    for epoch in [1, 2] {
+        let path = out.join(format!("sample_{epoch}.png"));
+        assert_eq!(decodes_as_png(&path), (8 * 30 + 2, 8 * 30 + 2));
+    }
+    decodes_as_png(&out.join("loss.png"));
+    let gif = std::fs::File::open(out.join("progress.gif")).expect("progress.gif");
+    let decoder = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(gif)).expect("a GIF");
+    use image::AnimationDecoder;
+    assert_eq!(decoder.into_frames().count(), 2, "one frame per epoch");
+    assert!(out.join("checkpoint.safetensors").is_file());
+}
+
+#[test]
+fn gan_cpu_run_writes_everything_and_its_checkpoint_samples() {
+    let dir = scratch("gan-cpu");
+    let out = dir.join("run");
+    tiny_gan_run("cpu", &out);
+    let ckpt = out.join("checkpoint.safetensors");
+    let ckpt = ckpt.to_str().expect("utf-8");
+    let sample = dir.join("s.png");
+    let sample_s = sample.to_str().unwrap();
+    succeeds(&[
+        "sample",
+        "--checkpoint",
+        ckpt,
+        "--n",
+        "20",
+        "--out",
+        sample_s,
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(decodes_as_png(&sample), (8 * 30 + 2, 3 * 30 + 2));
+    fails_with(&["eval", "--checkpoint", ckpt, "--backend", "cpu"], "GAN");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn gan_gpu_run_writes_everything() {
+    if common::gpu("gan_gpu_run_writes_everything").is_none() {
+        return;
+    }
+    let dir = scratch("gan-gpu");
+    tiny_gan_run("gpu", &dir.join("run"));
     std::fs::remove_dir_all(dir).ok();
 }
