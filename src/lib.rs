@@ -2,6 +2,7 @@
 //! reference backend that computes the very same functions.
 
 pub mod backend;
+pub mod bench;
 pub mod checkpoint;
 pub mod data;
 pub mod fsutil;

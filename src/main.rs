@@ -76,6 +76,20 @@ enum Command {
     },
     /// List the GPU adapters wgpu sees and which one would be used.
     Info,
+    /// Time matmuls and whole training steps on a backend, with dispatch and byte counts.
+    Bench {
+        #[arg(long, value_enum, default_value = "auto")]
+        backend: BackendChoice,
+        /// Training steps timed per model (after one warm-up step).
+        #[arg(long, default_value_t = 20)]
+        steps: usize,
+        /// Repetitions of each matmul.
+        #[arg(long, default_value_t = 10)]
+        reps: usize,
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Datasets: download the standard files into the cache.
     Data {
         #[command(subcommand)]
@@ -225,6 +239,12 @@ fn run(cli: Cli) -> Result<()> {
             backend,
         } => interpolate(&checkpoint, &out, lines, steps, &data, backend),
         Command::Info => info(),
+        Command::Bench {
+            backend,
+            steps,
+            reps,
+            json,
+        } => bench(backend, steps, reps, json),
         Command::Data {
             action:
                 DataAction::Fetch {
@@ -465,5 +485,31 @@ fn fetch(name: &str, base_url: Option<&str>, cache_dir: Option<&std::path::Path>
         "{name} is in {}; train on it with --data {name}",
         report.dir.display()
     );
+    Ok(())
+}
+
+fn bench(choice: BackendChoice, steps: usize, reps: usize, json: bool) -> Result<()> {
+    if steps == 0 || reps == 0 {
+        bail!("--steps and --reps must be at least 1");
+    }
+    let mut backend = open_backend(choice)?;
+    let mut results = gengpu::bench::matmuls(backend.as_mut(), reps)?;
+    results.push(gengpu::bench::vae_steps(backend.as_mut(), steps)?);
+    results.push(gengpu::bench::gan_steps(backend.as_mut(), steps)?);
+    for m in &results {
+        if json {
+            println!("{}", serde_json::to_string(m)?);
+            continue;
+        }
+        let extra = match (m.gflops, &m.per_step) {
+            (Some(gflops), _) => format!("{gflops:8.2} GFLOP/s"),
+            (None, Some(c)) => format!(
+                "{} dispatches, {} submits, {} B up, {} B down per step",
+                c.dispatches, c.submits, c.bytes_uploaded, c.bytes_read
+            ),
+            (None, None) => String::new(),
+        };
+        println!("{:<34} {:9.3} ms   {extra}", m.name, m.ms);
+    }
     Ok(())
 }

@@ -1,0 +1,181 @@
+//! `gengpu bench`: matmul throughput and whole training steps, timed on one backend, with the
+//! hardware-independent counts per step beside the times.
+
+use std::time::Instant;
+
+use crate::backend::{Activation, Backend, Counters, MatmulForm, Result, Tensor};
+use crate::data::Dataset;
+use crate::model::gan::{Gan, GanConfig};
+use crate::model::vae::{Vae, VaeConfig, train_stream};
+use crate::optim::Adam;
+use crate::train::DeviceData;
+
+/// One measurement.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Measurement {
+    pub name: String,
+    /// Milliseconds per repetition (after a warm-up that builds pipelines).
+    pub ms: f64,
+    /// GFLOP/s, for matmuls.
+    pub gflops: Option<f64>,
+    /// Counts per repetition.
+    pub per_step: Option<Counters>,
+}
+
+/// Waits for everything submitted, by reading one value back.
+fn sync(backend: &mut dyn Backend, t: &Tensor) -> Result<()> {
+    backend.read(&t.view(0, 1, 1)).map(|_| ())
+}
+
+/// `C = A·Bᵀ`-style products of the given sizes, `reps` times each.
+pub fn matmuls(backend: &mut dyn Backend, reps: usize) -> Result<Vec<Measurement>> {
+    let shapes = [
+        ("matmul 512x512x512 NN", MatmulForm::NN, 512, 512, 512),
+        (
+            "matmul VAE fc1 128x400x784 NT",
+            MatmulForm::NT,
+            128,
+            400,
+            784,
+        ),
+        (
+            "matmul VAE dW1 400x784x128 TN",
+            MatmulForm::TN,
+            400,
+            784,
+            128,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (name, form, m, n, k) in shapes {
+        let (a_shape, b_shape) = match form {
+            MatmulForm::NN => ((m, k), (k, n)),
+            MatmulForm::NT => ((m, k), (n, k)),
+            MatmulForm::TN => ((k, m), (k, n)),
+        };
+        let a = backend.alloc(a_shape.0, a_shape.1)?;
+        let b = backend.alloc(b_shape.0, b_shape.1)?;
+        let c = backend.alloc(m, n)?;
+        backend.fill(&a, 0.5)?;
+        backend.fill(&b, 0.25)?;
+        backend.matmul(form, &a, &b, None, Activation::Identity, &c)?;
+        sync(backend, &c)?;
+        let started = Instant::now();
+        for _ in 0..reps {
+            backend.matmul(form, &a, &b, None, Activation::Identity, &c)?;
+            backend.submit()?;
+        }
+        sync(backend, &c)?;
+        let seconds = started.elapsed().as_secs_f64() / reps as f64;
+        out.push(Measurement {
+            name: name.into(),
+            ms: seconds * 1e3,
+            gflops: Some(2.0 * (m * n * k) as f64 / seconds / 1e9),
+            per_step: None,
+        });
+    }
+    Ok(out)
+}
+
+/// Times `steps` VAE training steps (PyTorch's example: 784-400-20, batch 128).
+pub fn vae_steps(backend: &mut dyn Backend, steps: usize) -> Result<Measurement> {
+    let data = Dataset::bundled();
+    let config = VaeConfig {
+        height: data.rows,
+        width: data.cols,
+        hidden: vec![400],
+        latent: 20,
+    };
+    let batch = 128;
+    let mut vae = Vae::new(backend, config, batch, 1)?;
+    let device = DeviceData::upload(backend, &data)?;
+    let mut adam = Adam::new(1e-3, 0.9, 0.999);
+    let mut step = |backend: &mut dyn Backend, vae: &mut Vae, s: usize| -> Result<()> {
+        let first = (s * batch) % (data.count - batch);
+        device.gather(backend, first, 1.0 / 255.0, 0.0, &vae.input(batch))?;
+        vae.train_step(backend, batch, 1, train_stream(s as u64))?;
+        adam.step(backend, &vae.store)?;
+        backend.submit()
+    };
+    step(backend, &mut vae, 0)?;
+    sync(backend, &vae.store.params)?;
+    let before = backend.counters();
+    let started = Instant::now();
+    for s in 1..=steps {
+        step(backend, &mut vae, s)?;
+    }
+    sync(backend, &vae.store.params)?;
+    Ok(per_step(
+        "VAE training step (batch 128)",
+        started,
+        steps,
+        backend,
+        &before,
+    ))
+}
+
+/// Times `steps` GAN training steps (PyTorch-GAN's MLP GAN, batch 64).
+pub fn gan_steps(backend: &mut dyn Backend, steps: usize) -> Result<Measurement> {
+    let data = Dataset::bundled();
+    let config = GanConfig {
+        height: data.rows,
+        width: data.cols,
+        latent: 100,
+        g_hidden: vec![128, 256, 512, 1024],
+        d_hidden: vec![512, 256],
+        batch_norm: true,
+        norm: crate::backend::BatchNormHyper {
+            eps: 0.8,
+            momentum: 0.1,
+        },
+        slope: 0.2,
+    };
+    let batch = 64;
+    let mut gan = Gan::new(backend, config, batch, 1)?;
+    let device = DeviceData::upload(backend, &data)?;
+    let mut adam_g = Adam::new(2e-4, 0.5, 0.999);
+    let mut adam_d = Adam::new(2e-4, 0.5, 0.999);
+    let mut step = |backend: &mut dyn Backend, gan: &mut Gan, s: usize| -> Result<()> {
+        let first = (s * batch) % (data.count - batch);
+        device.gather(backend, first, 2.0 / 255.0, -1.0, &gan.real_input())?;
+        gan.train_step(backend, 1, s as u32, &mut adam_g, &mut adam_d)?;
+        backend.submit()
+    };
+    step(backend, &mut gan, 0)?;
+    sync(backend, &gan.d.params)?;
+    let before = backend.counters();
+    let started = Instant::now();
+    for s in 1..=steps {
+        step(backend, &mut gan, s)?;
+    }
+    sync(backend, &gan.d.params)?;
+    Ok(per_step(
+        "GAN training step (batch 64)",
+        started,
+        steps,
+        backend,
+        &before,
+    ))
+}
+
+fn per_step(
+    name: &str,
+    started: Instant,
+    steps: usize,
+    backend: &dyn Backend,
+    before: &Counters,
+) -> Measurement {
+    let total = backend.counters().since(before);
+    let n = steps as u64;
+    Measurement {
+        name: name.into(),
+        ms: started.elapsed().as_secs_f64() * 1e3 / steps as f64,
+        gflops: None,
+        per_step: Some(Counters {
+            dispatches: total.dispatches / n,
+            submits: total.submits / n,
+            bytes_uploaded: total.bytes_uploaded / n,
+            bytes_read: total.bytes_read / n,
+        }),
+    }
+}

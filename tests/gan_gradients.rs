@@ -1,0 +1,111 @@
+//! The GAN step's gradients against finite differences of its losses (CPU reference): the
+//! generator's through the discriminator, and the discriminator's on real and fake halves.
+
+use gengpu::backend::cpu::CpuBackend;
+use gengpu::backend::{Backend, BatchNormHyper};
+use gengpu::data::Dataset;
+use gengpu::model::gan::{Gan, GanConfig};
+use gengpu::optim::Adam;
+use gengpu::train::DeviceData;
+
+const BATCH: usize = 8;
+
+/// The real images of every step: decoded once.
+fn real_images() -> &'static Dataset {
+    static DATA: std::sync::OnceLock<Dataset> = std::sync::OnceLock::new();
+    DATA.get_or_init(|| Dataset::bundled().take(BATCH))
+}
+
+fn config(batch_norm: bool) -> GanConfig {
+    GanConfig {
+        height: 28,
+        width: 28,
+        latent: 6,
+        g_hidden: vec![10, 12],
+        d_hidden: vec![9],
+        batch_norm,
+        norm: BatchNormHyper {
+            eps: 0.8,
+            momentum: 0.1,
+        },
+        slope: 0.2,
+    }
+}
+
+/// One step with learning rate 0 (nothing moves); returns the (D, G) losses and both
+/// gradient buffers.
+fn step(g_params: &[f32], d_params: &[f32], batch_norm: bool) -> (f64, f64, Vec<f32>, Vec<f32>) {
+    let mut be = CpuBackend::new();
+    let mut gan = Gan::new(&mut be, config(batch_norm), BATCH, 3).unwrap();
+    be.upload(&gan.g.params, g_params).unwrap();
+    be.upload(&gan.d.params, d_params).unwrap();
+    let data = DeviceData::upload(&mut be, real_images()).unwrap();
+    data.gather(&mut be, 0, 2.0 / 255.0, -1.0, &gan.real_input())
+        .unwrap();
+    let (mut adam_g, mut adam_d) = (Adam::new(0.0, 0.5, 0.999), Adam::new(0.0, 0.5, 0.999));
+    gan.reset_sums(&mut be).unwrap();
+    gan.train_step(&mut be, 1, 0, &mut adam_g, &mut adam_d)
+        .unwrap();
+    let sums = gan.read_sums(&mut be, 1).unwrap();
+    let g_grads = be.read(&gan.g.grads).unwrap();
+    let d_grads = be.read(&gan.d.grads).unwrap();
+    (sums.d_loss, sums.g_loss, g_grads, d_grads)
+}
+
+fn initial(batch_norm: bool) -> (Vec<f32>, Vec<f32>) {
+    let mut be = CpuBackend::new();
+    let gan = Gan::new(&mut be, config(batch_norm), BATCH, 3).unwrap();
+    (
+        be.read(&gan.g.params).unwrap(),
+        be.read(&gan.d.params).unwrap(),
+    )
+}
+
+fn check(batch_norm: bool) {
+    let (g0, d0) = initial(batch_norm);
+    let (_, _, g_grads, d_grads) = step(&g0, &d0, batch_norm);
+    // Small enough that few LeakyReLU kinks are crossed, large enough for f32 losses.
+    let h = 2e-3_f32;
+    let close = |analytic: f32, fd: f64| (fd - f64::from(analytic)).abs() <= 2e-4 + 5e-2 * fd.abs();
+    let mut checked = 0;
+    for i in (0..g0.len()).step_by(29) {
+        let (mut plus, mut minus) = (g0.clone(), g0.clone());
+        plus[i] += h;
+        minus[i] -= h;
+        let fd = (step(&plus, &d0, batch_norm).1 - step(&minus, &d0, batch_norm).1)
+            / (2.0 * f64::from(h));
+        assert!(
+            close(g_grads[i], fd),
+            "generator grad {i}: analytic {}, finite difference {fd}",
+            g_grads[i]
+        );
+        checked += usize::from(fd.abs() > 1e-4);
+    }
+    for i in (0..d0.len()).step_by(97) {
+        let (mut plus, mut minus) = (d0.clone(), d0.clone());
+        plus[i] += h;
+        minus[i] -= h;
+        let fd = (step(&g0, &plus, batch_norm).0 - step(&g0, &minus, batch_norm).0)
+            / (2.0 * f64::from(h));
+        assert!(
+            close(d_grads[i], fd),
+            "discriminator grad {i}: analytic {}, finite difference {fd}",
+            d_grads[i]
+        );
+        checked += usize::from(fd.abs() > 1e-4);
+    }
+    assert!(
+        checked > 20,
+        "only {checked} gradients were large enough to check"
+    );
+}
+
+#[test]
+fn gan_gradients_match_finite_differences_with_batch_norm() {
+    check(true);
+}
+
+#[test]
+fn gan_gradients_match_finite_differences_without_batch_norm() {
+    check(false);
+}
