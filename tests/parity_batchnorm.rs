@@ -151,16 +151,16 @@ fn cpu_batch_norm_backward_matches_finite_differences() {
                 "{what} {act:?}: analytic {analytic}, finite difference {fd}"
             );
         };
-        for i in 0..rows * cols {
+        for (i, &analytic) in dx.iter().enumerate() {
             check(
-                dx[i],
+                analytic,
                 &|inp: &mut Inputs, d| inp.x[i] += d,
                 format!("dx[{i}]"),
             );
         }
-        for i in 0..2 * cols {
+        for (i, &analytic) in dgb.iter().enumerate() {
             check(
-                dgb[i],
+                analytic,
                 &|inp: &mut Inputs, d| inp.gb[i] += d,
                 format!("dgamma_beta[{i}]"),
             );

@@ -26,7 +26,7 @@ pub(crate) fn accumulate_sum(x: &Tensor, acc: &Tensor) -> Result<()> {
 
 /// Returns the latent size L of `stats = [mu | logvar]` (`rows × 2L`).
 fn latent_size(op: &'static str, stats: &Tensor) -> Result<usize> {
-    if stats.cols % 2 != 0 {
+    if !stats.cols.is_multiple_of(2) {
         return Err(shape_error(
             op,
             format!("stats must be [mu | logvar], found {} columns", stats.cols),
@@ -91,7 +91,7 @@ pub(crate) fn gather(data: &Bytes, indices: &Indices, first: usize, out: &Tensor
             ),
         ));
     }
-    if out.cols == 0 || data.len % out.cols != 0 {
+    if out.cols == 0 || !data.len.is_multiple_of(out.cols) {
         return Err(shape_error(
             "gather",
             format!("{} bytes are not whole rows of {}", data.len, out.cols),

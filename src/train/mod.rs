@@ -96,8 +96,8 @@ pub enum CheckpointMeta {
 
 /// A model restored from a checkpoint.
 pub enum Loaded {
-    Vae(crate::model::Vae, vae::VaeMeta),
-    Gan(crate::model::Gan, gan::GanMeta),
+    Vae(Box<crate::model::Vae>, vae::VaeMeta),
+    Gan(Box<crate::model::Gan>, gan::GanMeta),
 }
 
 /// Opens a checkpoint of either model, for batches of up to `batch` rows.
@@ -108,16 +108,14 @@ pub fn load(
 ) -> Result<Loaded, TrainError> {
     let file = crate::checkpoint::Checkpoint::open(path)?;
     Ok(match file.meta::<CheckpointMeta>()? {
-        CheckpointMeta::Vae(meta) => Loaded::Vae(
-            vae::restore(backend, &file, meta.config.clone(), batch)?,
-            meta,
-        ),
+        CheckpointMeta::Vae(meta) => {
+            let model = vae::restore(backend, &file, meta.config.clone(), batch)?;
+            Loaded::Vae(Box::new(model), meta)
+        }
         CheckpointMeta::Gan(meta) => {
             // The generator is built for exactly `batch` rows; sampling chunks by it.
-            Loaded::Gan(
-                gan::restore(backend, &file, meta.config.clone(), batch)?,
-                meta,
-            )
+            let model = gan::restore(backend, &file, meta.config.clone(), batch)?;
+            Loaded::Gan(Box::new(model), meta)
         }
     })
 }
@@ -129,7 +127,7 @@ pub fn load_vae(
     batch: usize,
 ) -> Result<(crate::model::Vae, vae::VaeMeta), TrainError> {
     match load(backend, path, batch)? {
-        Loaded::Vae(model, meta) => Ok((model, meta)),
+        Loaded::Vae(model, meta) => Ok((*model, meta)),
         Loaded::Gan(..) => Err(TrainError::WrongModel {
             path: path.to_path_buf(),
             expected: "a VAE (this is a GAN checkpoint)",
