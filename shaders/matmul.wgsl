@@ -1,8 +1,11 @@
-// C = act(op(A)·op(B) + bias), one kernel for every transpose form: the operands are walked
-// with strides (Rust: MatmulForm::strides). Each invocation computes a 4×4 block of C in
-// registers with no workgroup memory and no barrier (on llvmpipe this beat shared-memory tiles
-// by 7×); rows and columns past the edge are clamped on load and skipped on store, so the inner
-// loop has no branch.
+// C = act(op(A)·op(B) + bias). Each invocation computes a 4×4 block of C in registers, with no
+// workgroup memory and no barrier (on llvmpipe this beat shared-memory tiles by 7×).
+//
+// `matmul` serves every transpose form by walking the operands with strides
+// (Rust: MatmulForm::strides); rows and columns past the edge are clamped on load and skipped
+// on store, so its inner loop has no branch. The `_vec4` entry points are the same product for
+// one form each when the contiguous dimensions and offsets are multiples of 4: they read A and
+// B as vec4s, four times fewer loads.
 
 struct Params {
     m: u32, n: u32, k: u32, has_bias: u32,
@@ -16,43 +19,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
-
-@compute @workgroup_size(8, 8)
-fn matmul(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let r0 = gid.y * 4u;
-    let c0 = gid.x * 4u;
-    if (r0 >= p.m || c0 >= p.n) {
-        return;
-    }
-    // Start offsets of the four rows of op(A) and the four columns of op(B), clamped.
-    var ai = vec4<u32>(
-        p.a_off + min(r0, p.m - 1u) * p.a_row,
-        p.a_off + min(r0 + 1u, p.m - 1u) * p.a_row,
-        p.a_off + min(r0 + 2u, p.m - 1u) * p.a_row,
-        p.a_off + min(r0 + 3u, p.m - 1u) * p.a_row);
-    var bi = vec4<u32>(
-        p.b_off + min(c0, p.n - 1u) * p.b_col,
-        p.b_off + min(c0 + 1u, p.n - 1u) * p.b_col,
-        p.b_off + min(c0 + 2u, p.n - 1u) * p.b_col,
-        p.b_off + min(c0 + 3u, p.n - 1u) * p.b_col);
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
-    for (var kk = 0u; kk < p.k; kk = kk + 1u) {
-        let bv = vec4<f32>(b[bi.x], b[bi.y], b[bi.z], b[bi.w]);
-        acc0 = fma(vec4<f32>(a[ai.x]), bv, acc0);
-        acc1 = fma(vec4<f32>(a[ai.y]), bv, acc1);
-        acc2 = fma(vec4<f32>(a[ai.z]), bv, acc2);
-        acc3 = fma(vec4<f32>(a[ai.w]), bv, acc3);
-        ai = ai + vec4<u32>(p.a_k);
-        bi = bi + vec4<u32>(p.b_k);
-    }
-    store_row(r0, c0, acc0);
-    store_row(r0 + 1u, c0, acc1);
-    store_row(r0 + 2u, c0, acc2);
-    store_row(r0 + 3u, c0, acc3);
-}
+@group(0) @binding(5) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> b4: array<vec4<f32>>;
 
 fn store_row(row: u32, c0: u32, v: vec4<f32>) {
     if (row >= p.m) {
@@ -68,4 +36,152 @@ fn store_row(row: u32, c0: u32, v: vec4<f32>) {
             c[p.c_off + row * p.n + col] = act_apply(p.act, p.slope, y);
         }
     }
+}
+
+fn store_block(r0: u32, c0: u32, acc0: vec4<f32>, acc1: vec4<f32>, acc2: vec4<f32>, acc3: vec4<f32>) {
+    store_row(r0, c0, acc0);
+    store_row(r0 + 1u, c0, acc1);
+    store_row(r0 + 2u, c0, acc2);
+    store_row(r0 + 3u, c0, acc3);
+}
+
+// Row i (0..3) of the block starting at r0, clamped to the last row.
+fn clamped_row(r0: u32, i: u32) -> u32 {
+    return min(r0 + i, p.m - 1u);
+}
+
+fn clamped_col(c0: u32, j: u32) -> u32 {
+    return min(c0 + j, p.n - 1u);
+}
+
+@compute @workgroup_size(8, 8)
+fn matmul(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let r0 = gid.y * 4u;
+    let c0 = gid.x * 4u;
+    if (r0 >= p.m || c0 >= p.n) {
+        return;
+    }
+    var ai = vec4<u32>(
+        p.a_off + clamped_row(r0, 0u) * p.a_row,
+        p.a_off + clamped_row(r0, 1u) * p.a_row,
+        p.a_off + clamped_row(r0, 2u) * p.a_row,
+        p.a_off + clamped_row(r0, 3u) * p.a_row);
+    var bi = vec4<u32>(
+        p.b_off + clamped_col(c0, 0u) * p.b_col,
+        p.b_off + clamped_col(c0, 1u) * p.b_col,
+        p.b_off + clamped_col(c0, 2u) * p.b_col,
+        p.b_off + clamped_col(c0, 3u) * p.b_col);
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    for (var kk = 0u; kk < p.k; kk = kk + 1u) {
+        let bv = vec4<f32>(b[bi.x], b[bi.y], b[bi.z], b[bi.w]);
+        acc0 = fma(vec4<f32>(a[ai.x]), bv, acc0);
+        acc1 = fma(vec4<f32>(a[ai.y]), bv, acc1);
+        acc2 = fma(vec4<f32>(a[ai.z]), bv, acc2);
+        acc3 = fma(vec4<f32>(a[ai.w]), bv, acc3);
+        ai = ai + vec4<u32>(p.a_k);
+        bi = bi + vec4<u32>(p.b_k);
+    }
+    store_block(r0, c0, acc0, acc1, acc2, acc3);
+}
+
+// A·Bᵀ with A (m × k) and B (n × k) both contiguous along k: k % 4 == 0, offsets % 4 == 0.
+@compute @workgroup_size(8, 8)
+fn matmul_nt_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let r0 = gid.y * 4u;
+    let c0 = gid.x * 4u;
+    if (r0 >= p.m || c0 >= p.n) {
+        return;
+    }
+    let k4 = p.k / 4u;
+    let a0 = p.a_off / 4u + clamped_row(r0, 0u) * k4;
+    let a1 = p.a_off / 4u + clamped_row(r0, 1u) * k4;
+    let a2 = p.a_off / 4u + clamped_row(r0, 2u) * k4;
+    let a3 = p.a_off / 4u + clamped_row(r0, 3u) * k4;
+    let b0 = p.b_off / 4u + clamped_col(c0, 0u) * k4;
+    let b1 = p.b_off / 4u + clamped_col(c0, 1u) * k4;
+    let b2 = p.b_off / 4u + clamped_col(c0, 2u) * k4;
+    let b3 = p.b_off / 4u + clamped_col(c0, 3u) * k4;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    for (var kk = 0u; kk < k4; kk = kk + 1u) {
+        let bv0 = b4[b0 + kk];
+        let bv1 = b4[b1 + kk];
+        let bv2 = b4[b2 + kk];
+        let bv3 = b4[b3 + kk];
+        let av0 = a4[a0 + kk];
+        let av1 = a4[a1 + kk];
+        let av2 = a4[a2 + kk];
+        let av3 = a4[a3 + kk];
+        acc0 = acc0 + vec4<f32>(dot(av0, bv0), dot(av0, bv1), dot(av0, bv2), dot(av0, bv3));
+        acc1 = acc1 + vec4<f32>(dot(av1, bv0), dot(av1, bv1), dot(av1, bv2), dot(av1, bv3));
+        acc2 = acc2 + vec4<f32>(dot(av2, bv0), dot(av2, bv1), dot(av2, bv2), dot(av2, bv3));
+        acc3 = acc3 + vec4<f32>(dot(av3, bv0), dot(av3, bv1), dot(av3, bv2), dot(av3, bv3));
+    }
+    store_block(r0, c0, acc0, acc1, acc2, acc3);
+}
+
+// A·B with B (k × n) contiguous along n: n % 4 == 0 and B's offset % 4 == 0.
+@compute @workgroup_size(8, 8)
+fn matmul_nn_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let r0 = gid.y * 4u;
+    let c0 = gid.x * 4u;
+    if (r0 >= p.m || c0 >= p.n) {
+        return;
+    }
+    var ai = vec4<u32>(
+        p.a_off + clamped_row(r0, 0u) * p.k,
+        p.a_off + clamped_row(r0, 1u) * p.k,
+        p.a_off + clamped_row(r0, 2u) * p.k,
+        p.a_off + clamped_row(r0, 3u) * p.k);
+    let n4 = p.n / 4u;
+    var bi = p.b_off / 4u + c0 / 4u;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    for (var kk = 0u; kk < p.k; kk = kk + 1u) {
+        let bv = b4[bi];
+        acc0 = fma(vec4<f32>(a[ai.x]), bv, acc0);
+        acc1 = fma(vec4<f32>(a[ai.y]), bv, acc1);
+        acc2 = fma(vec4<f32>(a[ai.z]), bv, acc2);
+        acc3 = fma(vec4<f32>(a[ai.w]), bv, acc3);
+        ai = ai + vec4<u32>(1u);
+        bi = bi + n4;
+    }
+    store_block(r0, c0, acc0, acc1, acc2, acc3);
+}
+
+// Aᵀ·B with A (k × m) and B (k × n) contiguous along m and n: m % 4 == 0, n % 4 == 0,
+// offsets % 4 == 0.
+@compute @workgroup_size(8, 8)
+fn matmul_tn_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let r0 = gid.y * 4u;
+    let c0 = gid.x * 4u;
+    if (r0 >= p.m || c0 >= p.n) {
+        return;
+    }
+    let m4 = p.m / 4u;
+    let n4 = p.n / 4u;
+    var ai = p.a_off / 4u + r0 / 4u;
+    var bi = p.b_off / 4u + c0 / 4u;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    for (var kk = 0u; kk < p.k; kk = kk + 1u) {
+        let av = a4[ai];
+        let bv = b4[bi];
+        acc0 = fma(vec4<f32>(av.x), bv, acc0);
+        acc1 = fma(vec4<f32>(av.y), bv, acc1);
+        acc2 = fma(vec4<f32>(av.z), bv, acc2);
+        acc3 = fma(vec4<f32>(av.w), bv, acc3);
+        ai = ai + m4;
+        bi = bi + n4;
+    }
+    store_block(r0, c0, acc0, acc1, acc2, acc3);
 }

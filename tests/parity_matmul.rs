@@ -9,6 +9,20 @@ use gengpu::backend::{Activation, Backend, MatmulForm, Tensor};
 
 /// Runs `form` on both backends and compares.
 fn check(m: usize, n: usize, k: usize, form: MatmulForm, bias: bool, act: Activation) {
+    check_at(m, n, k, form, bias, act, 0);
+}
+
+/// As [`check`], with every operand a view `offset` elements into a larger buffer, as
+/// parameters are views into one flat buffer.
+fn check_at(
+    m: usize,
+    n: usize,
+    k: usize,
+    form: MatmulForm,
+    bias: bool,
+    act: Activation,
+    offset: usize,
+) {
     let Some(mut gpu) = gpu("matmul") else { return };
     let mut cpu = CpuBackend::new();
     let mut rng = rng("matmul");
@@ -24,27 +38,39 @@ fn check(m: usize, n: usize, k: usize, form: MatmulForm, bias: bool, act: Activa
     let b = values(&mut rng, b_shape.0 * b_shape.1, -1.0, 1.0);
     let bias_values = values(&mut rng, n, -1.0, 1.0);
     let run = |be: &mut dyn Backend, poison: f32| -> Vec<f32> {
-        let ta = be.alloc(a_shape.0, a_shape.1).unwrap();
-        let tb = be.alloc(b_shape.0, b_shape.1).unwrap();
-        let tbias = be.alloc(1, n).unwrap();
-        let tc: Tensor = be.alloc(m, n).unwrap();
+        let mut at = |rows: usize, cols: usize| -> Tensor {
+            let whole = be.alloc(1, offset + rows * cols).unwrap();
+            whole.view(offset, rows, cols)
+        };
+        let ta = at(a_shape.0, a_shape.1);
+        let tb = at(b_shape.0, b_shape.1);
+        let tbias = at(1, n);
+        let tc = at(m, n);
         be.upload(&ta, &a).unwrap();
         be.upload(&tb, &b).unwrap();
         be.upload(&tbias, &bias_values).unwrap();
         be.fill(&tc, poison).unwrap();
-        be.matmul(form, &ta, &tb, bias.then_some(&tbias), act, &tc).unwrap();
+        be.matmul(form, &ta, &tb, bias.then_some(&tbias), act, &tc)
+            .unwrap();
         be.read(&tc).unwrap()
     };
     let want = run(&mut cpu, 0.0);
     let got = run(&mut gpu, POISON);
-    let what = format!("matmul {form:?} m={m} n={n} k={k} bias={bias} {act:?}");
+    let what = format!("matmul {form:?} m={m} n={n} k={k} bias={bias} {act:?} offset={offset}");
     assert_close(&what, &got, &want, 1e-5, 1e-4);
 }
 
 #[test]
 fn matmul_forms_on_awkward_shapes() {
     for form in [MatmulForm::NN, MatmulForm::NT, MatmulForm::TN] {
-        for &(m, n, k) in &[(1, 1, 1), (1, 7, 3), (5, 1, 13), (33, 31, 17), (64, 64, 64), (37, 97, 101)] {
+        for &(m, n, k) in &[
+            (1, 1, 1),
+            (1, 7, 3),
+            (5, 1, 13),
+            (33, 31, 17),
+            (64, 64, 64),
+            (37, 97, 101),
+        ] {
             check(m, n, k, form, false, Activation::Identity);
         }
     }
@@ -68,4 +94,17 @@ fn matmul_fused_epilogue() {
 fn matmul_vae_shapes() {
     check(128, 400, 784, MatmulForm::NT, true, Activation::Relu);
     check(400, 784, 128, MatmulForm::TN, false, Activation::Identity);
+}
+
+/// Shapes and offsets that take the vec4 kernels (dimensions and offsets multiples of 4) at
+/// edges that are not multiples of the 32×32 tile, and offsets that must fall back.
+#[test]
+fn matmul_vec4_paths_and_their_fallbacks() {
+    for form in [MatmulForm::NN, MatmulForm::NT, MatmulForm::TN] {
+        for &(m, n, k) in &[(4, 4, 4), (36, 44, 12), (12, 8, 100), (3, 8, 8), (8, 4, 7)] {
+            for offset in [0, 4, 3] {
+                check_at(m, n, k, form, true, Activation::Relu, offset);
+            }
+        }
+    }
 }

@@ -54,7 +54,8 @@ impl GpuBackend {
     }
 
     fn create_buffer(&mut self, what: &str, bytes: u64) -> Result<BufferId> {
-        let size = bytes.max(4).next_multiple_of(4);
+        // Whole vec4s, so that any buffer can be bound as array<vec4<f32>>.
+        let size = bytes.max(16).next_multiple_of(16);
         self.ctx.check_size(what, size)?;
         let buffer = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(what),
@@ -117,6 +118,20 @@ impl GpuBackend {
         self.ctx.queue.write_buffer(buffer, offset_bytes, bytes);
         self.recorder.counters.bytes_uploaded += bytes.len() as u64;
         self.ctx.check()
+    }
+}
+
+/// The fastest matmul kernel the operands allow: a vec4 form where the dimensions read
+/// contiguously and the offsets are multiples of 4, else the general strided kernel.
+fn matmul_kernel(form: MatmulForm, m: usize, n: usize, k: usize, a: &Tensor, b: &Tensor) -> Kernel {
+    let aligned = |t: &Tensor| t.offset % 4 == 0;
+    match form {
+        MatmulForm::NT if k % 4 == 0 && aligned(a) && aligned(b) => Kernel::MatmulNtVec4,
+        MatmulForm::NN if n % 4 == 0 && aligned(b) => Kernel::MatmulNnVec4,
+        MatmulForm::TN if m % 4 == 0 && n % 4 == 0 && aligned(a) && aligned(b) => {
+            Kernel::MatmulTnVec4
+        }
+        _ => Kernel::Matmul,
     }
 }
 
@@ -271,8 +286,9 @@ impl Backend for GpuBackend {
                 device: self.ctx.adapter.name.clone(),
             });
         }
+        let kernel = matmul_kernel(form, m, n, k, a, b);
         self.run(
-            Kernel::Matmul,
+            kernel,
             &[a.buffer, b.buffer, bias_tensor.buffer, c.buffer],
             &params,
             groups,

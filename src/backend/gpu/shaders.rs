@@ -78,6 +78,9 @@ const W: bool = true;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kernel {
     Matmul,
+    MatmulNtVec4,
+    MatmulNnVec4,
+    MatmulTnVec4,
     ActForward,
     ActBackward,
     Fill,
@@ -97,8 +100,11 @@ pub enum Kernel {
 
 impl Kernel {
     /// Every kernel, for validation.
-    pub const ALL: [Kernel; 16] = [
+    pub const ALL: [Kernel; 19] = [
         Kernel::Matmul,
+        Kernel::MatmulNtVec4,
+        Kernel::MatmulNnVec4,
+        Kernel::MatmulTnVec4,
         Kernel::ActForward,
         Kernel::ActBackward,
         Kernel::Fill,
@@ -120,6 +126,21 @@ impl Kernel {
     pub fn spec(self) -> (Module, &'static str, &'static [Binding]) {
         match self {
             Kernel::Matmul => (Module::Matmul, "matmul", &[(1, R), (2, R), (3, R), (4, W)]),
+            Kernel::MatmulNtVec4 => (
+                Module::Matmul,
+                "matmul_nt_vec4",
+                &[(5, R), (6, R), (3, R), (4, W)],
+            ),
+            Kernel::MatmulNnVec4 => (
+                Module::Matmul,
+                "matmul_nn_vec4",
+                &[(1, R), (6, R), (3, R), (4, W)],
+            ),
+            Kernel::MatmulTnVec4 => (
+                Module::Matmul,
+                "matmul_tn_vec4",
+                &[(5, R), (6, R), (3, R), (4, W)],
+            ),
             Kernel::ActForward => (Module::Elementwise, "act_forward", &[(1, R), (3, W)]),
             Kernel::ActBackward => (
                 Module::Elementwise,
