@@ -125,7 +125,8 @@ fn matmul_nt_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
     store_block(r0, c0, acc0, acc1, acc2, acc3);
 }
 
-// A·B with B (k × n) contiguous along n: n % 4 == 0 and B's offset % 4 == 0.
+// A·B with A (m × k) and B (k × n) contiguous along k and n: k % 4 == 0, n % 4 == 0,
+// offsets % 4 == 0. Four steps of k per iteration: one vec4 of each row of A, four of B.
 @compute @workgroup_size(8, 8)
 fn matmul_nn_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
     let r0 = gid.y * 4u;
@@ -133,25 +134,33 @@ fn matmul_nn_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (r0 >= p.m || c0 >= p.n) {
         return;
     }
-    var ai = vec4<u32>(
-        p.a_off + clamped_row(r0, 0u) * p.k,
-        p.a_off + clamped_row(r0, 1u) * p.k,
-        p.a_off + clamped_row(r0, 2u) * p.k,
-        p.a_off + clamped_row(r0, 3u) * p.k);
+    let k4 = p.k / 4u;
     let n4 = p.n / 4u;
+    var ai = vec4<u32>(
+        p.a_off / 4u + clamped_row(r0, 0u) * k4,
+        p.a_off / 4u + clamped_row(r0, 1u) * k4,
+        p.a_off / 4u + clamped_row(r0, 2u) * k4,
+        p.a_off / 4u + clamped_row(r0, 3u) * k4);
     var bi = p.b_off / 4u + c0 / 4u;
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
     var acc3 = vec4<f32>(0.0);
-    for (var kk = 0u; kk < p.k; kk = kk + 1u) {
-        let bv = b4[bi];
-        acc0 = fma(vec4<f32>(a[ai.x]), bv, acc0);
-        acc1 = fma(vec4<f32>(a[ai.y]), bv, acc1);
-        acc2 = fma(vec4<f32>(a[ai.z]), bv, acc2);
-        acc3 = fma(vec4<f32>(a[ai.w]), bv, acc3);
+    for (var kk = 0u; kk < k4; kk = kk + 1u) {
+        let b0 = b4[bi];
+        let b1 = b4[bi + n4];
+        let b2 = b4[bi + 2u * n4];
+        let b3 = b4[bi + 3u * n4];
+        let av0 = a4[ai.x];
+        let av1 = a4[ai.y];
+        let av2 = a4[ai.z];
+        let av3 = a4[ai.w];
+        acc0 = fma(vec4<f32>(av0.x), b0, fma(vec4<f32>(av0.y), b1, fma(vec4<f32>(av0.z), b2, fma(vec4<f32>(av0.w), b3, acc0))));
+        acc1 = fma(vec4<f32>(av1.x), b0, fma(vec4<f32>(av1.y), b1, fma(vec4<f32>(av1.z), b2, fma(vec4<f32>(av1.w), b3, acc1))));
+        acc2 = fma(vec4<f32>(av2.x), b0, fma(vec4<f32>(av2.y), b1, fma(vec4<f32>(av2.z), b2, fma(vec4<f32>(av2.w), b3, acc2))));
+        acc3 = fma(vec4<f32>(av3.x), b0, fma(vec4<f32>(av3.y), b1, fma(vec4<f32>(av3.z), b2, fma(vec4<f32>(av3.w), b3, acc3))));
         ai = ai + vec4<u32>(1u);
-        bi = bi + n4;
+        bi = bi + 4u * n4;
     }
     store_block(r0, c0, acc0, acc1, acc2, acc3);
 }

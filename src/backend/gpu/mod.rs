@@ -127,7 +127,9 @@ fn matmul_kernel(form: MatmulForm, m: usize, n: usize, k: usize, a: &Tensor, b: 
     let aligned = |t: &Tensor| t.offset % 4 == 0;
     match form {
         MatmulForm::NT if k % 4 == 0 && aligned(a) && aligned(b) => Kernel::MatmulNtVec4,
-        MatmulForm::NN if n % 4 == 0 && aligned(b) => Kernel::MatmulNnVec4,
+        MatmulForm::NN if k % 4 == 0 && n % 4 == 0 && aligned(a) && aligned(b) => {
+            Kernel::MatmulNnVec4
+        }
         MatmulForm::TN if m % 4 == 0 && n % 4 == 0 && aligned(a) && aligned(b) => {
             Kernel::MatmulTnVec4
         }

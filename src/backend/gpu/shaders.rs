@@ -134,7 +134,7 @@ impl Kernel {
             Kernel::MatmulNnVec4 => (
                 Module::Matmul,
                 "matmul_nn_vec4",
-                &[(1, R), (6, R), (3, R), (4, W)],
+                &[(5, R), (6, R), (3, R), (4, W)],
             ),
             Kernel::MatmulTnVec4 => (
                 Module::Matmul,
