@@ -7,9 +7,8 @@ use gengpu::backend::gpu::shaders::Module;
 fn every_shader_validates_with_naga() {
     for module in Module::ALL {
         let source = module.source();
-        let parsed = naga::front::wgsl::parse_str(&source).unwrap_or_else(|e| {
-            panic!("{}: {}", module.file_name(), e.emit_to_string(&source))
-        });
+        let parsed = naga::front::wgsl::parse_str(&source)
+            .unwrap_or_else(|e| panic!("{}: {}", module.file_name(), e.emit_to_string(&source)));
         naga::valid::Validator::new(
             naga::valid::ValidationFlags::all(),
             naga::valid::Capabilities::empty(),

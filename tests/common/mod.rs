@@ -15,7 +15,9 @@ pub fn gpu(test: &str) -> Option<GpuBackend> {
             panic!("GENGPU_REQUIRE_GPU=1 but the GPU backend is unavailable: {e}")
         }
         Err(e) => {
-            eprintln!("SKIPPED {test}: no GPU adapter ({e}); set GENGPU_REQUIRE_GPU=1 to make this a failure");
+            eprintln!(
+                "SKIPPED {test}: no GPU adapter ({e}); set GENGPU_REQUIRE_GPU=1 to make this a failure"
+            );
             None
         }
     }

@@ -124,15 +124,12 @@ impl GpuBackend {
 /// The fastest matmul kernel the operands allow: a vec4 form where the dimensions read
 /// contiguously and the offsets are multiples of 4, else the general strided kernel.
 fn matmul_kernel(form: MatmulForm, m: usize, n: usize, k: usize, a: &Tensor, b: &Tensor) -> Kernel {
-    let aligned = |t: &Tensor| t.offset % 4 == 0;
+    let whole = |x: usize| x.is_multiple_of(4);
+    let aligned = whole(a.offset) && whole(b.offset);
     match form {
-        MatmulForm::NT if k % 4 == 0 && aligned(a) && aligned(b) => Kernel::MatmulNtVec4,
-        MatmulForm::NN if k % 4 == 0 && n % 4 == 0 && aligned(a) && aligned(b) => {
-            Kernel::MatmulNnVec4
-        }
-        MatmulForm::TN if m % 4 == 0 && n % 4 == 0 && aligned(a) && aligned(b) => {
-            Kernel::MatmulTnVec4
-        }
+        MatmulForm::NT if whole(k) && aligned => Kernel::MatmulNtVec4,
+        MatmulForm::NN if whole(k) && whole(n) && aligned => Kernel::MatmulNnVec4,
+        MatmulForm::TN if whole(m) && whole(n) && aligned => Kernel::MatmulTnVec4,
         _ => Kernel::Matmul,
     }
 }
