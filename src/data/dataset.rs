@@ -352,15 +352,7 @@ mod tests {
     use std::fs;
 
     use super::*;
-
-    fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
-        let mut bytes = magic.to_be_bytes().to_vec();
-        for d in dims {
-            bytes.extend_from_slice(&d.to_be_bytes());
-        }
-        bytes.extend_from_slice(data);
-        bytes
-    }
+    use crate::data::idx::tests::idx;
 
     /// `count` images of 2x2 pixels, image i filled with i, labelled i % 10.
     fn tiny(count: u8) -> Dataset {

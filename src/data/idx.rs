@@ -196,14 +196,16 @@ fn be_u32s(bytes: &[u8]) -> Vec<u32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::Write;
 
     use flate2::{Compression, write::GzEncoder};
 
     use super::*;
 
-    fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    /// The bytes of an (uncompressed) IDX file: what the tests of this module and of
+    /// `dataset` build their inputs from.
+    pub(crate) fn idx(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
         let mut bytes = magic.to_be_bytes().to_vec();
         for d in dims {
             bytes.extend_from_slice(&d.to_be_bytes());
