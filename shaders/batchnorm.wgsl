@@ -23,14 +23,10 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> grads: array<f32>;
 @group(0) @binding(8) var<storage, read_write> running: array<f32>;
 
-fn column(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
-    return gid.x + gid.y * groups.x * 64u;
-}
-
 @compute @workgroup_size(64)
 fn batch_norm_forward(@builtin(global_invocation_id) gid: vec3<u32>,
                       @builtin(num_workgroups) groups: vec3<u32>) {
-    let c = column(gid, groups);
+    let c = linear_index(gid, groups, 64u);
     if (c >= p.cols) {
         return;
     }
@@ -75,7 +71,7 @@ fn batch_norm_forward(@builtin(global_invocation_id) gid: vec3<u32>,
 @compute @workgroup_size(64)
 fn batch_norm_backward(@builtin(global_invocation_id) gid: vec3<u32>,
                        @builtin(num_workgroups) groups: vec3<u32>) {
-    let c = column(gid, groups);
+    let c = linear_index(gid, groups, 64u);
     if (c >= p.cols) {
         return;
     }

@@ -14,7 +14,7 @@ struct Params {
 @compute @workgroup_size(256)
 fn gather(@builtin(global_invocation_id) gid: vec3<u32>,
           @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = gid.x + gid.y * groups.x * 256u;
+    let i = linear_index(gid, groups, 256u);
     if (i >= p.rows * p.cols) {
         return;
     }

@@ -11,15 +11,11 @@ struct Params {
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-fn flat_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
-    return gid.x + gid.y * groups.x * 256u;
-}
-
 // out = act(x)
 @compute @workgroup_size(256)
 fn act_forward(@builtin(global_invocation_id) gid: vec3<u32>,
                @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups);
+    let i = linear_index(gid, groups, 256u);
     if (i < p.n) {
         out[p.out_off + i] = act_apply(p.act, p.slope, x[p.x_off + i]);
     }
@@ -29,7 +25,7 @@ fn act_forward(@builtin(global_invocation_id) gid: vec3<u32>,
 @compute @workgroup_size(256)
 fn act_backward(@builtin(global_invocation_id) gid: vec3<u32>,
                 @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups);
+    let i = linear_index(gid, groups, 256u);
     if (i < p.n) {
         out[p.out_off + i] = dy[p.dy_off + i] * act_derivative_from_output(p.act, p.slope, x[p.x_off + i]);
     }
@@ -39,7 +35,7 @@ fn act_backward(@builtin(global_invocation_id) gid: vec3<u32>,
 @compute @workgroup_size(256)
 fn fill(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups);
+    let i = linear_index(gid, groups, 256u);
     if (i < p.n) {
         out[p.out_off + i] = p.value;
     }

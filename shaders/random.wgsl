@@ -55,14 +55,10 @@ fn ln_unit(u: f32) -> f32 {
     return 2.0 * s * t;
 }
 
-fn flat_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
-    return gid.x + gid.y * groups.x * 256u;
-}
-
 @compute @workgroup_size(256)
 fn fill_uniform(@builtin(global_invocation_id) gid: vec3<u32>,
                 @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups);
+    let i = linear_index(gid, groups, 256u);
     if (i < p.n) {
         out[p.out_off + i] = to_unit(random_bits(stream_key(p.seed, p.stream), i));
     }
@@ -72,7 +68,7 @@ fn fill_uniform(@builtin(global_invocation_id) gid: vec3<u32>,
 @compute @workgroup_size(256)
 fn fill_normal(@builtin(global_invocation_id) gid: vec3<u32>,
                @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups);
+    let i = linear_index(gid, groups, 256u);
     if (i < p.n) {
         let key = stream_key(p.seed, p.stream);
         let u1 = to_unit(random_bits(key, 2u * i));

@@ -15,7 +15,7 @@ struct Params {
 @compute @workgroup_size(64)
 fn column_sum(@builtin(global_invocation_id) gid: vec3<u32>,
               @builtin(num_workgroups) groups: vec3<u32>) {
-    let col = gid.x + gid.y * groups.x * 64u;
+    let col = linear_index(gid, groups, 64u);
     if (col >= p.cols) {
         return;
     }

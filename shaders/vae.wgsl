@@ -11,15 +11,11 @@ struct Params {
 @group(0) @binding(3) var<storage, read> dz: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-fn flat_index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
-    return gid.x + gid.y * groups.x * 256u;
-}
-
 // z = mu + exp(logvar / 2) · eps
 @compute @workgroup_size(256)
 fn reparameterize(@builtin(global_invocation_id) gid: vec3<u32>,
                   @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups);
+    let i = linear_index(gid, groups, 256u);
     if (i >= p.rows * p.l) {
         return;
     }
@@ -33,7 +29,7 @@ fn reparameterize(@builtin(global_invocation_id) gid: vec3<u32>,
 @compute @workgroup_size(256)
 fn latent_backward(@builtin(global_invocation_id) gid: vec3<u32>,
                    @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = flat_index(gid, groups);
+    let i = linear_index(gid, groups, 256u);
     if (i >= p.rows * p.l) {
         return;
     }
@@ -52,7 +48,7 @@ fn latent_backward(@builtin(global_invocation_id) gid: vec3<u32>,
 @compute @workgroup_size(256)
 fn kl_divergence(@builtin(global_invocation_id) gid: vec3<u32>,
                  @builtin(num_workgroups) groups: vec3<u32>) {
-    let r = flat_index(gid, groups);
+    let r = linear_index(gid, groups, 256u);
     if (r >= p.rows) {
         return;
     }

@@ -14,7 +14,9 @@ pub enum Module {
     BatchNorm,
 }
 
-/// Functions shared by several modules, prepended to their source (WGSL has no includes).
+/// Functions shared by several modules, prepended to their source (WGSL has no includes):
+/// `COMMON` to every module, `ACTIVATION` to those that apply activations.
+const COMMON: &str = include_str!("../../../shaders/common.wgsl");
 const ACTIVATION: &str = include_str!("../../../shaders/activation.wgsl");
 
 impl Module {
@@ -59,11 +61,8 @@ impl Module {
             Module::Data => (include_str!("../../../shaders/data.wgsl"), false),
             Module::BatchNorm => (include_str!("../../../shaders/batchnorm.wgsl"), true),
         };
-        if needs_activation {
-            format!("{ACTIVATION}\n{own}")
-        } else {
-            own.to_string()
-        }
+        let activation = if needs_activation { ACTIVATION } else { "" };
+        format!("{COMMON}\n{activation}\n{own}")
     }
 }
 
