@@ -71,7 +71,9 @@ mod tests {
         save_gif(&written, 200, &path).expect("save");
 
         let bytes = fs::read(&path).expect("read");
-        assert!(bytes.windows(11).any(|w| w == b"NETSCAPE2.0"), "loops");
+        // The looping extension with a loop count of 0: repeat forever.
+        let forever = b"NETSCAPE2.0\x03\x01\x00\x00";
+        assert!(bytes.windows(forever.len()).any(|w| w == forever), "loops");
         let reader = BufReader::new(File::open(&path).expect("open"));
         let decoded = GifDecoder::new(reader)
             .expect("a GIF")

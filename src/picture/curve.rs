@@ -16,19 +16,9 @@ pub struct Series<'a> {
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 400;
 /// The plot area inside the picture; the margins hold title, tick labels and axis labels.
-const PLOT: Rect = Rect {
-    left: 80,
-    top: 40,
-    right: WIDTH as i32 - 20,
-    bottom: HEIGHT as i32 - 48,
-};
+const PLOT: Rect = Rect::new(80, 40, WIDTH as i32 - 20, HEIGHT as i32 - 48);
 /// The plot area less a margin, where data lies, so values at the axis ends stay visible.
-const DATA: Rect = Rect {
-    left: PLOT.left + 4,
-    top: PLOT.top + 4,
-    right: PLOT.right - 4,
-    bottom: PLOT.bottom - 4,
-};
+const DATA: Rect = Rect::new(PLOT.left + 4, PLOT.top + 4, PLOT.right - 4, PLOT.bottom - 4);
 /// About how many intervals an axis is cut into.
 const INTERVALS: f64 = 5.0;
 const BACKGROUND: [u8; 3] = [255, 255, 255];
@@ -58,25 +48,8 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
 
     for (value, label) in x_axis.ticks() {
         let x = to_pixel((value, y_axis.lo)).0.round() as i32;
-        fill(
-            &mut img,
-            Rect {
-                left: x,
-                right: x,
-                ..PLOT
-            },
-            GRID,
-        );
-        fill(
-            &mut img,
-            Rect {
-                left: x,
-                top: PLOT.bottom,
-                right: x,
-                bottom: PLOT.bottom + 4,
-            },
-            INK,
-        );
+        fill(&mut img, Rect::new(x, PLOT.top, x, PLOT.bottom), GRID);
+        fill(&mut img, Rect::new(x, PLOT.bottom, x, PLOT.bottom + 4), INK);
         draw_text(
             &mut img,
             x - text_width(&label, 1) / 2,
@@ -87,25 +60,8 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
     }
     for (value, label) in y_axis.ticks() {
         let y = to_pixel((x_axis.lo, value)).1.round() as i32;
-        fill(
-            &mut img,
-            Rect {
-                top: y,
-                bottom: y,
-                ..PLOT
-            },
-            GRID,
-        );
-        fill(
-            &mut img,
-            Rect {
-                left: PLOT.left - 4,
-                top: y,
-                right: PLOT.left,
-                bottom: y,
-            },
-            INK,
-        );
+        fill(&mut img, Rect::new(PLOT.left, y, PLOT.right, y), GRID);
+        fill(&mut img, Rect::new(PLOT.left - 4, y, PLOT.left, y), INK);
         let left = PLOT.left - 8 - text_width(&label, 1);
         draw_text(&mut img, left, y - GLYPH_HEIGHT / 2, &label, INK);
     }
@@ -118,16 +74,7 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
                 [point] => {
                     let (x, y) = to_pixel(*point);
                     let (x, y) = (x.round() as i32, y.round() as i32);
-                    fill_clipped(
-                        &mut img,
-                        Rect {
-                            left: x - 2,
-                            top: y - 2,
-                            right: x + 2,
-                            bottom: y + 2,
-                        },
-                        s.color,
-                    );
+                    fill_clipped(&mut img, Rect::new(x - 2, y - 2, x + 2, y + 2), s.color);
                 }
                 _ => {
                     for pair in run.windows(2) {
@@ -159,6 +106,17 @@ struct Rect {
     top: i32,
     right: i32,
     bottom: i32,
+}
+
+impl Rect {
+    const fn new(left: i32, top: i32, right: i32, bottom: i32) -> Self {
+        Rect {
+            left,
+            top,
+            right,
+            bottom,
+        }
+    }
 }
 
 /// A linear axis from `lo` to `hi`, both multiples of a round `step` (1, 2 or 5 × 10ⁿ).
@@ -261,12 +219,7 @@ fn legend(img: &mut RgbImage, series: &[Series]) {
     let left = (right - (6 + SWATCH + 6 + names + 6)).max(PLOT.left + 8);
     let top = PLOT.top + 8;
     let bottom = (top + 4 + rows.saturating_mul(LINE_HEIGHT) + 2).min(PLOT.bottom - 8);
-    let frame = Rect {
-        left,
-        top,
-        right,
-        bottom,
-    };
+    let frame = Rect::new(left, top, right, bottom);
     fill(img, frame, BACKGROUND);
     outline(img, frame, LEGEND_BORDER);
     for (i, s) in (0..).zip(series) {
@@ -277,12 +230,7 @@ fn legend(img: &mut RgbImage, series: &[Series]) {
         let middle = y + GLYPH_HEIGHT / 2;
         fill(
             img,
-            Rect {
-                left: left + 6,
-                top: middle - 1,
-                right: left + 6 + SWATCH,
-                bottom: middle,
-            },
+            Rect::new(left + 6, middle - 1, left + 6 + SWATCH, middle),
             s.color,
         );
         draw_text(img, left + 6 + SWATCH + 6, y, s.name, s.color);
@@ -305,16 +253,7 @@ fn line(img: &mut RgbImage, from: (f64, f64), to: (f64, f64), color: [u8; 3]) {
     let (sx, sy) = ((x1 - x).signum(), (y1 - y).signum());
     let mut error = dx + dy;
     loop {
-        fill_clipped(
-            img,
-            Rect {
-                left: x,
-                top: y,
-                right: x + 1,
-                bottom: y + 1,
-            },
-            color,
-        );
+        fill_clipped(img, Rect::new(x, y, x + 1, y + 1), color);
         if (x, y) == (x1, y1) {
             break;
         }
@@ -333,12 +272,12 @@ fn line(img: &mut RgbImage, from: (f64, f64), to: (f64, f64), color: [u8; 3]) {
 /// Fills `rect` intersected with the inside of the plot frame, so data never paints over
 /// the frame or the labels.
 fn fill_clipped(img: &mut RgbImage, rect: Rect, color: [u8; 3]) {
-    let clipped = Rect {
-        left: rect.left.max(PLOT.left + 1),
-        top: rect.top.max(PLOT.top + 1),
-        right: rect.right.min(PLOT.right - 1),
-        bottom: rect.bottom.min(PLOT.bottom - 1),
-    };
+    let clipped = Rect::new(
+        rect.left.max(PLOT.left + 1),
+        rect.top.max(PLOT.top + 1),
+        rect.right.min(PLOT.right - 1),
+        rect.bottom.min(PLOT.bottom - 1),
+    );
     fill(img, clipped, color);
 }
 
@@ -355,38 +294,20 @@ fn fill(img: &mut RgbImage, rect: Rect, color: [u8; 3]) {
 
 /// A 1 px frame along the edges of `rect`.
 fn outline(img: &mut RgbImage, rect: Rect, color: [u8; 3]) {
-    fill(
-        img,
-        Rect {
-            bottom: rect.top,
-            ..rect
-        },
-        color,
-    );
-    fill(
-        img,
-        Rect {
-            top: rect.bottom,
-            ..rect
-        },
-        color,
-    );
-    fill(
-        img,
-        Rect {
-            right: rect.left,
-            ..rect
-        },
-        color,
-    );
-    fill(
-        img,
-        Rect {
-            left: rect.right,
-            ..rect
-        },
-        color,
-    );
+    let Rect {
+        left,
+        top,
+        right,
+        bottom,
+    } = rect;
+    for edge in [
+        Rect::new(left, top, right, top),
+        Rect::new(left, bottom, right, bottom),
+        Rect::new(left, top, left, bottom),
+        Rect::new(right, top, right, bottom),
+    ] {
+        fill(img, edge, color);
+    }
 }
 
 #[cfg(test)]
