@@ -351,3 +351,46 @@ fn fetch_named_dataset_into_a_given_cache() {
     assert!(listing(&folder).is_empty());
     fs::remove_dir_all(&cache).unwrap();
 }
+
+#[test]
+fn fetch_command_reports_failures_and_keeps_nothing() {
+    let dir = t10k_dir();
+    let t10k_images = fs::read(dir.join("t10k-images-idx3-ubyte.gz")).unwrap();
+    let server = Server::start(&[("t10k-images-idx3-ubyte.gz", &t10k_images)]);
+    let cache = scratch("fetch-command");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gengpu"))
+            .args(args)
+            .env("GENGPU_CACHE_DIR", &cache)
+            .output()
+            .expect("run gengpu")
+    };
+    let out = run(&["data", "fetch", "mnist", "--base-url", &server.url]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("error:") && stderr.contains("HTTP 404"),
+        "{stderr}"
+    );
+    assert!(listing(&cache.join("gengpu/mnist")).is_empty());
+
+    let out = run(&["data", "fetch", "cifar"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cifar"));
+
+    // Training on a dataset that was never fetched says how to fetch it.
+    let out = run(&[
+        "train",
+        "vae",
+        "--data",
+        "mnist",
+        "--backend",
+        "cpu",
+        "--out",
+        "/nonexistent/run",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("gengpu data fetch mnist"), "{stderr}");
+    fs::remove_dir_all(&cache).unwrap();
+}
