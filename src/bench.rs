@@ -80,12 +80,7 @@ pub fn matmuls(backend: &mut dyn Backend, reps: usize) -> Result<Vec<Measurement
 /// Times `steps` VAE training steps (PyTorch's example: 784-400-20, batch 128).
 pub fn vae_steps(backend: &mut dyn Backend, steps: usize) -> Result<Measurement> {
     let data = Dataset::bundled();
-    let config = VaeConfig {
-        height: data.rows,
-        width: data.cols,
-        hidden: vec![400],
-        latent: 20,
-    };
+    let config = VaeConfig::pytorch_example(data.rows, data.cols);
     let batch = 128;
     let mut vae = Vae::new(backend, config, batch, 1)?;
     let device = DeviceData::upload(backend, &data)?;
@@ -117,19 +112,7 @@ pub fn vae_steps(backend: &mut dyn Backend, steps: usize) -> Result<Measurement>
 /// Times `steps` GAN training steps (PyTorch-GAN's MLP GAN, batch 64).
 pub fn gan_steps(backend: &mut dyn Backend, steps: usize) -> Result<Measurement> {
     let data = Dataset::bundled();
-    let config = GanConfig {
-        height: data.rows,
-        width: data.cols,
-        latent: 100,
-        g_hidden: vec![128, 256, 512, 1024],
-        d_hidden: vec![512, 256],
-        batch_norm: true,
-        norm: crate::backend::BatchNormHyper {
-            eps: 0.8,
-            momentum: 0.1,
-        },
-        slope: 0.2,
-    };
+    let config = GanConfig::pytorch_gan(data.rows, data.cols);
     let batch = 64;
     let mut gan = Gan::new(backend, config, batch, 1)?;
     let device = DeviceData::upload(backend, &data)?;

@@ -48,11 +48,10 @@ pub struct StoreState {
     pub v: Vec<f32>,
 }
 
-/// One tensor to save: `rows × cols` values (1-d when `rows` is 1, as PyTorch stores biases).
+/// One tensor to save.
 pub struct Named<'a> {
     pub name: String,
-    pub rows: usize,
-    pub cols: usize,
+    pub shape: Vec<usize>,
     pub values: &'a [f32],
 }
 
@@ -63,8 +62,7 @@ pub fn layout_tensors<'a>(layout: &ParamLayout, prefix: &str, values: &'a [f32])
         .iter()
         .map(|e| Named {
             name: format!("{prefix}{}", e.name),
-            rows: e.rows,
-            cols: e.cols,
+            shape: e.shape(),
             values: &values[e.offset..e.offset + e.len()],
         })
         .collect()
@@ -92,12 +90,7 @@ pub fn save<M: serde::Serialize>(
     let json = serde_json::to_string(meta).map_err(|e| write_error(std::io::Error::other(e)))?;
     let mut views: Vec<(&str, TensorView<'_>)> = Vec::with_capacity(tensors.len());
     for t in tensors {
-        let shape = if t.rows == 1 {
-            vec![t.cols]
-        } else {
-            vec![t.rows, t.cols]
-        };
-        let view = TensorView::new(Dtype::F32, shape, bytemuck::cast_slice(t.values))
+        let view = TensorView::new(Dtype::F32, t.shape.clone(), bytemuck::cast_slice(t.values))
             .map_err(|e| write_error(std::io::Error::other(e)))?;
         views.push((&t.name, view));
     }
@@ -174,12 +167,11 @@ impl Checkpoint {
             if view.dtype() != Dtype::F32 {
                 return Err(bad(format!("dtype {:?}, expected F32", view.dtype())));
             }
-            if view.shape().iter().product::<usize>() != e.len() {
+            if view.shape() != e.shape() {
                 return Err(bad(format!(
-                    "shape {:?}, expected {}×{}",
+                    "shape {:?}, expected {:?}",
                     view.shape(),
-                    e.rows,
-                    e.cols
+                    e.shape()
                 )));
             }
             // safetensors data is little-endian and may be unaligned: copy through bytes.

@@ -6,12 +6,11 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
-use gengpu::backend::BatchNormHyper;
 use gengpu::backend::gpu::{AdapterChoice, list_adapters};
 use gengpu::backend::select::{BackendChoice, open};
 use gengpu::data::{self, FetchEvent};
-use gengpu::model::GanConfig;
-use gengpu::train::{self, DeviceData, Loaded, RunOptions};
+use gengpu::model::{GanConfig, VaeConfig};
+use gengpu::train::{self, DeviceData, Loaded, OptimizerSettings, RunOptions};
 
 #[derive(Parser)]
 #[command(
@@ -159,11 +158,12 @@ struct VaeArgs {
     batch_size: usize,
     #[arg(long, default_value_t = 1e-3)]
     lr: f32,
-    #[arg(long, default_value_t = 20)]
-    latent: usize,
-    /// Hidden layer widths, comma-separated (the decoder mirrors them).
-    #[arg(long, value_delimiter = ',', default_value = "400")]
-    hidden: Vec<usize>,
+    /// Latent size [default: 20, as in PyTorch's example].
+    #[arg(long)]
+    latent: Option<usize>,
+    /// Hidden layer widths, comma-separated; the decoder mirrors them [default: 400].
+    #[arg(long, value_delimiter = ',')]
+    hidden: Option<Vec<usize>>,
 }
 
 #[derive(Args)]
@@ -178,19 +178,22 @@ struct GanArgs {
     beta1: f32,
     #[arg(long, default_value_t = 0.999)]
     beta2: f32,
-    /// Size of the generator's input noise.
-    #[arg(long, default_value_t = 100)]
-    latent: usize,
-    /// Generator hidden widths, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "128,256,512,1024")]
-    g_hidden: Vec<usize>,
-    /// Discriminator hidden widths, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "512,256")]
-    d_hidden: Vec<usize>,
+    /// Size of the generator's input noise [default: 100, as in PyTorch-GAN].
+    #[arg(long)]
+    latent: Option<usize>,
+    /// Generator hidden widths, comma-separated [default: 128,256,512,1024].
+    #[arg(long, value_delimiter = ',')]
+    g_hidden: Option<Vec<usize>>,
+    /// Discriminator hidden widths, comma-separated [default: 512,256].
+    #[arg(long, value_delimiter = ',')]
+    d_hidden: Option<Vec<usize>>,
     /// No batch normalization in the generator.
     #[arg(long)]
     no_batch_norm: bool,
 }
+
+/// Rows per batch when a checkpoint is only evaluated or sampled: a size every model here fits.
+const EVAL_BATCH: usize = 128;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -297,24 +300,21 @@ fn start_run(
 
 fn train_gan(args: GanArgs) -> Result<()> {
     let (data, mut backend, run) = start_run(&args.common, args.batch_size)?;
+    let mut config = GanConfig::pytorch_gan(data.train.rows, data.train.cols);
+    config.latent = args.latent.unwrap_or(config.latent);
+    config.g_hidden = args.g_hidden.unwrap_or(config.g_hidden);
+    config.d_hidden = args.d_hidden.unwrap_or(config.d_hidden);
+    if args.no_batch_norm {
+        config.batch_norm = None;
+    }
     let settings = train::gan::GanSettings {
         run,
-        lr: args.lr,
-        beta1: args.beta1,
-        beta2: args.beta2,
-        config: GanConfig {
-            height: data.train.rows,
-            width: data.train.cols,
-            latent: args.latent,
-            g_hidden: args.g_hidden,
-            d_hidden: args.d_hidden,
-            batch_norm: !args.no_batch_norm,
-            norm: BatchNormHyper {
-                eps: 0.8,
-                momentum: 0.1,
-            },
-            slope: 0.2,
+        optimizer: OptimizerSettings {
+            lr: args.lr,
+            beta1: args.beta1,
+            beta2: args.beta2,
         },
+        config,
     };
     train::gan::train(backend.as_mut(), &data, &settings)?;
     println!("wrote {}", args.common.out.display());
@@ -324,15 +324,51 @@ fn train_gan(args: GanArgs) -> Result<()> {
 fn train_vae(args: VaeArgs) -> Result<()> {
     let common = args.common;
     let (data, mut backend, run) = start_run(&common, args.batch_size)?;
+    let mut config = VaeConfig::pytorch_example(data.train.rows, data.train.cols);
+    config.latent = args.latent.unwrap_or(config.latent);
+    config.hidden = args.hidden.unwrap_or(config.hidden);
     let settings = train::vae::VaeSettings {
         run,
-        lr: args.lr,
-        latent: args.latent,
-        hidden: args.hidden,
+        // PyTorch's defaults, as in its VAE example.
+        optimizer: OptimizerSettings {
+            lr: args.lr,
+            beta1: 0.9,
+            beta2: 0.999,
+        },
+        config,
     };
     train::vae::train(backend.as_mut(), &data, &settings)?;
     println!("wrote {}", common.out.display());
     Ok(())
+}
+
+/// What `eval` and `interpolate` share: a checkpoint's VAE and the test split on the device.
+struct VaeOnTest {
+    backend: Box<dyn gengpu::backend::Backend>,
+    vae: gengpu::model::Vae,
+    meta: train::vae::VaeMeta,
+    test: DeviceData,
+    description: String,
+}
+
+fn open_vae_on_test(
+    checkpoint: &std::path::Path,
+    args: &DataArgs,
+    choice: BackendChoice,
+) -> Result<VaeOnTest> {
+    let (test, description) = data::resolve_test(args.data.as_deref(), args.test_data.as_deref())
+        .context("cannot load the data")?;
+    let mut backend = open_backend(choice)?;
+    let (vae, meta) = train::load_vae(backend.as_mut(), checkpoint, EVAL_BATCH)?;
+    train::require_image_shape((meta.config.height, meta.config.width), &test)?;
+    let test = DeviceData::upload(backend.as_mut(), &test)?;
+    Ok(VaeOnTest {
+        backend,
+        vae,
+        meta,
+        test,
+        description,
+    })
 }
 
 fn eval(
@@ -341,19 +377,13 @@ fn eval(
     choice: BackendChoice,
     json: bool,
 ) -> Result<()> {
-    let data = resolve_data(args)?;
-    let mut backend = open_backend(choice)?;
-    let (mut vae, meta) = train::load_vae(backend.as_mut(), checkpoint, 128)?;
-    if data.test.rows * data.test.cols != meta.config.pixels() {
-        bail!(
-            "the checkpoint's model takes {}×{} images but the test data has {}×{}",
-            meta.config.height,
-            meta.config.width,
-            data.test.rows,
-            data.test.cols
-        );
-    }
-    let test = DeviceData::upload(backend.as_mut(), &data.test)?;
+    let VaeOnTest {
+        mut backend,
+        mut vae,
+        meta,
+        test,
+        description,
+    } = open_vae_on_test(checkpoint, args, choice)?;
     let (loss, bce, kl) = train::vae::evaluate(
         backend.as_mut(),
         &mut vae,
@@ -367,14 +397,14 @@ fn eval(
             "test_loss": loss,
             "test_bce": bce,
             "test_kl": kl,
-            "examples": data.test.count,
-            "data": data.description,
+            "examples": test.count,
+            "data": description,
         });
         println!("{report}");
     } else {
         println!(
-            "test loss {loss:.3} (BCE {bce:.3} + KL {kl:.3}) over {} examples of {}",
-            data.test.count, data.test.name
+            "test loss {loss:.3} (BCE {bce:.3} + KL {kl:.3}) over {} examples ({description})",
+            test.count
         );
     }
     Ok(())
@@ -391,7 +421,7 @@ fn sample(
         bail!("--n must be at least 1");
     }
     let mut backend = open_backend(choice)?;
-    let (images, shape) = match train::load(backend.as_mut(), checkpoint, 64)? {
+    let (images, shape) = match train::load(backend.as_mut(), checkpoint, EVAL_BATCH)? {
         Loaded::Vae(mut vae, meta) => {
             let images = train::vae::sample(backend.as_mut(), &mut vae, n, seed)?;
             (images, (meta.config.height, meta.config.width))
@@ -417,10 +447,13 @@ fn interpolate(
     if lines == 0 || steps < 2 {
         bail!("--lines must be at least 1 and --steps at least 2");
     }
-    let data = resolve_data(args)?;
-    let mut backend = open_backend(choice)?;
-    let (mut vae, meta) = train::load_vae(backend.as_mut(), checkpoint, 128)?;
-    let test = DeviceData::upload(backend.as_mut(), &data.test)?;
+    let VaeOnTest {
+        mut backend,
+        mut vae,
+        meta,
+        test,
+        ..
+    } = open_vae_on_test(checkpoint, args, choice)?;
     let images = train::vae::interpolate(backend.as_mut(), &mut vae, &test, lines, steps)?;
     let count = images.len() / meta.config.pixels();
     let shape = (meta.config.height, meta.config.width);

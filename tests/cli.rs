@@ -249,7 +249,33 @@ fn bad_settings_are_refused() {
             "--out",
             out,
         ],
-        "--latent",
+        "latent size",
+    );
+    fails_with(
+        &[
+            "train",
+            "vae",
+            "--hidden",
+            "100000000",
+            "--backend",
+            "cpu",
+            "--out",
+            out,
+        ],
+        "parameters",
+    );
+    fails_with(
+        &[
+            "train",
+            "gan",
+            "--batch-size",
+            "1",
+            "--backend",
+            "cpu",
+            "--out",
+            out,
+        ],
+        "batch norm",
     );
     fails_with(
         &["train", "vae", "--lr=-1", "--backend", "cpu", "--out", out],

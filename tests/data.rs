@@ -127,6 +127,229 @@ fn fashion_mnist_folder_when_installed() {
             dir.display()
         )
     );
+    let (test, _) = data::resolve_test(dir.to_str(), None).unwrap();
+    assert_eq!(test, run.test);
+}
+
+/// The bytes of an uncompressed IDX file: `magic`, the sizes, then the data.
+fn idx_bytes(magic: u32, dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut bytes = magic.to_be_bytes().to_vec();
+    for d in dims {
+        bytes.extend_from_slice(&d.to_be_bytes());
+    }
+    bytes.extend_from_slice(data);
+    bytes
+}
+
+/// Writes `count` 2x2 images of `split` ("train" or "t10k") into `dir`, image i filled with
+/// `first + i`, and `labels` labels if given (all 3).
+fn write_split(dir: &Path, split: &str, count: u8, first: u8, labels: Option<u8>) {
+    let pixels: Vec<u8> = (0..count).flat_map(|i| [first + i; 4]).collect();
+    fs::write(
+        dir.join(format!("{split}-images-idx3-ubyte")),
+        idx_bytes(0x803, &[count.into(), 2, 2], &pixels),
+    )
+    .unwrap();
+    if let Some(n) = labels {
+        fs::write(
+            dir.join(format!("{split}-labels-idx1-ubyte")),
+            idx_bytes(0x801, &[n.into()], &vec![3; n.into()]),
+        )
+        .unwrap();
+    }
+}
+
+/// `resolve_test` chooses the same evaluation set as `resolve`: same images, same count, same
+/// name; its sentence is the evaluation part of `resolve`'s.
+fn assert_same_test_set(spec: Option<&str>, test_spec: Option<&str>) -> (Dataset, String) {
+    let run = data::resolve(spec, test_spec, None).unwrap();
+    let (test, description) = data::resolve_test(spec, test_spec).unwrap();
+    assert_eq!(test, run.test, "spec {spec:?}, test spec {test_spec:?}");
+    // Also with a limit, which never cuts the evaluation set.
+    let limited = data::resolve(spec, test_spec, Some(3)).unwrap();
+    assert_eq!(test, limited.test);
+    (test, description)
+}
+
+#[test]
+fn folder_of_images_without_labels() {
+    // Training images only: the last 10% held out, no labels anywhere.
+    let dir = scratch("images-only");
+    write_split(&dir, "train", 20, 0, None);
+    assert!(Dataset::has_split(&dir, Split::Train));
+    assert!(!Dataset::has_split(&dir, Split::Test));
+    let train = Dataset::from_dir(&dir, Split::Train).unwrap();
+    assert_eq!((train.count, train.rows, train.cols), (20, 2, 2));
+    assert!(train.labels.is_empty());
+    let spec = dir.to_str().unwrap();
+    let run = data::resolve(Some(spec), None, None).unwrap();
+    assert_eq!((run.train.count, run.test.count), (18, 2));
+    assert!(run.train.labels.is_empty() && run.test.labels.is_empty());
+    assert_eq!(run.test.image(0), [18; 4]);
+    assert_eq!(
+        run.description,
+        format!("{spec}: 18 for training, the last 2 held out for evaluation")
+    );
+
+    // And with t10k images, also unlabelled: they are the evaluation set.
+    write_split(&dir, "t10k", 5, 100, None);
+    assert!(Dataset::has_split(&dir, Split::Test));
+    let run = data::resolve(Some(spec), None, None).unwrap();
+    assert_eq!((run.train.count, run.test.count), (20, 5));
+    assert!(run.test.labels.is_empty());
+    assert_eq!(run.test.image(4), [104; 4]);
+    assert_eq!(
+        run.description,
+        format!("{spec}: 20 for training, its 5 test examples for evaluation")
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn labels_when_present_must_match_the_images() {
+    let dir = scratch("labels-mismatch");
+    write_split(&dir, "train", 20, 0, Some(20));
+    let train = Dataset::from_dir(&dir, Split::Train).unwrap();
+    assert_eq!(train.labels, [3; 20]);
+
+    write_split(&dir, "train", 20, 0, Some(19));
+    let err = data::resolve(dir.to_str(), None, None).unwrap_err();
+    assert!(matches!(err, DataError::CountMismatch { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{0}/train-images-idx3-ubyte holds 20 images but {0}/train-labels-idx1-ubyte holds 19 labels",
+            dir.display()
+        )
+    );
+    // Mismatched test labels fail too, whichever resolver reads them.
+    write_split(&dir, "train", 20, 0, None);
+    write_split(&dir, "t10k", 5, 0, Some(6));
+    for err in [
+        data::resolve(dir.to_str(), None, None).unwrap_err(),
+        data::resolve_test(dir.to_str(), None).unwrap_err(),
+    ] {
+        assert!(matches!(err, DataError::CountMismatch { .. }), "{err}");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn empty_folder_lists_the_image_files_looked_for() {
+    let dir = scratch("empty");
+    // Label files alone are no data.
+    fs::write(
+        dir.join("train-labels-idx1-ubyte"),
+        idx_bytes(0x801, &[1], &[0]),
+    )
+    .unwrap();
+    let spec = dir.to_str().unwrap();
+    let err = data::resolve(Some(spec), None, None).unwrap_err();
+    assert!(matches!(err, DataError::MissingFiles { .. }));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{spec}: no training images found (looked for train-images-idx3-ubyte.gz, \
+             train-images-idx3-ubyte, train-images.idx3-ubyte.gz, train-images.idx3-ubyte)"
+        )
+    );
+    // Evaluation alone would take either split: both are listed.
+    let err = data::resolve_test(Some(spec), None).unwrap_err();
+    assert!(matches!(err, DataError::MissingFiles { .. }));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{spec}: no test or training images found (looked for t10k-images-idx3-ubyte.gz, \
+             t10k-images-idx3-ubyte, t10k-images.idx3-ubyte.gz, t10k-images.idx3-ubyte, \
+             train-images-idx3-ubyte.gz, train-images-idx3-ubyte, train-images.idx3-ubyte.gz, \
+             train-images.idx3-ubyte)"
+        )
+    );
+    // As evaluation data named by a test spec.
+    let err = data::resolve_test(None, Some(spec)).unwrap_err();
+    assert!(
+        err.to_string().contains("no training images found"),
+        "{err}"
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn resolve_test_matches_resolve() {
+    // Bundled: the last 1,000 digits.
+    let (test, description) = assert_same_test_set(None, None);
+    assert_eq!(test.count, data::BUNDLED_HOLDOUT);
+    assert_eq!(test, Dataset::bundled_split().1);
+    assert_eq!(
+        description,
+        "bundled MNIST-10k: the last 1,000 held out for evaluation"
+    );
+
+    // A folder with a t10k split: that split, and the training files are not read (here
+    // they are not even valid).
+    let with_t10k = scratch("resolve-test-t10k");
+    write_split(&with_t10k, "train", 20, 0, Some(20));
+    write_split(&with_t10k, "t10k", 5, 50, Some(5));
+    let spec = with_t10k.to_str().unwrap();
+    let (test, description) = assert_same_test_set(Some(spec), None);
+    assert_eq!((test.count, test.image(0)), (5, &[50; 4][..]));
+    assert_eq!(
+        description,
+        format!("{spec}: its 5 test examples for evaluation")
+    );
+    fs::write(with_t10k.join("train-images-idx3-ubyte"), b"not IDX").unwrap();
+    assert!(data::resolve(Some(spec), None, None).is_err());
+    assert_eq!(data::resolve_test(Some(spec), None).unwrap().0, test);
+    write_split(&with_t10k, "train", 20, 0, None);
+    let with_t10k_spec = with_t10k.to_str();
+
+    // A folder without one: the hold-out of its training data.
+    let without_t10k = scratch("resolve-test-holdout");
+    write_split(&without_t10k, "train", 30, 0, Some(30));
+    let spec = without_t10k.to_str().unwrap();
+    let (test, description) = assert_same_test_set(Some(spec), None);
+    assert_eq!((test.count, test.image(0)), (3, &[27; 4][..]));
+    assert_eq!(
+        description,
+        format!("{spec}: the last 3 held out for evaluation")
+    );
+
+    // An explicit test spec wins over both: MNIST's test set for the bundled digits, and
+    // another folder's t10k split for a folder with one of its own.
+    let t10k = t10k_dir();
+    let test_spec = t10k.to_str().unwrap();
+    let (test, description) = assert_same_test_set(None, Some(test_spec));
+    assert_eq!((test.count, test.rows, test.cols), (10_000, 28, 28));
+    assert_eq!(test.labels[..3], [7, 2, 1]);
+    assert_eq!(description, format!("{test_spec}: 10,000 for evaluation"));
+    // As the data of an evaluation, that folder needs no training files (a run would).
+    let (alone, description) = data::resolve_test(Some(test_spec), None).unwrap();
+    assert_eq!(alone.images, test.images);
+    assert_eq!(
+        description,
+        format!("{test_spec}: its 10,000 test examples for evaluation")
+    );
+    let given = scratch("resolve-test-given");
+    write_split(&given, "train", 20, 0, None);
+    write_split(&given, "t10k", 6, 70, None);
+    let (test, description) = assert_same_test_set(with_t10k_spec, given.to_str());
+    assert_eq!((test.count, test.image(5)), (6, &[75; 4][..]));
+    assert_eq!(
+        description,
+        format!("{}: 6 for evaluation", given.display())
+    );
+    // A test spec of only training files is evaluated on those.
+    let train_only = scratch("resolve-test-given-train");
+    write_split(&train_only, "train", 7, 9, None);
+    let (test, description) = assert_same_test_set(with_t10k_spec, train_only.to_str());
+    assert_eq!((test.count, test.image(0)), (7, &[9; 4][..]));
+    assert_eq!(
+        description,
+        format!("{}: 7 for evaluation", train_only.display())
+    );
+    for dir in [&with_t10k, &without_t10k, &given, &train_only] {
+        fs::remove_dir_all(dir).unwrap();
+    }
 }
 
 /// A tiny HTTP server on 127.0.0.1 serving fixed files, one request per connection. It stops

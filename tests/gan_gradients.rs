@@ -1,8 +1,8 @@
 //! The GAN step's gradients against finite differences of its losses (CPU reference): the
 //! generator's through the discriminator, and the discriminator's on real and fake halves.
 
+use gengpu::backend::Backend;
 use gengpu::backend::cpu::CpuBackend;
-use gengpu::backend::{Backend, BatchNormHyper};
 use gengpu::data::Dataset;
 use gengpu::model::gan::{Gan, GanConfig};
 use gengpu::optim::Adam;
@@ -17,18 +17,13 @@ fn real_images() -> &'static Dataset {
 }
 
 fn config(batch_norm: bool) -> GanConfig {
+    let preset = GanConfig::pytorch_gan(28, 28);
     GanConfig {
-        height: 28,
-        width: 28,
         latent: 6,
         g_hidden: vec![10, 12],
         d_hidden: vec![9],
-        batch_norm,
-        norm: BatchNormHyper {
-            eps: 0.8,
-            momentum: 0.1,
-        },
-        slope: 0.2,
+        batch_norm: preset.batch_norm.filter(|_| batch_norm),
+        ..preset
     }
 }
 

@@ -1,28 +1,22 @@
-//! Every shader parses and validates with naga: no GPU needed, so a shader error fails
-//! `cargo test` on any machine.
+//! Every shader parses and validates with naga, and every kernel's host binding table matches
+//! what its WGSL entry point uses: no GPU needed, so a shader error fails `cargo test` on any
+//! machine.
 
-use gengpu::backend::gpu::shaders::Module;
+use std::collections::{BTreeMap, HashMap};
+
+use gengpu::backend::gpu::shaders::{Binding, Kernel, Module};
 
 #[test]
 fn every_shader_validates_with_naga() {
     for module in Module::ALL {
-        let source = module.source();
-        let parsed = naga::front::wgsl::parse_str(&source)
-            .unwrap_or_else(|e| panic!("{}: {}", module.file_name(), e.emit_to_string(&source)));
-        naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::empty(),
-        )
-        .validate(&parsed)
-        .unwrap_or_else(|e| panic!("{}: {}", module.file_name(), e.emit_to_string(&source)));
+        parse_and_validate(module.file_name(), &module.source());
     }
 }
 
 #[test]
 fn every_kernel_entry_point_exists() {
-    use gengpu::backend::gpu::shaders::Kernel;
     for kernel in Kernel::ALL {
-        let (module, entry, _) = kernel.spec();
+        let (module, entry, _) = spec(kernel);
         let parsed = naga::front::wgsl::parse_str(&module.source()).expect("validated above");
         assert!(
             parsed.entry_points.iter().any(|e| e.name == entry),
@@ -30,4 +24,337 @@ fn every_kernel_entry_point_exists() {
             module.file_name()
         );
     }
+}
+
+/// The size in bytes of the parameter block the host uploads to binding 0 of every kernel
+/// (`PARAMS_BYTES` in `src/backend/gpu/recorder.rs`, which is private to the crate).
+const PARAMS_BYTES: u32 = 64;
+
+/// `(module, entry point, storage bindings)` of a kernel: the one place that reads
+/// `Kernel::spec`, so a change of its shape is adapted here only.
+fn spec(kernel: Kernel) -> (Module, &'static str, &'static [Binding]) {
+    kernel.spec()
+}
+
+/// A module parsed and validated by naga, with its validation info.
+fn parse_and_validate(name: &str, source: &str) -> (naga::Module, naga::valid::ModuleInfo) {
+    let parsed = naga::front::wgsl::parse_str(source)
+        .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
+    let info = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::empty(),
+    )
+    .validate(&parsed)
+    .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
+    (parsed, info)
+}
+
+/// The global declared at `@group(0) @binding(binding)`, if any.
+fn group0_global(
+    module: &naga::Module,
+    binding: u32,
+) -> Option<(naga::Handle<naga::GlobalVariable>, &naga::GlobalVariable)> {
+    module.global_variables.iter().find(|(_, var)| {
+        var.binding
+            .as_ref()
+            .is_some_and(|b| b.group == 0 && b.binding == binding)
+    })
+}
+
+/// How WGSL spells the address space of a `var` declaration.
+fn wgsl_space(space: naga::AddressSpace) -> String {
+    use naga::StorageAccess as A;
+    match space {
+        naga::AddressSpace::Uniform => "var<uniform>".into(),
+        naga::AddressSpace::Storage { access } if access == A::LOAD => "var<storage, read>".into(),
+        naga::AddressSpace::Storage { access } if access == A::LOAD | A::STORE => {
+            "var<storage, read_write>".into()
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// Every way the host's binding table `bindings` for the entry point `entry` disagrees with
+/// the WGSL of `module`, one message per mismatch naming `kernel` and the binding.
+fn binding_mismatches(
+    kernel: &str,
+    module: &naga::Module,
+    info: &naga::valid::ModuleInfo,
+    entry: &str,
+    bindings: &[Binding],
+) -> Vec<String> {
+    let mut errors = Vec::new();
+    let Some(index) = module.entry_points.iter().position(|e| e.name == entry) else {
+        return vec![format!("{kernel}: no entry point {entry}")];
+    };
+    let uses = info.get_entry_point(index);
+
+    // The resource bindings the entry point (with the functions it calls) touches.
+    let mut used = BTreeMap::new();
+    for (handle, var) in module.global_variables.iter() {
+        let (Some(b), use_) = (&var.binding, uses[handle]) else {
+            continue;
+        };
+        if use_.is_empty() {
+            continue;
+        }
+        if b.group != 0 {
+            errors.push(format!(
+                "{kernel}: uses @group({}) @binding({}); the host binds group 0 only",
+                b.group, b.binding
+            ));
+        } else {
+            used.insert(b.binding, use_);
+        }
+    }
+
+    // The host binds the uniform at 0 and the table's storage buffers.
+    let mut expected = BTreeMap::from([(0, false)]);
+    for &(binding, writable) in bindings {
+        if expected.insert(binding, writable).is_some() {
+            errors.push(format!(
+                "{kernel}: binding {binding} is listed twice in the host table (or is 0, the uniform)"
+            ));
+        }
+    }
+
+    // (a) The entry point uses exactly {0} ∪ the table's bindings.
+    for binding in used.keys().filter(|b| !expected.contains_key(b)) {
+        errors.push(format!(
+            "{kernel}: binding {binding} is used by {entry} but not in the host table"
+        ));
+    }
+    for binding in expected.keys().filter(|b| !used.contains_key(b)) {
+        errors.push(format!(
+            "{kernel}: binding {binding} is bound by the host but not used by {entry}"
+        ));
+    }
+
+    // (b) Binding 0 is the uniform of parameters.
+    match group0_global(module, 0) {
+        Some((_, var)) if var.space == naga::AddressSpace::Uniform => {}
+        Some((_, var)) => errors.push(format!(
+            "{kernel}: binding 0 is declared {}, not var<uniform>",
+            wgsl_space(var.space)
+        )),
+        None => errors.push(format!("{kernel}: binding 0 (the uniform) is not declared")),
+    }
+
+    for &(binding, writable) in bindings {
+        let Some((handle, var)) = group0_global(module, binding) else {
+            errors.push(format!(
+                "{kernel}: binding {binding} is not declared in WGSL"
+            ));
+            continue;
+        };
+        // (c) The declared storage access matches the table.
+        let read_write = naga::StorageAccess::LOAD | naga::StorageAccess::STORE;
+        match var.space {
+            naga::AddressSpace::Storage { access } if writable && access != read_write => errors
+                .push(format!(
+                    "{kernel}: binding {binding} is writable in the host table but declared \
+                     {}, not var<storage, read_write>",
+                    wgsl_space(var.space)
+                )),
+            naga::AddressSpace::Storage { access }
+                if !writable && access != naga::StorageAccess::LOAD =>
+            {
+                errors.push(format!(
+                    "{kernel}: binding {binding} is read-only in the host table but declared \
+                     {}, not var<storage, read>",
+                    wgsl_space(var.space)
+                ))
+            }
+            naga::AddressSpace::Storage { .. } => {}
+            space => errors.push(format!(
+                "{kernel}: binding {binding} is declared {}, not as a storage buffer",
+                wgsl_space(space)
+            )),
+        }
+        // (d) The entry point writes what the table marks writable.
+        if writable && !uses[handle].contains(naga::valid::GlobalUse::WRITE) {
+            errors.push(format!(
+                "{kernel}: binding {binding} is writable in the host table but never written by \
+                 {entry}"
+            ));
+        }
+    }
+    errors
+}
+
+/// (e) Every uniform of `module` fits the host's parameter block.
+fn uniform_size_mismatches(name: &str, module: &naga::Module) -> Vec<String> {
+    let mut layouter = naga::proc::Layouter::default();
+    layouter
+        .update(module.to_ctx())
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    module
+        .global_variables
+        .iter()
+        .filter(|(_, var)| var.space == naga::AddressSpace::Uniform)
+        .filter_map(|(_, var)| {
+            let size = layouter[var.ty].size;
+            (size > PARAMS_BYTES).then(|| {
+                let ty = module.types[var.ty].name.as_deref().unwrap_or("?");
+                format!(
+                    "{name}: uniform {} ({ty}) is {size} bytes, more than the host's \
+                     PARAMS_BYTES = {PARAMS_BYTES}",
+                    var.name.as_deref().unwrap_or("?")
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn every_kernel_binding_table_matches_its_wgsl() {
+    let modules: HashMap<Module, _> = Module::ALL
+        .into_iter()
+        .map(|m| (m, parse_and_validate(m.file_name(), &m.source())))
+        .collect();
+    let mut errors = Vec::new();
+    for module in Module::ALL {
+        errors.extend(uniform_size_mismatches(
+            module.file_name(),
+            &modules[&module].0,
+        ));
+    }
+    for kernel in Kernel::ALL {
+        let (module, entry, bindings) = spec(kernel);
+        let (parsed, info) = &modules[&module];
+        let name = format!("{kernel:?} ({}::{entry})", module.file_name());
+        errors.extend(binding_mismatches(&name, parsed, info, entry, bindings));
+    }
+    assert!(errors.is_empty(), "\n{}", errors.join("\n"));
+}
+
+/// Each check above fails on a table or shader that breaks it.
+#[test]
+fn binding_checks_catch_each_kind_of_mismatch() {
+    const SOURCE: &str = "
+        struct Params { n: u32, }
+        @group(0) @binding(0) var<uniform> p: Params;
+        @group(0) @binding(1) var<storage, read> x: array<f32>;
+        @group(0) @binding(2) var<storage, read_write> y: array<f32>;
+        @group(0) @binding(3) var<storage, read_write> z: array<f32>;
+        @group(1) @binding(0) var<storage, read> elsewhere: array<f32>;
+
+        @compute @workgroup_size(1)
+        fn copy(@builtin(global_invocation_id) id: vec3<u32>) {
+            if (id.x < p.n) { y[id.x] = x[id.x]; }
+        }
+
+        @compute @workgroup_size(1)
+        fn read_z(@builtin(global_invocation_id) id: vec3<u32>) {
+            if (id.x < p.n) { let v = z[id.x]; }
+        }
+
+        @compute @workgroup_size(1)
+        fn no_params(@builtin(global_invocation_id) id: vec3<u32>) {
+            y[id.x] = 1.0;
+        }
+
+        @compute @workgroup_size(1)
+        fn other_group(@builtin(global_invocation_id) id: vec3<u32>) {
+            if (id.x < p.n) { y[id.x] = elsewhere[id.x]; }
+        }
+    ";
+    let (module, info) = parse_and_validate("test", SOURCE);
+    let check = |entry: &str, bindings: &[Binding]| {
+        binding_mismatches("K", &module, &info, entry, bindings)
+    };
+    let fails = |entry: &str, bindings: &[Binding], expected: &[&str]| {
+        let errors = check(entry, bindings);
+        assert_eq!(
+            errors.len(),
+            expected.len(),
+            "{entry} {bindings:?}: {errors:#?}"
+        );
+        for (error, expected) in errors.iter().zip(expected) {
+            assert!(error.contains(expected), "{error:?} lacks {expected:?}");
+        }
+    };
+
+    assert_eq!(
+        check("copy", &[(1, false), (2, true)]),
+        Vec::<String>::new()
+    );
+    fails("missing", &[], &["K: no entry point missing"]);
+    // (a)
+    fails(
+        "copy",
+        &[(2, true)],
+        &["K: binding 1 is used by copy but not in the host table"],
+    );
+    fails(
+        "copy",
+        &[(1, false), (2, true), (2, true)],
+        &["K: binding 2 is listed twice"],
+    );
+    fails(
+        "copy",
+        &[(1, false), (2, true), (7, false)],
+        &[
+            "K: binding 7 is bound by the host but not used by copy",
+            "K: binding 7 is not declared in WGSL",
+        ],
+    );
+    fails(
+        "no_params",
+        &[(2, true)],
+        &["K: binding 0 is bound by the host but not used by no_params"],
+    );
+    fails(
+        "other_group",
+        &[(2, true)],
+        &["K: uses @group(1) @binding(0); the host binds group 0 only"],
+    );
+    // (c)
+    fails(
+        "copy",
+        &[(1, false), (2, false)],
+        &[
+            "K: binding 2 is read-only in the host table but declared var<storage, read_write>, not var<storage, read>",
+        ],
+    );
+    fails(
+        "copy",
+        &[(1, true), (2, true)],
+        &[
+            "K: binding 1 is writable in the host table but declared var<storage, read>, not var<storage, read_write>",
+            "K: binding 1 is writable in the host table but never written by copy",
+        ],
+    );
+    // (d)
+    fails(
+        "read_z",
+        &[(3, true)],
+        &["K: binding 3 is writable in the host table but never written by read_z"],
+    );
+
+    // (b)
+    const STORAGE_PARAMS: &str = "
+        struct Params { n: u32, }
+        @group(0) @binding(0) var<storage, read> p: Params;
+        @compute @workgroup_size(1)
+        fn main(@builtin(global_invocation_id) id: vec3<u32>) { let n = p.n; }
+    ";
+    let (module, info) = parse_and_validate("test", STORAGE_PARAMS);
+    assert_eq!(
+        binding_mismatches("K", &module, &info, "main", &[]),
+        ["K: binding 0 is declared var<storage, read>, not var<uniform>"]
+    );
+
+    // (e)
+    const LARGE_PARAMS: &str = "
+        struct Params { a: array<vec4<u32>, 4>, b: u32, }
+        @group(0) @binding(0) var<uniform> p: Params;
+        @compute @workgroup_size(1)
+        fn main(@builtin(global_invocation_id) id: vec3<u32>) { let n = p.b; }
+    ";
+    let (module, _) = parse_and_validate("test", LARGE_PARAMS);
+    assert_eq!(
+        uniform_size_mismatches("test", &module),
+        ["test: uniform p (Params) is 80 bytes, more than the host's PARAMS_BYTES = 64"]
+    );
 }

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{assert_close, gpu};
+use gengpu::backend::Backend;
 use gengpu::backend::cpu::CpuBackend;
-use gengpu::backend::{Backend, BatchNormHyper};
 use gengpu::data::Dataset;
 use gengpu::model::gan::{Gan, GanConfig, GanSums};
 use gengpu::model::vae::{Vae, VaeConfig, train_stream};
@@ -89,17 +89,10 @@ fn vae_training_steps_match() {
 /// averaged sums and both networks' parameters and the running statistics.
 fn gan_steps(backend: &mut dyn Backend, data: &Dataset) -> (GanSums, Vec<f32>, Vec<f32>, Vec<f32>) {
     let config = GanConfig {
-        height: 28,
-        width: 28,
         latent: 10,
         g_hidden: vec![16, 24, 32],
         d_hidden: vec![24, 12],
-        batch_norm: true,
-        norm: BatchNormHyper {
-            eps: 0.8,
-            momentum: 0.1,
-        },
-        slope: 0.2,
+        ..GanConfig::pytorch_gan(28, 28)
     };
     let mut gan = Gan::new(backend, config, BATCH, 5).unwrap();
     let device = DeviceData::upload(backend, data).unwrap();

@@ -1,10 +1,10 @@
 //! The CPU backend: every operation in plain Rust. It is the reference the GPU kernels are
 //! tested against, and a trainer where no GPU is (the matmul is `matrixmultiply`'s sgemm).
 
-use super::ops::{shape_error, sigmoid};
+use super::ops::sigmoid;
 use super::{
     Activation, AdamHyper, Backend, BackendError, BatchNormHyper, BufferId, Bytes, Counters,
-    Indices, MatmulForm, Result, Tensor, rng, validate,
+    Indices, MatmulForm, Result, Tensor, rng, tensor_bytes, validate,
 };
 
 /// Memory of one buffer.
@@ -102,7 +102,8 @@ impl Backend for CpuBackend {
     }
 
     fn alloc(&mut self, rows: usize, cols: usize) -> Result<Tensor> {
-        let buffer = self.push(Storage::F32(vec![0.0; rows * cols]));
+        let values = zeros(rows, cols)?;
+        let buffer = self.push(Storage::F32(values));
         Ok(Tensor {
             buffer,
             offset: 0,
@@ -477,13 +478,7 @@ impl Backend for CpuBackend {
             };
             let examples = bytes.len() / cols;
             for (row, &example) in out.chunks_exact_mut(cols).zip(&idx[first..]) {
-                let example = example as usize;
-                if example >= examples {
-                    return Err(shape_error(
-                        "gather",
-                        format!("index {example} for a dataset of {examples}"),
-                    ));
-                }
+                let example = (example as usize).min(examples - 1);
                 let src = &bytes[example * cols..(example + 1) * cols];
                 for (o, &b) in row.iter_mut().zip(src) {
                     *o = scale * f32::from(b) + shift;
@@ -500,6 +495,20 @@ impl Backend for CpuBackend {
     fn counters(&self) -> Counters {
         self.counters
     }
+}
+
+/// A zeroed buffer, or an error (not an abort) when main memory cannot hold it.
+fn zeros(rows: usize, cols: usize) -> Result<Vec<f32>> {
+    let bytes = tensor_bytes(rows, cols)?;
+    let mut values = Vec::new();
+    values
+        .try_reserve_exact(rows * cols)
+        .map_err(|_| BackendError::HostMemory {
+            what: format!("a {rows}×{cols} tensor"),
+            bytes,
+        })?;
+    values.resize(rows * cols, 0.0);
+    Ok(values)
 }
 
 /// Binary cross-entropy of a logit against a target, in the form that never overflows:

@@ -22,6 +22,20 @@ pub enum BackendError {
         limit: u64,
         device: String,
     },
+    /// A dispatch with more workgroups than the device allows.
+    #[error(
+        "{what} needs {groups} workgroups along one dimension but the device allows at most \
+         {limit} ({device}); use smaller layers or batches"
+    )]
+    DispatchTooLarge {
+        what: String,
+        groups: u64,
+        limit: u64,
+        device: String,
+    },
+    /// Main memory could not hold a buffer (the CPU backend's tensors).
+    #[error("cannot allocate {bytes} bytes of main memory for {what}")]
+    HostMemory { what: String, bytes: u64 },
     /// Operands of an operation whose shapes do not fit together.
     #[error("shape mismatch in {op}: {detail}")]
     Shape { op: &'static str, detail: String },

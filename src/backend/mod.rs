@@ -49,6 +49,17 @@ impl Counters {
 /// Result of backend operations.
 pub type Result<T> = std::result::Result<T, BackendError>;
 
+/// Bytes of a `rows × cols` f32 tensor, refusing sizes that overflow.
+pub(crate) fn tensor_bytes(rows: usize, cols: usize) -> Result<u64> {
+    rows.checked_mul(cols)
+        .and_then(|n| u64::try_from(n).ok())
+        .and_then(|n| n.checked_mul(4))
+        .ok_or_else(|| BackendError::HostMemory {
+            what: format!("a {rows}×{cols} tensor"),
+            bytes: u64::MAX,
+        })
+}
+
 /// Tensors and the kernels of gengpu. Models are written once against this trait.
 ///
 /// Every tensor is a row-major `rows × cols` view into a buffer owned by the backend; views
@@ -194,7 +205,8 @@ pub trait Backend {
     ) -> Result<()>;
 
     /// `out[r, c] = scale · data[indices[first + r] · out.cols + c] + shift`: a batch gathered
-    /// from a resident u8 dataset whose examples are `out.cols` bytes long.
+    /// from a resident u8 dataset whose examples are `out.cols` bytes long. An index past the
+    /// last example reads the last example (a kernel cannot fail; both backends clamp alike).
     #[allow(clippy::too_many_arguments)]
     fn gather(
         &mut self,

@@ -91,7 +91,7 @@ pub(crate) fn gather(data: &Bytes, indices: &Indices, first: usize, out: &Tensor
             ),
         ));
     }
-    if out.cols == 0 || !data.len.is_multiple_of(out.cols) {
+    if out.cols == 0 || data.len < out.cols || !data.len.is_multiple_of(out.cols) {
         return Err(shape_error(
             "gather",
             format!("{} bytes are not whole rows of {}", data.len, out.cols),

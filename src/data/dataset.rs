@@ -40,11 +40,14 @@ impl Split {
     }
 }
 
-/// Labelled images, all of one size, kept as the u8 bytes of the files.
+/// Images, all of one size, kept as the u8 bytes of the files, and their labels if the data
+/// has them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dataset {
     /// `count * rows * cols` pixels, row-major, one example after the other.
     pub images: Vec<u8>,
+    /// One label per example, or none at all: labels are optional (the generative models
+    /// never use them), and a folder without label files loads with this empty.
     pub labels: Vec<u8>,
     pub count: usize,
     pub rows: usize,
@@ -67,9 +70,10 @@ impl Dataset {
         hold_out(Dataset::bundled(), BUNDLED_NAME, BUNDLED_HOLDOUT)
     }
 
-    /// Reads one split of an MNIST-style folder (`train-images-idx3-ubyte.gz` and
-    /// `train-labels-idx1-ubyte.gz`, or the `t10k-` pair; gzip-compressed or not; also with
-    /// `.idx3-ubyte` for `-idx3-ubyte`, as some copies name them).
+    /// Reads one split of an MNIST-style folder: `train-images-idx3-ubyte.gz` and, if present,
+    /// `train-labels-idx1-ubyte.gz` (or the `t10k-` pair; gzip-compressed or not; also with
+    /// `.idx3-ubyte` for `-idx3-ubyte`, as some copies name them). Without a label file the
+    /// dataset has no labels; with one, it must hold as many labels as there are images.
     pub fn from_dir(dir: impl AsRef<Path>, split: Split) -> Result<Dataset, DataError> {
         let dir = dir.as_ref();
         if !dir.is_dir() {
@@ -78,23 +82,24 @@ impl Dataset {
                 io::Error::new(io::ErrorKind::NotFound, "no such folder"),
             ));
         }
-        let images_path = find_file(dir, split, "images", 3)?;
-        let labels_path = find_file(dir, split, "labels", 1)?;
+        let images_path =
+            find_file(dir, split, IMAGES).ok_or_else(|| missing_images(dir, &[split]))?;
         let images = idx::read_images(&images_path)?;
-        let labels = idx::read_labels(&labels_path)?;
+        let labels = match find_file(dir, split, LABELS) {
+            Some(path) => Some((idx::read_labels(&path)?, path.display().to_string())),
+            None => None,
+        };
         pair(
             images,
             &images_path.display().to_string(),
             labels,
-            &labels_path.display().to_string(),
             format!("{} ({})", dir.display(), split.prefix()),
         )
     }
 
-    /// Whether `dir` holds both files of `split`.
+    /// Whether `dir` holds the images of `split` (its labels are optional).
     pub fn has_split(dir: impl AsRef<Path>, split: Split) -> bool {
-        let dir = dir.as_ref();
-        find_file(dir, split, "images", 3).is_ok() && find_file(dir, split, "labels", 1).is_ok()
+        find_file(dir.as_ref(), split, IMAGES).is_some()
     }
 
     pub fn pixels_per_example(&self) -> usize {
@@ -119,9 +124,15 @@ impl Dataset {
     /// A copy of examples `range`. Panics if the range is out of bounds, like slice indexing.
     pub fn slice(&self, range: Range<usize>) -> Dataset {
         let n = self.pixels_per_example();
+        let labels = if self.labels.is_empty() {
+            assert!(range.end <= self.count, "examples {range:?} out of bounds");
+            Vec::new()
+        } else {
+            self.labels[range.clone()].to_vec()
+        };
         Dataset {
             images: self.images[range.start * n..range.end * n].to_vec(),
-            labels: self.labels[range.clone()].to_vec(),
+            labels,
             count: range.len(),
             rows: self.rows,
             cols: self.cols,
@@ -135,29 +146,32 @@ impl Dataset {
         pair(
             idx::parse_images(images, &images_name)?,
             &images_name,
-            idx::parse_labels(labels, &labels_name)?,
-            &labels_name,
+            Some((idx::parse_labels(labels, &labels_name)?, labels_name)),
             name.to_string(),
         )
     }
 }
 
-/// Joins images and their labels, which must be as many.
+/// Joins images and their labels (with what errors call the label file), which must be as
+/// many, if there are labels.
 fn pair(
     images: Images,
     images_name: &str,
-    labels: Vec<u8>,
-    labels_name: &str,
+    labels: Option<(Vec<u8>, String)>,
     name: String,
 ) -> Result<Dataset, DataError> {
-    if images.count != labels.len() {
-        return Err(DataError::CountMismatch {
-            images: images_name.to_string(),
-            image_count: images.count,
-            labels: labels_name.to_string(),
-            label_count: labels.len(),
-        });
-    }
+    let labels = match labels {
+        Some((labels, _)) if labels.len() == images.count => labels,
+        Some((labels, labels_name)) => {
+            return Err(DataError::CountMismatch {
+                images: images_name.to_string(),
+                image_count: images.count,
+                labels: labels_name,
+                label_count: labels.len(),
+            });
+        }
+        None => Vec::new(),
+    };
     Ok(Dataset {
         images: images.pixels,
         labels,
@@ -168,26 +182,43 @@ fn pair(
     })
 }
 
-/// Finds the file of `kind` ("images" or "labels", of `dims` dimensions) for `split` in `dir`,
-/// under any of the names it is distributed as.
-fn find_file(dir: &Path, split: Split, kind: &str, dims: u8) -> Result<PathBuf, DataError> {
+/// A kind of file of a split: its word in the file names, and its number of dimensions.
+type Kind = (&'static str, u8);
+const IMAGES: Kind = ("images", 3);
+const LABELS: Kind = ("labels", 1);
+
+/// The names the file of `kind` for `split` is distributed under, in the order looked for.
+fn file_names(split: Split, (kind, dims): Kind) -> Vec<String> {
     let prefix = split.prefix();
-    let candidates: Vec<String> = [
+    [
         format!("{prefix}-{kind}-idx{dims}-ubyte"),
         format!("{prefix}-{kind}.idx{dims}-ubyte"),
     ]
     .iter()
     .flat_map(|base| [format!("{base}.gz"), base.clone()])
-    .collect();
-    candidates
+    .collect()
+}
+
+/// The file of `kind` for `split` in `dir`, under any of the names it is distributed as.
+fn find_file(dir: &Path, split: Split, kind: Kind) -> Option<PathBuf> {
+    file_names(split, kind)
         .iter()
         .map(|name| dir.join(name))
         .find(|path| path.is_file())
-        .ok_or_else(|| DataError::MissingFiles {
-            dir: dir.to_path_buf(),
-            what: format!("{} {kind}", split.noun()),
-            looked_for: candidates,
-        })
+}
+
+/// The error for a folder holding the images of none of `splits`: it lists every image file
+/// name looked for.
+fn missing_images(dir: &Path, splits: &[Split]) -> DataError {
+    let nouns: Vec<&str> = splits.iter().map(|split| split.noun()).collect();
+    DataError::MissingFiles {
+        dir: dir.to_path_buf(),
+        what: format!("{} images", nouns.join(" or ")),
+        looked_for: splits
+            .iter()
+            .flat_map(|&split| file_names(split, IMAGES))
+            .collect(),
+    }
 }
 
 /// The training and evaluation sets of a run, and a sentence saying what they are.
@@ -214,59 +245,18 @@ pub fn resolve(
     if limit == Some(0) {
         return Err(DataError::ZeroLimit);
     }
-    let (full, origin, dir) = match spec {
-        None => (Dataset::bundled(), BUNDLED_NAME.to_string(), None),
-        Some(spec) => {
-            let (dir, origin) = locate(spec)?;
-            let mut full = Dataset::from_dir(&dir, Split::Train)?;
-            full.name = format!("{origin} (train)");
-            (full, origin, Some(dir))
+    let source = Source::locate(spec)?;
+    let full = source.read_train()?;
+    let (train, test, test_part) = match TestSource::choose(&source, test_spec)? {
+        TestSource::Separate(separate) => {
+            let (test, part) = separate.read()?;
+            (full, test, part)
         }
-    };
-    let (train, test, test_part) = if let Some(test_spec) = test_spec {
-        let (test_dir, test_origin) = locate(test_spec)?;
-        // A folder of only `train-*` files is also accepted as evaluation data.
-        let split = if Dataset::has_split(&test_dir, Split::Test) {
-            Split::Test
-        } else {
-            Split::Train
-        };
-        let mut test = Dataset::from_dir(&test_dir, split)?;
-        test.name = format!("{test_origin} ({})", split.prefix());
-        let part = format!("{test_origin}: {} for evaluation", thousands(test.count));
-        (full, test, part)
-    } else if let Some(dir) = dir.filter(|dir| Dataset::has_split(dir, Split::Test)) {
-        let mut test = Dataset::from_dir(&dir, Split::Test)?;
-        test.name = format!("{origin} (t10k)");
-        let part = format!("its {} test examples for evaluation", thousands(test.count));
-        (full, test, part)
-    } else {
-        let count = full.count;
-        if count < 2 {
-            return Err(DataError::TooFewExamples {
-                name: full.name,
-                count,
-                needed: 2,
-            });
-        }
-        let held = if count >= 10_000 {
-            1000
-        } else {
-            (count / 10).max(1)
-        };
-        let (train, test) = hold_out(full, &origin, held);
-        let part = format!("the last {} held out for evaluation", thousands(held));
-        (train, test, part)
+        TestSource::HoldOut => hold_out_for_evaluation(full, &source.origin)?,
     };
 
     for set in [&train, &test] {
-        if set.count == 0 {
-            return Err(DataError::TooFewExamples {
-                name: set.name.clone(),
-                count: 0,
-                needed: 1,
-            });
-        }
+        require_examples(set)?;
     }
     if (test.rows, test.cols) != (train.rows, train.cols) {
         return Err(DataError::ShapeMismatch {
@@ -293,8 +283,191 @@ pub fn resolve(
     Ok(TrainTest {
         train,
         test,
-        description: format!("{origin}: {train_part}{separator}{test_part}"),
+        description: format!("{}: {train_part}{separator}{test_part}", source.origin),
     })
+}
+
+/// The evaluation set [`resolve`] would choose for the same `spec` and `test_spec`, and a
+/// sentence saying what it is: for the commands that only evaluate (there is no `limit`, as it
+/// never cuts the evaluation set). The training files are read only when the evaluation set
+/// is held out of them (no `test_spec`, and no `t10k` split beside them; for the bundled
+/// digits, their last [`BUNDLED_HOLDOUT`]). Image sizes are not compared with the training
+/// data's: the caller compares them with its model's.
+pub fn resolve_test(
+    spec: Option<&str>,
+    test_spec: Option<&str>,
+) -> Result<(Dataset, String), DataError> {
+    let source = Source::locate(spec)?;
+    let (test, description) = match TestSource::choose(&source, test_spec)? {
+        TestSource::Separate(separate) => separate.read_alone()?,
+        TestSource::HoldOut => {
+            if let Some(dir) = source
+                .dir
+                .as_deref()
+                .filter(|dir| !Dataset::has_split(dir, Split::Train))
+            {
+                // Neither split: say both were looked for.
+                return Err(missing_images(dir, &[Split::Test, Split::Train]));
+            }
+            let (_, test, part) = hold_out_for_evaluation(source.read_train()?, &source.origin)?;
+            (test, format!("{}: {part}", source.origin))
+        }
+    };
+    require_examples(&test)?;
+    Ok((test, description))
+}
+
+/// Where the training data of a run is: the bundled digits, or a folder.
+struct Source {
+    /// `None` for the bundled digits.
+    dir: Option<PathBuf>,
+    /// What messages call it: the spec, or the bundled data's name.
+    origin: String,
+}
+
+impl Source {
+    /// Finds the data `spec` names, without reading it.
+    fn locate(spec: Option<&str>) -> Result<Source, DataError> {
+        Ok(match spec {
+            None => Source {
+                dir: None,
+                origin: BUNDLED_NAME.to_string(),
+            },
+            Some(spec) => {
+                let (dir, origin) = locate(spec)?;
+                Source {
+                    dir: Some(dir),
+                    origin,
+                }
+            }
+        })
+    }
+
+    /// All the training examples, before any hold-out.
+    fn read_train(&self) -> Result<Dataset, DataError> {
+        match &self.dir {
+            None => Ok(Dataset::bundled()),
+            Some(dir) => {
+                let mut full = Dataset::from_dir(dir, Split::Train)?;
+                full.name = format!("{} (train)", self.origin);
+                Ok(full)
+            }
+        }
+    }
+}
+
+/// Where the evaluation set of a run comes from: the one decision [`resolve`] and
+/// [`resolve_test`] share.
+enum TestSource {
+    /// Files of their own.
+    Separate(SeparateTest),
+    /// The last examples of the training data.
+    HoldOut,
+}
+
+impl TestSource {
+    /// The `test_spec` folder (or dataset name) if given, else the training folder's `t10k`
+    /// split if it has one, else a hold-out. Reads no data.
+    fn choose(train: &Source, test_spec: Option<&str>) -> Result<TestSource, DataError> {
+        if let Some(test_spec) = test_spec {
+            let (dir, origin) = locate(test_spec)?;
+            // A folder of only `train-*` files is also accepted as evaluation data.
+            let split = if Dataset::has_split(&dir, Split::Test) {
+                Split::Test
+            } else {
+                Split::Train
+            };
+            return Ok(TestSource::Separate(SeparateTest {
+                dir,
+                origin,
+                split,
+                given: true,
+            }));
+        }
+        Ok(match &train.dir {
+            Some(dir) if Dataset::has_split(dir, Split::Test) => {
+                TestSource::Separate(SeparateTest {
+                    dir: dir.clone(),
+                    origin: train.origin.clone(),
+                    split: Split::Test,
+                    given: false,
+                })
+            }
+            _ => TestSource::HoldOut,
+        })
+    }
+}
+
+/// An evaluation set in files of its own.
+struct SeparateTest {
+    dir: PathBuf,
+    /// What messages call the folder.
+    origin: String,
+    split: Split,
+    /// Named by `test_spec`, rather than the `t10k` split of the training folder.
+    given: bool,
+}
+
+impl SeparateTest {
+    /// Reads the evaluation set, with the part of a run's description saying what it is.
+    fn read(&self) -> Result<(Dataset, String), DataError> {
+        let mut test = Dataset::from_dir(&self.dir, self.split)?;
+        test.name = format!("{} ({})", self.origin, self.split.prefix());
+        let count = thousands(test.count);
+        let part = if self.given {
+            format!("{}: {count} for evaluation", self.origin)
+        } else {
+            format!("its {count} test examples for evaluation")
+        };
+        Ok((test, part))
+    }
+
+    /// Reads the evaluation set, with a sentence of its own saying what it is.
+    fn read_alone(&self) -> Result<(Dataset, String), DataError> {
+        let (test, part) = self.read()?;
+        let sentence = if self.given {
+            part
+        } else {
+            format!("{}: {part}", self.origin)
+        };
+        Ok((test, sentence))
+    }
+}
+
+/// Holds out the last 1,000 examples of `full` (10% if it has fewer than 10,000) for
+/// evaluation: the training set, the evaluation set, and the part of a run's description
+/// saying what it is.
+fn hold_out_for_evaluation(
+    full: Dataset,
+    origin: &str,
+) -> Result<(Dataset, Dataset, String), DataError> {
+    let count = full.count;
+    if count < 2 {
+        return Err(DataError::TooFewExamples {
+            name: full.name,
+            count,
+            needed: 2,
+        });
+    }
+    let held = if count >= 10_000 {
+        1000
+    } else {
+        (count / 10).max(1)
+    };
+    let (train, test) = hold_out(full, origin, held);
+    let part = format!("the last {} held out for evaluation", thousands(held));
+    Ok((train, test, part))
+}
+
+fn require_examples(set: &Dataset) -> Result<(), DataError> {
+    if set.count == 0 {
+        return Err(DataError::TooFewExamples {
+            name: set.name.clone(),
+            count: 0,
+            needed: 1,
+        });
+    }
+    Ok(())
 }
 
 /// Splits off the last `held` examples for evaluation.
@@ -391,6 +564,20 @@ mod tests {
         let first = data.clone().take(2);
         assert_eq!((first.count, first.images.len()), (2, 8));
         assert_eq!(data.clone().take(99), data);
+    }
+
+    #[test]
+    fn unlabelled_data_slices_and_holds_out() {
+        let mut data = tiny(10);
+        data.labels.clear();
+        let middle = data.slice(2..5);
+        assert_eq!((middle.count, middle.image(0)), (3, &[2; 4][..]));
+        assert!(middle.labels.is_empty());
+        let (train, test) = hold_out(data.clone(), "tiny", 1);
+        assert_eq!((train.count, test.count), (9, 1));
+        assert!(train.labels.is_empty() && test.labels.is_empty());
+        let out_of_bounds = std::panic::catch_unwind(|| data.slice(8..11));
+        assert!(out_of_bounds.is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use super::{ConfigError, check_sizes};
 use crate::backend::{Activation, Backend, BatchNormHyper, Result, Tensor};
 use crate::nn::{LayerSpec, Mlp, ParamLayout, ParamStore};
 use crate::optim::Adam;
@@ -23,18 +24,52 @@ pub struct GanConfig {
     pub latent: usize,
     pub g_hidden: Vec<usize>,
     pub d_hidden: Vec<usize>,
-    /// Batch normalization after the generator's hidden layers but the first.
-    pub batch_norm: bool,
-    /// PyTorch-GAN's `BatchNorm1d(n, 0.8)` passes 0.8 as eps (not momentum); kept for fidelity.
-    pub norm: BatchNormHyper,
+    /// Batch normalization after the generator's hidden layers but the first, if any.
+    pub batch_norm: Option<BatchNormHyper>,
     /// The LeakyReLU slope of both networks.
     pub slope: f32,
 }
 
 impl GanConfig {
+    /// PyTorch-GAN's MLP GAN for `height × width` images: G 100 → 128 → 256 → 512 → 1024 → P,
+    /// D P → 512 → 256 → 1, LeakyReLU 0.2, batch norm with PyTorch-GAN's
+    /// `BatchNorm1d(n, 0.8)`, whose 0.8 is eps (not momentum): kept for fidelity.
+    pub fn pytorch_gan(height: usize, width: usize) -> Self {
+        GanConfig {
+            height,
+            width,
+            latent: 100,
+            g_hidden: vec![128, 256, 512, 1024],
+            d_hidden: vec![512, 256],
+            batch_norm: Some(BatchNormHyper {
+                eps: 0.8,
+                momentum: 0.1,
+            }),
+            slope: 0.2,
+        }
+    }
+
     /// Pixels per image.
     pub fn pixels(&self) -> usize {
         self.height * self.width
+    }
+
+    /// Refuses shapes no model can have (also those read from a checkpoint).
+    pub fn validate(&self) -> std::result::Result<(), ConfigError> {
+        let mut layers = vec![self.latent];
+        layers.extend(&self.g_hidden);
+        layers.push(self.pixels());
+        layers.extend(&self.d_hidden);
+        layers.push(1);
+        check_sizes("GAN", self.height, self.width, &layers)?;
+        if let Some(norm) = self.batch_norm
+            && !(norm.eps > 0.0 && (0.0..=1.0).contains(&norm.momentum))
+        {
+            return Err(ConfigError(format!(
+                "batch norm needs eps > 0 and momentum in [0, 1], not {norm:?}"
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -98,13 +133,13 @@ impl Gan {
             .map(|(i, &outputs)| LayerSpec {
                 outputs,
                 act: leaky,
-                batch_norm: config.batch_norm && i > 0,
+                batch_norm: config.batch_norm.filter(|_| i > 0),
             })
             .collect();
         g_specs.push(LayerSpec {
             outputs: p,
             act: Activation::Tanh,
-            batch_norm: false,
+            batch_norm: None,
         });
         let mut generator = Mlp::new(
             &mut g_layout,
@@ -112,7 +147,6 @@ impl Gan {
             "generator",
             config.latent,
             &g_specs,
-            config.norm,
         );
         let mut d_layout = ParamLayout::default();
         let mut d_specs: Vec<LayerSpec> = config
@@ -121,13 +155,13 @@ impl Gan {
             .map(|&outputs| LayerSpec {
                 outputs,
                 act: leaky,
-                batch_norm: false,
+                batch_norm: None,
             })
             .collect();
         d_specs.push(LayerSpec {
             outputs: 1,
             act: Activation::Identity,
-            batch_norm: false,
+            batch_norm: None,
         });
         let mut discriminator = Mlp::new(
             &mut d_layout,
@@ -135,7 +169,6 @@ impl Gan {
             "discriminator",
             p,
             &d_specs,
-            config.norm,
         );
         let g = ParamStore::new(backend, g_layout)?;
         let d = ParamStore::new(backend, d_layout)?;

@@ -5,3 +5,46 @@ pub mod vae;
 
 pub use gan::{Gan, GanConfig};
 pub use vae::{Vae, VaeConfig};
+
+use thiserror::Error;
+
+/// A model shape that cannot be built.
+#[derive(Debug, Error)]
+#[error("invalid model: {0}")]
+pub struct ConfigError(pub String);
+
+/// Most parameters a model may have: 1 GiB of f32, 4 GiB with gradients and Adam's moments,
+/// over 100 times PyTorch-GAN's generator. Larger requests are typos, refused before anything
+/// is allocated; smaller ones that still do not fit meet the backends' own checks.
+const MAX_PARAMETERS: usize = 1 << 28;
+
+/// Checks image sides and the widths of a chain of linear layers (`layers[i] → layers[i+1]`).
+fn check_sizes(
+    model: &str,
+    height: usize,
+    width: usize,
+    layers: &[usize],
+) -> Result<(), ConfigError> {
+    if height == 0 || width == 0 {
+        return Err(ConfigError(format!(
+            "{model} images of {height}×{width} pixels"
+        )));
+    }
+    if layers.contains(&0) {
+        return Err(ConfigError(format!(
+            "{model} layer widths must be at least 1: {layers:?}"
+        )));
+    }
+    let parameters = layers.windows(2).try_fold(0usize, |sum, pair| {
+        pair[0]
+            .checked_add(1)
+            .and_then(|fan_in| fan_in.checked_mul(pair[1]))
+            .and_then(|layer| sum.checked_add(layer))
+    });
+    match parameters {
+        Some(n) if n <= MAX_PARAMETERS => Ok(()),
+        _ => Err(ConfigError(format!(
+            "{model} layers {layers:?} would need more than {MAX_PARAMETERS} parameters"
+        ))),
+    }
+}

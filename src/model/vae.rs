@@ -5,7 +5,8 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::backend::{Activation, Backend, BatchNormHyper, Result, Tensor};
+use super::{ConfigError, check_sizes};
+use crate::backend::{Activation, Backend, Result, Tensor};
 use crate::nn::{LayerSpec, Mlp, ParamLayout, ParamStore};
 
 /// The VAE's shape.
@@ -21,9 +22,32 @@ pub struct VaeConfig {
 }
 
 impl VaeConfig {
+    /// PyTorch's classic example for `height × width` images: 784 → 400 → 20 for MNIST.
+    pub fn pytorch_example(height: usize, width: usize) -> Self {
+        VaeConfig {
+            height,
+            width,
+            hidden: vec![400],
+            latent: 20,
+        }
+    }
+
     /// Pixels per image.
     pub fn pixels(&self) -> usize {
         self.height * self.width
+    }
+
+    /// Refuses shapes no model can have (also those read from a checkpoint).
+    pub fn validate(&self) -> std::result::Result<(), ConfigError> {
+        let mut layers = vec![self.pixels()];
+        layers.extend(&self.hidden);
+        layers.push(2 * self.latent);
+        layers.extend(self.hidden.iter().rev());
+        layers.push(self.pixels());
+        if self.latent == 0 {
+            return Err(ConfigError("the latent size must be at least 1".into()));
+        }
+        check_sizes("VAE", self.height, self.width, &layers)
     }
 }
 
@@ -38,18 +62,12 @@ pub fn eval_stream(batch: u64) -> u32 {
     (batch as u32).wrapping_mul(2).wrapping_add(1)
 }
 
-/// Unused: the VAE's layers are not normalized.
-const NO_NORM: BatchNormHyper = BatchNormHyper {
-    eps: 1e-5,
-    momentum: 0.1,
-};
-
 /// ReLU hidden layers of the given widths, then a linear layer of `outputs`.
 fn mlp_specs(hidden: &[usize], outputs: usize) -> Vec<LayerSpec> {
     let relu = |outputs| LayerSpec {
         outputs,
         act: Activation::Relu,
-        batch_norm: false,
+        batch_norm: None,
     };
     let mut specs: Vec<LayerSpec> = hidden.iter().map(|&h| relu(h)).collect();
     specs.push(LayerSpec {
@@ -100,7 +118,6 @@ impl Vae {
             "encoder",
             p,
             &mlp_specs(&config.hidden, 2 * l),
-            NO_NORM,
         );
         let decoder_hidden: Vec<usize> = config.hidden.iter().rev().copied().collect();
         let mut decoder = Mlp::new(
@@ -109,7 +126,6 @@ impl Vae {
             "decoder",
             l,
             &mlp_specs(&decoder_hidden, p),
-            NO_NORM,
         );
         let store = ParamStore::new(backend, layout)?;
         let mut host = vec![0.0; store.layout.len()];

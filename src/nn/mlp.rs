@@ -7,17 +7,18 @@ use rand::Rng;
 use super::params::{ParamLayout, ParamSlot, ParamStore, linear_init};
 use crate::backend::{Activation, Backend, BatchNormHyper, MatmulForm, Result, Tensor};
 
-/// One layer as declared: its width, its activation, and whether batch normalization sits
+/// One layer as declared: its width, its activation, and the batch normalization (if any)
 /// between the linear map and the activation.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LayerSpec {
     pub outputs: usize,
     pub act: Activation,
-    pub batch_norm: bool,
+    pub batch_norm: Option<BatchNormHyper>,
 }
 
 /// Where a batch-normalized layer keeps its parameters and running statistics.
 struct Norm {
+    hyper: BatchNormHyper,
     /// γ; β is the next entry, so `[γ; β]` is one `2 × C` view.
     gamma: ParamSlot,
     /// Offset of `[running mean; running variance]` in the running-statistics buffer.
@@ -43,9 +44,9 @@ struct Buffers {
     /// Each layer's pre-activation gradient (where the activation is not the identity or the
     /// layer is normalized).
     deltas: Vec<Option<Tensor>>,
-    /// Normalized layers: the linear output before normalization, and the saved batch
-    /// statistics.
-    normalized: Vec<Option<(Tensor, Tensor)>>,
+    /// Normalized layers: the linear output before normalization, the saved batch
+    /// statistics, and where `[dγ; dβ]` go when parameter gradients are not wanted.
+    normalized: Vec<Option<(Tensor, Tensor, Tensor)>>,
     /// Gradient with respect to layer `i`'s input, for `i ≥ 1` (index `i − 1`).
     upstream: Vec<Tensor>,
     /// The running statistics of every normalized layer, flat.
@@ -55,7 +56,6 @@ struct Buffers {
 /// A multi-layer perceptron.
 pub struct Mlp {
     layers: Vec<Layer>,
-    norm: BatchNormHyper,
     buffers: Option<Buffers>,
 }
 
@@ -69,7 +69,6 @@ impl Mlp {
         prefix: &str,
         inputs: usize,
         specs: &[LayerSpec],
-        norm: BatchNormHyper,
     ) -> Self {
         let mut width = inputs;
         let layers = specs
@@ -79,15 +78,18 @@ impl Mlp {
                 let (n_in, n_out) = (width, spec.outputs);
                 width = n_out;
                 let weight = layout.add(format!("{prefix}.{i}.weight"), n_out, n_in);
-                let bias =
-                    (!spec.batch_norm).then(|| layout.add(format!("{prefix}.{i}.bias"), 1, n_out));
-                let norm = spec.batch_norm.then(|| {
-                    let gamma = layout.add(format!("{prefix}.{i}.bn.weight"), 1, n_out);
-                    layout.add(format!("{prefix}.{i}.bn.bias"), 1, n_out);
+                let bias = spec
+                    .batch_norm
+                    .is_none()
+                    .then(|| layout.add_vector(format!("{prefix}.{i}.bias"), n_out));
+                let norm = spec.batch_norm.map(|hyper| {
+                    let gamma = layout.add_vector(format!("{prefix}.{i}.bn.weight"), n_out);
+                    layout.add_vector(format!("{prefix}.{i}.bn.bias"), n_out);
                     let running_offset = running.len();
-                    running.add(format!("{prefix}.{i}.bn.running_mean"), 1, n_out);
-                    running.add(format!("{prefix}.{i}.bn.running_var"), 1, n_out);
+                    running.add_vector(format!("{prefix}.{i}.bn.running_mean"), n_out);
+                    running.add_vector(format!("{prefix}.{i}.bn.running_var"), n_out);
                     Norm {
+                        hyper,
                         gamma,
                         running_offset,
                     }
@@ -104,7 +106,6 @@ impl Mlp {
             .collect();
         Mlp {
             layers,
-            norm,
             buffers: None,
         }
     }
@@ -183,6 +184,7 @@ impl Mlp {
                 Some((
                     backend.alloc(batch, layer.outputs)?,
                     backend.alloc(2, layer.outputs)?,
+                    backend.alloc(2, layer.outputs)?,
                 ))
             } else {
                 None
@@ -231,7 +233,7 @@ impl Mlp {
             let weight = store.param(layer.weight);
             let bias = layer.bias.map(|slot| store.param(slot));
             match (&layer.norm, &buffers.normalized[i]) {
-                (Some(norm), Some((pre, saved))) => {
+                (Some(norm), Some((pre, saved, _))) => {
                     let pre = pre.top_rows(batch);
                     backend.matmul(
                         MatmulForm::NT,
@@ -244,7 +246,7 @@ impl Mlp {
                     let gb = Self::gamma_beta(store, &store.params, norm, layer.outputs);
                     let running = self.running(norm, layer.outputs);
                     backend.batch_norm(
-                        &pre, &gb, saved, &running, layer.act, self.norm, training, &out,
+                        &pre, &gb, saved, &running, layer.act, norm.hyper, training, &out,
                     )?;
                 }
                 _ => backend.matmul(
@@ -283,10 +285,14 @@ impl Mlp {
         let mut d_out = *d_output;
         for (i, layer) in self.layers.iter().enumerate().rev() {
             let d_pre = match (&layer.norm, &buffers.normalized[i], &buffers.deltas[i]) {
-                (Some(norm), Some((pre, saved)), Some(delta)) => {
+                (Some(norm), Some((pre, saved, discarded)), Some(delta)) => {
                     let delta = delta.top_rows(batch);
                     let gb = Self::gamma_beta(store, &store.params, norm, layer.outputs);
-                    let dgb = Self::gamma_beta(store, &store.grads, norm, layer.outputs);
+                    let dgb = if param_grads {
+                        Self::gamma_beta(store, &store.grads, norm, layer.outputs)
+                    } else {
+                        *discarded
+                    };
                     let pre = pre.top_rows(batch);
                     backend
                         .batch_norm_backward(&pre, &gb, saved, layer.act, &d_out, &delta, &dgb)?;

@@ -13,9 +13,20 @@ pub struct ParamEntry {
     pub offset: usize,
     pub rows: usize,
     pub cols: usize,
+    /// Saved 1-d (biases, batch-norm parameters and statistics), as PyTorch stores them.
+    pub vector: bool,
 }
 
 impl ParamEntry {
+    /// The shape it is saved with.
+    pub fn shape(&self) -> Vec<usize> {
+        if self.vector {
+            vec![self.cols]
+        } else {
+            vec![self.rows, self.cols]
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.rows * self.cols
     }
@@ -37,13 +48,23 @@ pub struct ParamLayout {
 pub struct ParamSlot(usize);
 
 impl ParamLayout {
-    /// Reserves a `rows × cols` parameter.
+    /// Reserves a `rows × cols` matrix.
     pub fn add(&mut self, name: impl Into<String>, rows: usize, cols: usize) -> ParamSlot {
+        self.push(name.into(), rows, cols, false)
+    }
+
+    /// Reserves a vector of `len` values (a `1 × len` view).
+    pub fn add_vector(&mut self, name: impl Into<String>, len: usize) -> ParamSlot {
+        self.push(name.into(), 1, len, true)
+    }
+
+    fn push(&mut self, name: String, rows: usize, cols: usize, vector: bool) -> ParamSlot {
         self.entries.push(ParamEntry {
-            name: name.into(),
+            name,
             offset: self.len,
             rows,
             cols,
+            vector,
         });
         self.len += rows * cols;
         ParamSlot(self.entries.len() - 1)

@@ -7,7 +7,10 @@ use serde_json::json;
 
 use super::progress::epoch_bar;
 use super::vae::checkpoint_path;
-use super::{CheckpointMeta, DeviceData, MetricsLog, RunOptions, TrainError, save_chart};
+use super::{
+    CheckpointMeta, DeviceData, MetricsLog, OptimizerSettings, RunOptions, TrainError,
+    require_image_shape, save_chart,
+};
 use crate::backend::{Backend, rng};
 use crate::checkpoint::{self, Checkpoint};
 use crate::data::TrainTest;
@@ -29,9 +32,7 @@ const GIF_FRAME_MS: u32 = 500;
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct GanSettings {
     pub run: RunOptions,
-    pub lr: f32,
-    pub beta1: f32,
-    pub beta2: f32,
+    pub optimizer: OptimizerSettings,
     pub config: GanConfig,
 }
 
@@ -86,34 +87,21 @@ pub fn train(
     data: &TrainTest,
     settings: &GanSettings,
 ) -> Result<Vec<GanEpoch>, TrainError> {
-    let run = &settings.run;
+    let (run, config) = (&settings.run, &settings.config);
     run.validate(data.train.count)?;
-    let config = &settings.config;
-    if config.latent == 0 || config.g_hidden.contains(&0) || config.d_hidden.contains(&0) {
-        return Err(TrainError::Setting(
-            "--latent and every --g-hidden / --d-hidden width must be at least 1".into(),
-        ));
-    }
-    if config.batch_norm && run.batch_size < 2 {
+    settings.optimizer.validate()?;
+    config.validate()?;
+    require_image_shape((config.height, config.width), &data.train)?;
+    if config.batch_norm.is_some() && run.batch_size < 2 {
         return Err(TrainError::Setting(
             "batch norm needs --batch-size of at least 2".into(),
         ));
     }
-    if !(settings.lr > 0.0 && settings.lr.is_finite()) {
-        return Err(TrainError::Setting("--lr must be a positive number".into()));
-    }
-    if !(0.0..1.0).contains(&settings.beta1) || !(0.0..1.0).contains(&settings.beta2) {
-        return Err(TrainError::Setting(
-            "--beta1 and --beta2 must be in [0, 1)".into(),
-        ));
-    }
     run.create_out()?;
-    let mut config = config.clone();
-    (config.height, config.width) = (data.train.rows, data.train.cols);
     let mut gan = Gan::new(backend, config.clone(), run.batch_size, run.seed)?;
     let train_data = DeviceData::upload(backend, &data.train)?;
-    let mut adam_g = Adam::new(settings.lr, settings.beta1, settings.beta2);
-    let mut adam_d = Adam::new(settings.lr, settings.beta1, settings.beta2);
+    let mut adam_g = settings.optimizer.adam();
+    let mut adam_d = settings.optimizer.adam();
     let mut metrics = MetricsLog::create(&run.out)?;
     let seed = run.seed as u32;
     let steps = train_data.count / run.batch_size;
@@ -228,6 +216,7 @@ pub(super) fn restore(
     config: GanConfig,
     batch: usize,
 ) -> Result<Gan, TrainError> {
+    config.validate()?;
     let gan = Gan::new(backend, config, batch, 0)?;
     gan.g.write_state(backend, &file.store(&gan.g.layout)?)?;
     gan.d.write_state(backend, &file.store(&gan.d.layout)?)?;

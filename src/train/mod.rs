@@ -41,8 +41,63 @@ pub enum TrainError {
         path: PathBuf,
         expected: &'static str,
     },
+    #[error(transparent)]
+    Config(#[from] crate::model::ConfigError),
+    #[error("the model takes {model_h}×{model_w} images but {data} has {data_h}×{data_w}")]
+    ImageShape {
+        model_h: usize,
+        model_w: usize,
+        data: String,
+        data_h: usize,
+        data_w: usize,
+    },
     #[error("invalid setting: {0}")]
     Setting(String),
+}
+
+/// Fails unless `data` holds images of the model's `height × width`.
+pub fn require_image_shape(
+    (height, width): (usize, usize),
+    data: &crate::data::Dataset,
+) -> Result<(), TrainError> {
+    if (data.rows, data.cols) == (height, width) {
+        return Ok(());
+    }
+    Err(TrainError::ImageShape {
+        model_h: height,
+        model_w: width,
+        data: data.name.clone(),
+        data_h: data.rows,
+        data_w: data.cols,
+    })
+}
+
+/// Adam's settings of a run.
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+pub struct OptimizerSettings {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+}
+
+impl OptimizerSettings {
+    /// Refuses values Adam cannot use.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return Err(TrainError::Setting("--lr must be a positive number".into()));
+        }
+        if !(0.0..1.0).contains(&self.beta1) || !(0.0..1.0).contains(&self.beta2) {
+            return Err(TrainError::Setting(
+                "--beta1 and --beta2 must be in [0, 1)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A fresh optimizer with these settings.
+    pub fn adam(&self) -> crate::optim::Adam {
+        crate::optim::Adam::new(self.lr, self.beta1, self.beta2)
+    }
 }
 
 /// Options common to every model's training run.

@@ -7,7 +7,8 @@ use serde_json::json;
 
 use super::progress::epoch_bar;
 use super::{
-    CheckpointMeta, DeviceData, MetricsLog, RunOptions, TrainError, save_chart, save_grid,
+    CheckpointMeta, DeviceData, MetricsLog, OptimizerSettings, RunOptions, TrainError,
+    require_image_shape, save_chart, save_grid,
 };
 use crate::backend::{Backend, Counters, rng};
 use crate::checkpoint::{self, Checkpoint};
@@ -28,9 +29,8 @@ const MANIFOLD_SIDE: usize = 20;
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct VaeSettings {
     pub run: RunOptions,
-    pub lr: f32,
-    pub latent: usize,
-    pub hidden: Vec<usize>,
+    pub optimizer: OptimizerSettings,
+    pub config: VaeConfig,
 }
 
 /// What a VAE checkpoint carries beside the weights.
@@ -82,27 +82,17 @@ pub fn train(
     data: &TrainTest,
     settings: &VaeSettings,
 ) -> Result<Vec<EpochReport>, TrainError> {
-    let run = &settings.run;
+    let (run, config) = (&settings.run, &settings.config);
     run.validate(data.train.count)?;
-    if settings.latent == 0 || settings.hidden.contains(&0) {
-        return Err(TrainError::Setting(
-            "--latent and every --hidden width must be at least 1".into(),
-        ));
-    }
-    if !(settings.lr > 0.0 && settings.lr.is_finite()) {
-        return Err(TrainError::Setting("--lr must be a positive number".into()));
-    }
+    settings.optimizer.validate()?;
+    config.validate()?;
+    require_image_shape((config.height, config.width), &data.train)?;
+    require_image_shape((config.height, config.width), &data.test)?;
     run.create_out()?;
-    let config = VaeConfig {
-        height: data.train.rows,
-        width: data.train.cols,
-        hidden: settings.hidden.clone(),
-        latent: settings.latent,
-    };
     let mut vae = Vae::new(backend, config.clone(), run.batch_size, run.seed)?;
     let train_data = DeviceData::upload(backend, &data.train)?;
     let test_data = DeviceData::upload(backend, &data.test)?;
-    let mut adam = Adam::new(settings.lr, 0.9, 0.999);
+    let mut adam = settings.optimizer.adam();
     let mut metrics = MetricsLog::create(&run.out)?;
     let seed = run.seed as u32;
     let mut reports: Vec<EpochReport> = Vec::new();
@@ -312,6 +302,7 @@ pub(super) fn restore(
     config: VaeConfig,
     batch: usize,
 ) -> Result<Vae, TrainError> {
+    config.validate()?;
     let vae = Vae::new(backend, config, batch, 0)?;
     vae.store
         .write_state(backend, &file.store(&vae.store.layout)?)?;

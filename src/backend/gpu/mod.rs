@@ -13,7 +13,7 @@ use shaders::Kernel;
 use super::ops::outputs_apart;
 use super::{
     Activation, AdamHyper, Backend, BackendError, BatchNormHyper, BufferId, Bytes, Counters,
-    Indices, MatmulForm, Result, Tensor, validate,
+    Indices, MatmulForm, Result, Tensor, tensor_bytes, validate,
 };
 
 /// Invocations per workgroup of the 1-d kernels (their `@workgroup_size`).
@@ -151,7 +151,7 @@ impl Backend for GpuBackend {
 
     fn alloc(&mut self, rows: usize, cols: usize) -> Result<Tensor> {
         let what = format!("a {rows}×{cols} tensor");
-        let buffer = self.create_buffer(&what, 4 * (rows * cols) as u64)?;
+        let buffer = self.create_buffer(&what, tensor_bytes(rows, cols)?)?;
         Ok(Tensor {
             buffer,
             offset: 0,
@@ -217,7 +217,7 @@ impl Backend for GpuBackend {
     }
 
     fn alloc_indices(&mut self, len: usize) -> Result<Indices> {
-        let buffer = self.create_buffer(&format!("{len} indices"), 4 * len as u64)?;
+        let buffer = self.create_buffer(&format!("{len} indices"), tensor_bytes(1, len)?)?;
         Ok(Indices { buffer, len })
     }
 
@@ -278,10 +278,10 @@ impl Backend for GpuBackend {
         let groups = (word(n.div_ceil(MATMUL_TILE)), word(m.div_ceil(MATMUL_TILE)));
         let max = self.ctx.limits.max_compute_workgroups_per_dimension;
         if groups.0 > max || groups.1 > max {
-            return Err(BackendError::TooLarge {
+            return Err(BackendError::DispatchTooLarge {
                 what: format!("a {m}×{n} matmul"),
-                bytes: 4 * (m * n) as u64,
-                limit: u64::from(max) * MATMUL_TILE as u64,
+                groups: u64::from(groups.0.max(groups.1)),
+                limit: u64::from(max),
                 device: self.ctx.adapter.name.clone(),
             });
         }
