@@ -6,6 +6,8 @@ mod common;
 use common::{POISON, assert_close, gpu, rng, values};
 use gengpu::backend::cpu::CpuBackend;
 use gengpu::backend::{Activation, Backend, BatchNormHyper, Tensor};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 
 const NORM: BatchNormHyper = BatchNormHyper {
     eps: 1e-5,
@@ -63,14 +65,17 @@ fn run(
 }
 
 fn inputs(rows: usize, cols: usize, seed_name: &str) -> Inputs {
-    let mut r = rng(seed_name);
-    let mut running = values(&mut r, cols, -0.5, 0.5);
-    running.extend(values(&mut r, cols, 0.5, 2.0));
+    inputs_from(&mut rng(seed_name), rows, cols)
+}
+
+fn inputs_from(r: &mut StdRng, rows: usize, cols: usize) -> Inputs {
+    let mut running = values(r, cols, -0.5, 0.5);
+    running.extend(values(r, cols, 0.5, 2.0));
     Inputs {
-        x: values(&mut r, rows * cols, -3.0, 3.0),
-        gb: values(&mut r, 2 * cols, 0.5, 1.5),
+        x: values(r, rows * cols, -3.0, 3.0),
+        gb: values(r, 2 * cols, 0.5, 1.5),
         running,
-        dy: values(&mut r, rows * cols, -1.0, 1.0),
+        dy: values(r, rows * cols, -1.0, 1.0),
     }
 }
 
@@ -123,7 +128,9 @@ fn cpu_batch_norm_backward_matches_finite_differences() {
         Activation::LeakyRelu(0.2),
         Activation::Tanh,
     ] {
-        let inp = inputs(rows, cols, "batch_norm_fd");
+        // A fixed draw: with random ones, a step of h now and then carries a pre-activation
+        // across LeakyReLU's kink, where finite differences do not measure the derivative.
+        let inp = inputs_from(&mut StdRng::seed_from_u64(7), rows, cols);
         let grads = run(&mut CpuBackend::new(), rows, cols, act, &inp, 0.0);
         let (dx, dgb) = (&grads[4], &grads[5]);
         let h = 1e-2_f32;

@@ -57,12 +57,12 @@ impl CpuBackend {
         outputs: [&Tensor; N],
         f: impl FnOnce(&Self, [&mut [f32]; N]) -> Result<()>,
     ) -> Result<()> {
-        let mut taken: Vec<Vec<f32>> = Vec::with_capacity(N);
-        for t in &outputs {
+        let mut taken: [Vec<f32>; N] = std::array::from_fn(|_| Vec::new());
+        for (i, t) in outputs.iter().enumerate() {
             match self.buffers.get_mut(t.buffer.0 as usize) {
-                Some(Storage::F32(v)) => taken.push(std::mem::take(v)),
+                Some(Storage::F32(v)) => taken[i] = std::mem::take(v),
                 _ => {
-                    self.restore(&outputs, taken);
+                    self.restore(&outputs[..i], taken);
                     return Err(BackendError::UnknownBuffer(t.buffer.0));
                 }
             }
@@ -77,7 +77,8 @@ impl CpuBackend {
         result
     }
 
-    fn restore(&mut self, outputs: &[&Tensor], taken: Vec<Vec<f32>>) {
+    /// Puts taken output buffers back (as many as `outputs` names).
+    fn restore<const N: usize>(&mut self, outputs: &[&Tensor], taken: [Vec<f32>; N]) {
         for (t, v) in outputs.iter().zip(taken) {
             self.buffers[t.buffer.0 as usize] = Storage::F32(v);
         }
@@ -159,10 +160,7 @@ impl Backend for CpuBackend {
         act: Activation,
         c: &Tensor,
     ) -> Result<()> {
-        let (m, n, k) = form.dims(a, b, bias, c)?;
-        let mut operands = vec![a, b];
-        operands.extend(bias);
-        super::ops::outputs_apart("matmul", &[c], &operands)?;
+        let (m, n, k) = validate::matmul(form, a, b, bias, c)?;
         let [a_row, a_k, b_k, b_col] = form.strides(m, n, k);
         self.compute([c], |me, [out]| {
             let (a, b) = (me.f32s(a)?, me.f32s(b)?);

@@ -44,6 +44,12 @@ pub fn normal(seed: u32, stream: u32, index: u32) -> f32 {
     (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
 }
 
+/// The first `n` elements of the standard normal stream `(seed, stream)`, on the host: latents
+/// that are the same whatever the batch size they are later cut into.
+pub fn normals(seed: u32, stream: u32, n: usize) -> Vec<f32> {
+    (0..n).map(|i| normal(seed, stream, i as u32)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

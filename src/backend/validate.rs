@@ -2,7 +2,23 @@
 //! exactly the same calls.
 
 use super::ops::{outputs_apart, same_len, same_shape, shape_error};
-use super::{Bytes, Indices, Result, Tensor};
+use super::{Bytes, Indices, MatmulForm, Result, Tensor};
+
+/// Returns `(m, n, k)`.
+pub(crate) fn matmul(
+    form: MatmulForm,
+    a: &Tensor,
+    b: &Tensor,
+    bias: Option<&Tensor>,
+    c: &Tensor,
+) -> Result<(usize, usize, usize)> {
+    let dims = form.dims(a, b, bias, c)?;
+    match bias {
+        Some(bias) => outputs_apart("matmul", &[c], &[a, b, bias])?,
+        None => outputs_apart("matmul", &[c], &[a, b])?,
+    }
+    Ok(dims)
+}
 
 pub(crate) fn activation(x: &Tensor, y: &Tensor) -> Result<()> {
     same_len("activation", x.len(), &[y])?;

@@ -296,17 +296,17 @@ impl Gan {
         })
     }
 
-    /// The generator's images in [0, 1] for latent rows `latents` (`n × latent`, n ≤ batch),
-    /// with batch norm's running averages.
+    /// The generator's images in [0, 1] for latent rows (`n × latent`, any n), a batch at a
+    /// time, with batch norm's running averages.
     pub fn generate(&mut self, backend: &mut dyn Backend, latents: &[f32]) -> Result<Vec<f32>> {
-        let rows = latents.len() / self.config.latent;
-        let z = self.z.top_rows(rows);
-        backend.upload(&z, latents)?;
-        let images = self.generator.forward(backend, &self.g, &z, false)?;
-        Ok(backend
-            .read(&images)?
-            .iter()
-            .map(|v| 0.5 * (v + 1.0))
-            .collect())
+        let mut images =
+            Vec::with_capacity(latents.len() / self.config.latent * self.config.pixels());
+        for part in latents.chunks(self.batch * self.config.latent) {
+            let z = self.z.top_rows(part.len() / self.config.latent);
+            backend.upload(&z, part)?;
+            let out = self.generator.forward(backend, &self.g, &z, false)?;
+            images.extend(backend.read(&out)?.iter().map(|v| 0.5 * (v + 1.0)));
+        }
+        Ok(images)
     }
 }

@@ -172,13 +172,27 @@ impl Vae {
         rows: usize,
         seed: u32,
         stream: u32,
-    ) -> Result<Tensor> {
+    ) -> Result<(Tensor, Tensor)> {
         let x = self.input(rows);
         let stats = self.encoder.forward(backend, &self.store, &x, true)?;
         let (eps, z) = (self.eps.top_rows(rows), self.z.top_rows(rows));
         backend.fill_normal(&eps, seed, stream)?;
         backend.reparameterize(&stats, &eps, &z)?;
         let logits = self.decoder.forward(backend, &self.store, &z, true)?;
+        Ok((stats, logits))
+    }
+
+    /// [`Vae::forward`], then the batch's loss (added to the sums) and its gradient with
+    /// respect to the logits.
+    fn forward_with_loss(
+        &mut self,
+        backend: &mut dyn Backend,
+        rows: usize,
+        seed: u32,
+        stream: u32,
+    ) -> Result<Tensor> {
+        let (stats, logits) = self.forward(backend, rows, seed, stream)?;
+        let x = self.input(rows);
         let (row_bce, row_kl) = (self.row_bce.top_rows(rows), self.row_kl.top_rows(rows));
         // Like PyTorch's example, the gradient is that of the batch's summed loss.
         backend.bce_with_logits(&logits, &x, 1.0, &self.dlogits.top_rows(rows), &row_bce)?;
@@ -197,7 +211,7 @@ impl Vae {
         seed: u32,
         stream: u32,
     ) -> Result<()> {
-        let stats = self.forward(backend, rows, seed, stream)?;
+        let stats = self.forward_with_loss(backend, rows, seed, stream)?;
         let (z, dz) = (self.z.top_rows(rows), self.dz.top_rows(rows));
         let dlogits = self.dlogits.top_rows(rows);
         self.decoder
@@ -216,7 +230,8 @@ impl Vae {
         seed: u32,
         stream: u32,
     ) -> Result<()> {
-        self.forward(backend, rows, seed, stream).map(|_| ())
+        self.forward_with_loss(backend, rows, seed, stream)
+            .map(|_| ())
     }
 
     /// Zeroes the loss sums.
@@ -238,31 +253,22 @@ impl Vae {
         seed: u32,
         stream: u32,
     ) -> Result<Vec<f32>> {
-        self.forward(backend, rows, seed, stream)?;
-        let logits = self.decoder.output(rows);
+        let (_, logits) = self.forward(backend, rows, seed, stream)?;
         self.images_of(backend, &logits)
     }
 
-    /// Decodes latent points (`rows × L`, row-major) into images in [0, 1].
+    /// Decodes latent points (`n × L`, row-major, any n) into images in [0, 1], a batch at a
+    /// time.
     pub fn decode(&mut self, backend: &mut dyn Backend, latents: &[f32]) -> Result<Vec<f32>> {
-        let rows = latents.len() / self.config.latent;
-        let z = self.z.top_rows(rows);
-        backend.upload(&z, latents)?;
-        let logits = self.decoder.forward(backend, &self.store, &z, true)?;
-        self.images_of(backend, &logits)
-    }
-
-    /// Decodes draws from the prior N(0, I).
-    pub fn sample(
-        &mut self,
-        backend: &mut dyn Backend,
-        rows: usize,
-        seed: u32,
-    ) -> Result<Vec<f32>> {
-        let z = self.z.top_rows(rows);
-        backend.fill_normal(&z, seed, u32::MAX)?;
-        let logits = self.decoder.forward(backend, &self.store, &z, true)?;
-        self.images_of(backend, &logits)
+        let mut images =
+            Vec::with_capacity(latents.len() / self.config.latent * self.config.pixels());
+        for part in latents.chunks(self.batch * self.config.latent) {
+            let z = self.z.top_rows(part.len() / self.config.latent);
+            backend.upload(&z, part)?;
+            let logits = self.decoder.forward(backend, &self.store, &z, true)?;
+            images.extend(self.images_of(backend, &logits)?);
+        }
+        Ok(images)
     }
 
     /// The means of the encoder for the first `rows` input rows (`rows × L`).

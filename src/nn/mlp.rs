@@ -110,16 +110,6 @@ impl Mlp {
         }
     }
 
-    /// Input width.
-    pub fn inputs(&self) -> usize {
-        self.layers[0].inputs
-    }
-
-    /// Output width.
-    pub fn outputs(&self) -> usize {
-        self.layers[self.layers.len() - 1].outputs
-    }
-
     /// Writes initial values into `host` (the flat parameters of `store`'s layout) and
     /// `running` (the flat running statistics): PyTorch's defaults, i.e. Linear layers uniform
     /// in ±1/√fan_in, γ = 1, β = 0, running mean 0 and variance 1.
@@ -261,11 +251,6 @@ impl Mlp {
             input = out;
         }
         Ok(input)
-    }
-
-    /// The output of the last forward, for `batch` rows.
-    pub fn output(&self, batch: usize) -> Tensor {
-        self.buffers().outputs[self.layers.len() - 1].top_rows(batch)
     }
 
     /// Backpropagates `d_output` (the loss gradient with respect to this MLP's output) after a

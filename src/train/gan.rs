@@ -6,7 +6,6 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::progress::epoch_bar;
-use super::vae::checkpoint_path;
 use super::{
     CheckpointMeta, DeviceData, MetricsLog, OptimizerSettings, RunOptions, TrainError,
     require_image_shape, save_chart,
@@ -57,26 +56,15 @@ pub struct GanEpoch {
     pub steps: usize,
 }
 
-/// The fixed latents of the sample grids.
-fn sample_latents(n: usize, latent: usize, seed: u32) -> Vec<f32> {
-    (0..n * latent)
-        .map(|i| rng::normal(seed, 0, i as u32))
-        .collect()
-}
-
-/// Generates `n` images from the latents of `seed`, in chunks of the model's batch.
+/// Generates `n` images from the standard normal latents of `seed`.
 pub fn sample(
     backend: &mut dyn Backend,
     gan: &mut Gan,
     n: usize,
     seed: u32,
 ) -> Result<Vec<f32>, TrainError> {
-    let latents = sample_latents(n, gan.config.latent, seed);
-    let mut images = Vec::with_capacity(n * gan.config.pixels());
-    for part in latents.chunks(gan.batch() * gan.config.latent) {
-        images.extend(gan.generate(backend, part)?);
-    }
-    Ok(images)
+    let latents = rng::normals(seed, 0, n * gan.config.latent);
+    Ok(gan.generate(backend, &latents)?)
 }
 
 /// Trains a GAN as `settings` say, writing metrics, pictures and checkpoints into
@@ -110,9 +98,11 @@ pub fn train(
     let mut steps_done: u64 = 0;
     for epoch in 1..=run.epochs {
         let started = Instant::now();
-        let before = backend.counters();
         train_data.shuffle(backend, run.seed, epoch)?;
         gan.reset_sums(backend)?;
+        // The per-step counts in the metrics are those of the steps alone.
+        backend.submit()?;
+        let before = backend.counters();
         let bar = epoch_bar(epoch, run.epochs, steps);
         for s in 0..steps {
             let real = gan.real_input();
@@ -126,9 +116,9 @@ pub fn train(
                 bar.set_message(format!("D {:.3}  G {:.3}", sums.d_loss, sums.g_loss));
             }
         }
+        let after_training = backend.counters();
         let sums = gan.read_sums(backend, steps)?;
         let seconds = started.elapsed().as_secs_f64();
-        let after_training = backend.counters();
         bar.finish_and_clear();
         println!(
             "epoch {epoch:>3}/{}  D loss {:.3}  G loss {:.3}  D(x) {:.3}  D(G(z)) {:.3}  {seconds:6.2} s, {:.1} steps/s",
@@ -181,7 +171,7 @@ pub fn train(
             "",
             &running,
         ));
-        checkpoint::save(&checkpoint_path(&run.out), &meta, &tensors)?;
+        checkpoint::save(&run.checkpoint_path(), &meta, &tensors)?;
     }
     Ok(epochs)
 }

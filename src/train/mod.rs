@@ -132,6 +132,11 @@ impl RunOptions {
         Ok(())
     }
 
+    /// Where the run's checkpoint goes (replaced at every epoch).
+    pub fn checkpoint_path(&self) -> PathBuf {
+        self.out.join("checkpoint.safetensors")
+    }
+
     /// Creates the output folder.
     pub fn create_out(&self) -> Result<(), TrainError> {
         std::fs::create_dir_all(&self.out).map_err(|source| TrainError::Io {

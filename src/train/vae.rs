@@ -1,6 +1,6 @@
 //! Training, evaluating and sampling the VAE.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use serde_json::json;
@@ -10,7 +10,7 @@ use super::{
     CheckpointMeta, DeviceData, MetricsLog, OptimizerSettings, RunOptions, TrainError,
     require_image_shape, save_chart, save_grid,
 };
-use crate::backend::{Backend, Counters, rng};
+use crate::backend::{Backend, rng};
 use crate::checkpoint::{self, Checkpoint};
 use crate::data::{Dataset, TrainTest};
 use crate::model::vae::{Vae, VaeConfig, eval_stream, train_stream};
@@ -100,9 +100,11 @@ pub fn train(
     let batches = train_data.batches(run.batch_size);
     for epoch in 1..=run.epochs {
         let started = Instant::now();
-        let before: Counters = backend.counters();
         train_data.shuffle(backend, run.seed, epoch)?;
         vae.reset_sums(backend)?;
+        // The per-step counts in the metrics are those of the steps alone.
+        backend.submit()?;
+        let before = backend.counters();
         let bar = epoch_bar(epoch, run.epochs, batches);
         let mut seen = 0;
         for b in 0..batches {
@@ -125,9 +127,9 @@ pub fn train(
                 bar.set_message(format!("loss {:.2}", (bce + kl) / seen as f64));
             }
         }
+        let after_training = backend.counters();
         let (bce, kl) = vae.read_sums(backend)?;
         let seconds = started.elapsed().as_secs_f64();
-        let after_training = backend.counters();
         bar.finish_and_clear();
         let train_loss = (bce + kl) / train_data.count as f64;
         let eval_started = Instant::now();
@@ -175,7 +177,7 @@ pub fn train(
         });
         let state = vae.store.read_state(backend)?;
         let tensors = checkpoint::store_tensors(&vae.store.layout, &state);
-        checkpoint::save(&checkpoint_path(&run.out), &meta, &tensors)?;
+        checkpoint::save(&run.checkpoint_path(), &meta, &tensors)?;
     }
     Ok(reports)
 }
@@ -210,7 +212,7 @@ fn write_pictures(
         &out.join(format!("sample_{epoch}.png")),
     )?;
     if vae.config.latent == 2 {
-        let manifold = decode_chunked(backend, vae, &manifold_points())?;
+        let manifold = vae.decode(backend, &manifold_points())?;
         let path = out.join(format!("manifold_{epoch}.png"));
         let count = MANIFOLD_SIDE * MANIFOLD_SIDE;
         save_grid(&manifold, count, (h, w), MANIFOLD_SIDE, &path)?;
@@ -226,20 +228,6 @@ fn manifold_points() -> Vec<f32> {
         .collect()
 }
 
-/// Decodes latent rows in chunks of the model's batch.
-fn decode_chunked(
-    backend: &mut dyn Backend,
-    vae: &mut Vae,
-    latents: &[f32],
-) -> Result<Vec<f32>, TrainError> {
-    let chunk = vae.batch() * vae.config.latent;
-    let mut images = Vec::new();
-    for part in latents.chunks(chunk) {
-        images.extend(vae.decode(backend, part)?);
-    }
-    Ok(images)
-}
-
 /// Decodes `n` draws from the prior, the same for a given `seed` whatever the batch size.
 pub fn sample(
     backend: &mut dyn Backend,
@@ -247,10 +235,8 @@ pub fn sample(
     n: usize,
     seed: u32,
 ) -> Result<Vec<f32>, TrainError> {
-    let latents: Vec<f32> = (0..n * vae.config.latent)
-        .map(|i| rng::normal(seed, 0, i as u32))
-        .collect();
-    decode_chunked(backend, vae, &latents)
+    let latents = rng::normals(seed, 0, n * vae.config.latent);
+    Ok(vae.decode(backend, &latents)?)
 }
 
 /// Straight lines in latent space between the means of consecutive test digits:
@@ -263,9 +249,20 @@ pub fn interpolate(
     steps: usize,
 ) -> Result<Vec<f32>, TrainError> {
     let l = vae.config.latent;
-    let ends = (2 * lines).min(vae.batch()).min(test.count) / 2 * 2;
-    test.gather(backend, 0, PIXEL_SCALE, 0.0, &vae.input(ends))?;
-    let means = vae.encode_means(backend, ends)?;
+    let ends = (2 * lines).min(test.count / 2 * 2);
+    let mut means = Vec::with_capacity(ends * l);
+    // An even number of rows per batch, so that no pair is split.
+    let per_batch = vae.batch() / 2 * 2;
+    if per_batch == 0 {
+        return Err(TrainError::Setting(
+            "interpolation needs batches of at least 2".into(),
+        ));
+    }
+    for first in (0..ends).step_by(per_batch) {
+        let rows = per_batch.min(ends - first);
+        test.gather(backend, first, PIXEL_SCALE, 0.0, &vae.input(rows))?;
+        means.extend(vae.encode_means(backend, rows)?);
+    }
     let mut latents = Vec::with_capacity(ends / 2 * steps * l);
     for pair in means.chunks_exact(2 * l) {
         let (a, b) = pair.split_at(l);
@@ -274,7 +271,7 @@ pub fn interpolate(
             latents.extend(a.iter().zip(b).map(|(a, b)| a + t * (b - a)));
         }
     }
-    decode_chunked(backend, vae, &latents)
+    Ok(vae.decode(backend, &latents)?)
 }
 
 /// `loss.png`: train and test loss per epoch.
@@ -307,9 +304,4 @@ pub(super) fn restore(
     vae.store
         .write_state(backend, &file.store(&vae.store.layout)?)?;
     Ok(vae)
-}
-
-/// The checkpoint path a run writes.
-pub fn checkpoint_path(out: &Path) -> PathBuf {
-    out.join("checkpoint.safetensors")
 }

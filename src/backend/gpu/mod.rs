@@ -10,7 +10,6 @@ pub use context::{AdapterChoice, AdapterSummary, GpuContext, list_adapters};
 use recorder::Recorder;
 use shaders::Kernel;
 
-use super::ops::outputs_apart;
 use super::{
     Activation, AdamHyper, Backend, BackendError, BatchNormHyper, BufferId, Bytes, Counters,
     Indices, MatmulForm, Result, Tensor, tensor_bytes, validate,
@@ -33,7 +32,8 @@ impl GpuBackend {
     /// Opens a device on the best adapter `choice` allows.
     pub fn new(choice: AdapterChoice) -> Result<Self> {
         let ctx = GpuContext::new(choice)?;
-        let recorder = Recorder::new(&ctx);
+        let mut recorder = Recorder::new(&ctx);
+        recorder.build_pipelines(&ctx)?;
         Ok(GpuBackend {
             ctx,
             buffers: Vec::new(),
@@ -89,18 +89,8 @@ impl GpuBackend {
         params: &[u32],
         groups: (u32, u32),
     ) -> Result<()> {
-        let all = &self.buffers;
-        let bound = buffers
-            .iter()
-            .map(|&id| {
-                let buffer = all
-                    .get(id.0 as usize)
-                    .ok_or(BackendError::UnknownBuffer(id.0))?;
-                Ok((id, buffer))
-            })
-            .collect::<Result<Vec<_>>>()?;
         self.recorder
-            .dispatch(&self.ctx, &bound, kernel, params, groups)
+            .dispatch(&self.ctx, &self.buffers, buffers, kernel, params, groups)
     }
 
     /// Writes to device memory are ordered before the queue's next submit, so what is recorded
@@ -252,10 +242,7 @@ impl Backend for GpuBackend {
         act: Activation,
         c: &Tensor,
     ) -> Result<()> {
-        let (m, n, k) = form.dims(a, b, bias, c)?;
-        let mut operands = vec![a, b];
-        operands.extend(bias);
-        outputs_apart("matmul", &[c], &operands)?;
+        let (m, n, k) = validate::matmul(form, a, b, bias, c)?;
         let [a_row, a_k, b_k, b_col] = form.strides(m, n, k);
         // Without a bias, bind A in its place: the kernel does not read it.
         let bias_tensor = bias.unwrap_or(a);

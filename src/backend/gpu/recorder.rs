@@ -8,12 +8,23 @@ use std::num::NonZeroU64;
 
 use super::context::GpuContext;
 use super::shaders::{Kernel, Module};
-use crate::backend::{BufferId, Counters, Result};
+use crate::backend::{BackendError, BufferId, Counters, Result};
 
 /// Bytes of one dispatch's parameters (16 words; every shader's `Params` fits).
 pub(crate) const PARAMS_BYTES: u64 = 64;
 /// Dispatches per submit before the recorder submits on its own.
 const ARENA_SLOTS: u64 = 1024;
+
+/// Most storage buffers a kernel binds.
+const MAX_BOUND: usize = 6;
+
+/// A bind group is one kernel's view of particular buffers.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct BindKey {
+    kernel: Kernel,
+    /// The bound buffers, padded with `u32::MAX`.
+    ids: [BufferId; MAX_BOUND],
+}
 
 struct Dispatch {
     pipeline: wgpu::ComputePipeline,
@@ -26,7 +37,7 @@ struct Dispatch {
 pub(crate) struct Recorder {
     modules: HashMap<Module, wgpu::ShaderModule>,
     pipelines: HashMap<Kernel, (wgpu::ComputePipeline, wgpu::BindGroupLayout)>,
-    bind_groups: HashMap<(Kernel, Vec<BufferId>), wgpu::BindGroup>,
+    bind_groups: HashMap<BindKey, wgpu::BindGroup>,
     arena: wgpu::Buffer,
     slot_bytes: u64,
     /// This submit's parameter blocks, and what the arena holds on the device.
@@ -57,6 +68,15 @@ impl Recorder {
             pending: Vec::new(),
             counters: Counters::default(),
         }
+    }
+
+    /// Builds every kernel's pipeline now, so that no step waits for a shader compiler (on a
+    /// software device each pipeline is compiled by LLVM).
+    pub(crate) fn build_pipelines(&mut self, ctx: &GpuContext) -> Result<()> {
+        for kernel in Kernel::ALL {
+            self.pipeline(ctx, kernel);
+        }
+        ctx.check()
     }
 
     /// Whether dispatches wait for a submit.
@@ -130,12 +150,14 @@ impl Recorder {
         &self.pipelines[&kernel]
     }
 
-    /// Records one dispatch of `kernel` over `groups` workgroups, with `buffers` bound in the
-    /// order of the kernel's bindings and `params` as its uniform block.
+    /// Records one dispatch of `kernel` over `groups` workgroups, with the buffers `ids`
+    /// (indices into `buffers`) bound in the order of the kernel's bindings and `params` as its
+    /// uniform block. Nothing is allocated once the bind group exists.
     pub(crate) fn dispatch(
         &mut self,
         ctx: &GpuContext,
-        buffers: &[(BufferId, &wgpu::Buffer)],
+        buffers: &[wgpu::Buffer],
+        ids: &[BufferId],
         kernel: Kernel,
         params: &[u32],
         groups: (u32, u32),
@@ -143,39 +165,20 @@ impl Recorder {
         if self.pending.len() as u64 == ARENA_SLOTS {
             self.submit(ctx)?;
         }
-        let (pipeline, layout) = self.pipeline(ctx, kernel).clone();
-        let key = (
+        let pipeline = self.pipeline(ctx, kernel).0.clone();
+        let mut key = BindKey {
             kernel,
-            buffers.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
-        );
-        let bind_group =
-            match self.bind_groups.get(&key) {
-                Some(group) => group.clone(),
-                None => {
-                    let (_, _, bindings) = kernel.spec();
-                    let mut entries = vec![wgpu::BindGroupEntry {
-                        binding: 0,
-                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                            buffer: &self.arena,
-                            offset: 0,
-                            size: NonZeroU64::new(PARAMS_BYTES),
-                        }),
-                    }];
-                    entries.extend(bindings.iter().zip(buffers).map(
-                        |(&(binding, _), (_, buffer))| wgpu::BindGroupEntry {
-                            binding,
-                            resource: buffer.as_entire_binding(),
-                        },
-                    ));
-                    let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: None,
-                        layout: &layout,
-                        entries: &entries,
-                    });
-                    self.bind_groups.insert(key, group.clone());
-                    group
-                }
-            };
+            ids: [BufferId(u32::MAX); MAX_BOUND],
+        };
+        key.ids[..ids.len()].copy_from_slice(ids);
+        let bind_group = match self.bind_groups.get(&key) {
+            Some(group) => group.clone(),
+            None => {
+                let group = self.bind_group(ctx, buffers, ids, kernel)?;
+                self.bind_groups.insert(key, group.clone());
+                group
+            }
+        };
         let slot = self.pending.len();
         let start = slot * self.slot_bytes as usize;
         self.staged.resize(start + self.slot_bytes as usize, 0);
@@ -189,6 +192,39 @@ impl Recorder {
             groups,
         });
         Ok(())
+    }
+
+    fn bind_group(
+        &mut self,
+        ctx: &GpuContext,
+        buffers: &[wgpu::Buffer],
+        ids: &[BufferId],
+        kernel: Kernel,
+    ) -> Result<wgpu::BindGroup> {
+        let layout = self.pipeline(ctx, kernel).1.clone();
+        let (_, _, bindings) = kernel.spec();
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &self.arena,
+                offset: 0,
+                size: NonZeroU64::new(PARAMS_BYTES),
+            }),
+        }];
+        for (&(binding, _), id) in bindings.iter().zip(ids) {
+            let buffer = buffers
+                .get(id.0 as usize)
+                .ok_or(BackendError::UnknownBuffer(id.0))?;
+            entries.push(wgpu::BindGroupEntry {
+                binding,
+                resource: buffer.as_entire_binding(),
+            });
+        }
+        Ok(ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &layout,
+            entries: &entries,
+        }))
     }
 
     /// Uploads the parameter blocks that changed, then encodes every pending dispatch into one
