@@ -8,7 +8,7 @@ use crate::data::Dataset;
 use crate::model::gan::{Gan, GanConfig};
 use crate::model::vae::{Vae, VaeConfig, train_stream};
 use crate::optim::Adam;
-use crate::train::DeviceData;
+use crate::train::{DeviceData, gan, vae};
 
 /// One measurement.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -85,28 +85,19 @@ pub fn vae_steps(backend: &mut dyn Backend, steps: usize) -> Result<Measurement>
     let mut vae = Vae::new(backend, config, batch, 1)?;
     let device = DeviceData::upload(backend, &data)?;
     let mut adam = Adam::new(1e-3, 0.9, 0.999);
-    let mut step = |backend: &mut dyn Backend, vae: &mut Vae, s: usize| -> Result<()> {
-        let first = (s * batch) % (data.count - batch);
-        device.gather(backend, first, 1.0 / 255.0, 0.0, &vae.input(batch))?;
-        vae.train_step(backend, batch, 1, train_stream(s as u64))?;
-        adam.step(backend, &vae.store)?;
-        backend.submit()
-    };
-    step(backend, &mut vae, 0)?;
-    sync(backend, &vae.store.params)?;
-    let before = backend.counters();
-    let started = Instant::now();
-    for s in 1..=steps {
-        step(backend, &mut vae, s)?;
-    }
-    sync(backend, &vae.store.params)?;
-    Ok(per_step(
+    let params = vae.store.params;
+    time_steps(
         "VAE training step (batch 128)",
-        started,
-        steps,
         backend,
-        &before,
-    ))
+        steps,
+        &params,
+        |backend, s| {
+            let first = (s * batch) % (data.count - batch);
+            device.gather(backend, first, vae::PIXEL_SCALE, 0.0, &vae.input(batch))?;
+            vae.train_step(backend, batch, 1, train_stream(s as u64))?;
+            adam.step(backend, &vae.store)
+        },
+    )
 }
 
 /// Times `steps` GAN training steps (PyTorch-GAN's MLP GAN, batch 64).
@@ -118,27 +109,41 @@ pub fn gan_steps(backend: &mut dyn Backend, steps: usize) -> Result<Measurement>
     let device = DeviceData::upload(backend, &data)?;
     let mut adam_g = Adam::new(2e-4, 0.5, 0.999);
     let mut adam_d = Adam::new(2e-4, 0.5, 0.999);
-    let mut step = |backend: &mut dyn Backend, gan: &mut Gan, s: usize| -> Result<()> {
-        let first = (s * batch) % (data.count - batch);
-        device.gather(backend, first, 2.0 / 255.0, -1.0, &gan.real_input())?;
-        gan.train_step(backend, 1, s as u32, &mut adam_g, &mut adam_d)?;
-        backend.submit()
-    };
-    step(backend, &mut gan, 0)?;
-    sync(backend, &gan.d.params)?;
+    let params = gan.d.params;
+    time_steps(
+        "GAN training step (batch 64)",
+        backend,
+        steps,
+        &params,
+        |backend, s| {
+            let first = (s * batch) % (data.count - batch);
+            let real = gan.real_input();
+            device.gather(backend, first, gan::PIXEL_SCALE, gan::PIXEL_SHIFT, &real)?;
+            gan.train_step(backend, 1, s as u32, &mut adam_g, &mut adam_d)
+        },
+    )
+}
+
+/// Runs `step` once to warm up, then `steps` times, each submitted on its own, and waits for
+/// the device by reading `written` (a tensor the steps write).
+fn time_steps(
+    name: &str,
+    backend: &mut dyn Backend,
+    steps: usize,
+    written: &Tensor,
+    mut step: impl FnMut(&mut dyn Backend, usize) -> Result<()>,
+) -> Result<Measurement> {
+    step(backend, 0)?;
+    backend.submit()?;
+    sync(backend, written)?;
     let before = backend.counters();
     let started = Instant::now();
     for s in 1..=steps {
-        step(backend, &mut gan, s)?;
+        step(backend, s)?;
+        backend.submit()?;
     }
-    sync(backend, &gan.d.params)?;
-    Ok(per_step(
-        "GAN training step (batch 64)",
-        started,
-        steps,
-        backend,
-        &before,
-    ))
+    sync(backend, written)?;
+    Ok(per_step(name, started, steps, backend, &before))
 }
 
 fn per_step(

@@ -64,6 +64,14 @@ fn decodes_as_png(path: &Path) -> (u32, u32) {
     (img.width(), img.height())
 }
 
+/// The records of a run's `metrics.jsonl`, each checked to be JSON.
+fn metrics(out: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(out.join("metrics.jsonl")).expect("metrics.jsonl");
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect()
+}
+
 /// A tiny VAE run (2 epochs, 2-d latent) and the files it must leave.
 fn tiny_vae_run(backend: &str, out: &Path) {
     let out_s = out.to_str().expect("utf-8 path");
@@ -85,11 +93,7 @@ fn tiny_vae_run(backend: &str, out: &Path) {
         "--out",
         out_s,
     ]);
-    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).expect("metrics.jsonl");
-    let lines: Vec<serde_json::Value> = metrics
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
-        .collect();
+    let lines = metrics(out);
     assert_eq!(lines.len(), 2, "one record per epoch");
     for (i, record) in lines.iter().enumerate() {
         assert_eq!(record["epoch"], i + 1);
@@ -405,11 +409,7 @@ fn tiny_gan_run(backend: &str, out: &Path) {
         "--out",
         out_s,
     ]);
-    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).expect("metrics.jsonl");
-    let lines: Vec<serde_json::Value> = metrics
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
-        .collect();
+    let lines = metrics(out);
     assert_eq!(lines.len(), 2, "one record per epoch");
     for record in &lines {
         assert_eq!(record["backend"], backend);

@@ -18,8 +18,8 @@ use crate::optim::Adam;
 use crate::picture;
 
 /// Real images are scaled to [-1, 1], the range of the generator's tanh.
-const PIXEL_SCALE: f32 = 2.0 / 255.0;
-const PIXEL_SHIFT: f32 = -1.0;
+pub const PIXEL_SCALE: f32 = 2.0 / 255.0;
+pub const PIXEL_SHIFT: f32 = -1.0;
 /// The seed of the fixed latents behind every `sample_{epoch}.png`, so epochs compare.
 const SAMPLE_SEED: u32 = 0x5eed;
 /// Images in a sample grid.

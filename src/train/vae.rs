@@ -17,7 +17,7 @@ use crate::model::vae::{Vae, VaeConfig, eval_stream, train_stream};
 use crate::optim::Adam;
 
 /// Inputs are pixel/255, as in PyTorch's example (not binarized).
-const PIXEL_SCALE: f32 = 1.0 / 255.0;
+pub const PIXEL_SCALE: f32 = 1.0 / 255.0;
 /// The seed of the fixed prior draws shown in `sample_{epoch}.png`, so epochs can be compared.
 const SAMPLE_SEED: u32 = 0x5eed;
 /// Digits shown in `reconstruction_{epoch}.png`.

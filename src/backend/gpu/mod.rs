@@ -125,7 +125,7 @@ fn matmul_kernel(form: MatmulForm, m: usize, n: usize, k: usize, a: &Tensor, b: 
 }
 
 /// Converts an element count or offset for a shader parameter.
-fn word(n: usize) -> u32 {
+fn shader_u32(n: usize) -> u32 {
     u32::try_from(n).expect("sizes are checked against the device limits, below 2^32 elements")
 }
 
@@ -247,22 +247,25 @@ impl Backend for GpuBackend {
         // Without a bias, bind A in its place: the kernel does not read it.
         let bias_tensor = bias.unwrap_or(a);
         let params = [
-            word(m),
-            word(n),
-            word(k),
+            shader_u32(m),
+            shader_u32(n),
+            shader_u32(k),
             u32::from(bias.is_some()),
-            word(a.offset),
-            word(b.offset),
-            word(bias_tensor.offset),
-            word(c.offset),
-            word(a_row),
-            word(a_k),
-            word(b_k),
-            word(b_col),
+            shader_u32(a.offset),
+            shader_u32(b.offset),
+            shader_u32(bias_tensor.offset),
+            shader_u32(c.offset),
+            shader_u32(a_row),
+            shader_u32(a_k),
+            shader_u32(b_k),
+            shader_u32(b_col),
             act.code(),
             act.slope().to_bits(),
         ];
-        let groups = (word(n.div_ceil(MATMUL_TILE)), word(m.div_ceil(MATMUL_TILE)));
+        let groups = (
+            shader_u32(n.div_ceil(MATMUL_TILE)),
+            shader_u32(m.div_ceil(MATMUL_TILE)),
+        );
         let max = self.ctx.limits.max_compute_workgroups_per_dimension;
         if groups.0 > max || groups.1 > max {
             return Err(BackendError::DispatchTooLarge {
@@ -284,10 +287,10 @@ impl Backend for GpuBackend {
     fn activation(&mut self, act: Activation, x: &Tensor, y: &Tensor) -> Result<()> {
         validate::activation(x, y)?;
         let params = [
-            word(x.len()),
-            word(x.offset),
+            shader_u32(x.len()),
+            shader_u32(x.offset),
             0,
-            word(y.offset),
+            shader_u32(y.offset),
             act.code(),
             act.slope().to_bits(),
         ];
@@ -304,10 +307,10 @@ impl Backend for GpuBackend {
     ) -> Result<()> {
         validate::activation_backward(y, dy, dx)?;
         let params = [
-            word(y.len()),
-            word(y.offset),
-            word(dy.offset),
-            word(dx.offset),
+            shader_u32(y.len()),
+            shader_u32(y.offset),
+            shader_u32(dy.offset),
+            shader_u32(dx.offset),
             act.code(),
             act.slope().to_bits(),
         ];
@@ -321,14 +324,27 @@ impl Backend for GpuBackend {
     }
 
     fn fill(&mut self, t: &Tensor, value: f32) -> Result<()> {
-        let params = [word(t.len()), 0, 0, word(t.offset), 0, 0, value.to_bits()];
+        let params = [
+            shader_u32(t.len()),
+            0,
+            0,
+            shader_u32(t.offset),
+            0,
+            0,
+            value.to_bits(),
+        ];
         let groups = self.groups_for(t.len(), LINEAR_GROUP);
         self.run(Kernel::Fill, &[t.buffer], &params, groups)
     }
 
     fn column_sum(&mut self, x: &Tensor, out: &Tensor) -> Result<()> {
         validate::column_sum(x, out)?;
-        let params = [word(x.rows), word(x.cols), word(x.offset), word(out.offset)];
+        let params = [
+            shader_u32(x.rows),
+            shader_u32(x.cols),
+            shader_u32(x.offset),
+            shader_u32(out.offset),
+        ];
         let groups = self.groups_for(x.cols, 64);
         self.run(Kernel::ColumnSum, &[x.buffer, out.buffer], &params, groups)
     }
@@ -336,10 +352,10 @@ impl Backend for GpuBackend {
     fn accumulate_sum(&mut self, x: &Tensor, acc: &Tensor, scale: f32) -> Result<()> {
         validate::accumulate_sum(x, acc)?;
         let params = [
-            word(x.rows),
-            word(x.cols),
-            word(x.offset),
-            word(acc.offset),
+            shader_u32(x.rows),
+            shader_u32(x.cols),
+            shader_u32(x.offset),
+            shader_u32(acc.offset),
             scale.to_bits(),
         ];
         self.run(
@@ -351,13 +367,13 @@ impl Backend for GpuBackend {
     }
 
     fn fill_uniform(&mut self, t: &Tensor, seed: u32, stream: u32) -> Result<()> {
-        let params = [word(t.len()), word(t.offset), seed, stream];
+        let params = [shader_u32(t.len()), shader_u32(t.offset), seed, stream];
         let groups = self.groups_for(t.len(), LINEAR_GROUP);
         self.run(Kernel::FillUniform, &[t.buffer], &params, groups)
     }
 
     fn fill_normal(&mut self, t: &Tensor, seed: u32, stream: u32) -> Result<()> {
-        let params = [word(t.len()), word(t.offset), seed, stream];
+        let params = [shader_u32(t.len()), shader_u32(t.offset), seed, stream];
         let groups = self.groups_for(t.len(), LINEAR_GROUP);
         self.run(Kernel::FillNormal, &[t.buffer], &params, groups)
     }
@@ -365,12 +381,12 @@ impl Backend for GpuBackend {
     fn reparameterize(&mut self, stats: &Tensor, eps: &Tensor, z: &Tensor) -> Result<()> {
         validate::reparameterize(stats, eps, z)?;
         let params = [
-            word(z.rows),
-            word(z.cols),
-            word(stats.offset),
-            word(eps.offset),
+            shader_u32(z.rows),
+            shader_u32(z.cols),
+            shader_u32(stats.offset),
+            shader_u32(eps.offset),
             0,
-            word(z.offset),
+            shader_u32(z.offset),
         ];
         let groups = self.groups_for(z.len(), LINEAR_GROUP);
         self.run(
@@ -391,12 +407,12 @@ impl Backend for GpuBackend {
     ) -> Result<()> {
         validate::latent_backward(dz, stats, eps, dstats)?;
         let params = [
-            word(dz.rows),
-            word(dz.cols),
-            word(stats.offset),
-            word(eps.offset),
-            word(dz.offset),
-            word(dstats.offset),
+            shader_u32(dz.rows),
+            shader_u32(dz.cols),
+            shader_u32(stats.offset),
+            shader_u32(eps.offset),
+            shader_u32(dz.offset),
+            shader_u32(dstats.offset),
             kl_scale.to_bits(),
         ];
         let groups = self.groups_for(dz.len(), LINEAR_GROUP);
@@ -411,12 +427,12 @@ impl Backend for GpuBackend {
     fn kl_divergence(&mut self, stats: &Tensor, kl: &Tensor) -> Result<()> {
         validate::kl_divergence(stats, kl)?;
         let params = [
-            word(stats.rows),
-            word(stats.cols / 2),
-            word(stats.offset),
+            shader_u32(stats.rows),
+            shader_u32(stats.cols / 2),
+            shader_u32(stats.offset),
             0,
             0,
-            word(kl.offset),
+            shader_u32(kl.offset),
         ];
         let groups = self.groups_for(stats.rows, LINEAR_GROUP);
         self.run(
@@ -437,12 +453,12 @@ impl Backend for GpuBackend {
     ) -> Result<()> {
         validate::bce_with_logits(logits, targets, grad, loss)?;
         let params = [
-            word(logits.rows),
-            word(logits.cols),
-            word(logits.offset),
-            word(targets.offset),
-            word(grad.offset),
-            word(loss.offset),
+            shader_u32(logits.rows),
+            shader_u32(logits.cols),
+            shader_u32(logits.offset),
+            shader_u32(targets.offset),
+            shader_u32(grad.offset),
+            shader_u32(loss.offset),
             grad_scale.to_bits(),
         ];
         // One workgroup per row.
@@ -468,12 +484,12 @@ impl Backend for GpuBackend {
     ) -> Result<()> {
         validate::batch_norm(x, gamma_beta, saved, running, y)?;
         let params = [
-            word(x.rows),
-            word(x.cols),
-            word(x.offset),
-            word(gamma_beta.offset),
-            word(saved.offset),
-            word(y.offset),
+            shader_u32(x.rows),
+            shader_u32(x.cols),
+            shader_u32(x.offset),
+            shader_u32(gamma_beta.offset),
+            shader_u32(saved.offset),
+            shader_u32(y.offset),
             0,
             0,
             act.code(),
@@ -481,7 +497,7 @@ impl Backend for GpuBackend {
             norm.eps.to_bits(),
             norm.momentum.to_bits(),
             u32::from(training),
-            word(running.offset),
+            shader_u32(running.offset),
         ];
         let groups = self.groups_for(x.cols, 64);
         self.run(
@@ -510,14 +526,14 @@ impl Backend for GpuBackend {
     ) -> Result<()> {
         validate::batch_norm_backward(x, gamma_beta, saved, dy, dx, d_gamma_beta)?;
         let params = [
-            word(x.rows),
-            word(x.cols),
-            word(x.offset),
-            word(gamma_beta.offset),
-            word(saved.offset),
-            word(dx.offset),
-            word(dy.offset),
-            word(d_gamma_beta.offset),
+            shader_u32(x.rows),
+            shader_u32(x.cols),
+            shader_u32(x.offset),
+            shader_u32(gamma_beta.offset),
+            shader_u32(saved.offset),
+            shader_u32(dx.offset),
+            shader_u32(dy.offset),
+            shader_u32(d_gamma_beta.offset),
             act.code(),
             act.slope().to_bits(),
         ];
@@ -549,11 +565,11 @@ impl Backend for GpuBackend {
         let (step_size, inv_sqrt_bc2) = hyper.corrections();
         let decay = 1.0 - hyper.lr * hyper.weight_decay;
         let words = [
-            word(params.len()),
-            word(params.offset),
-            word(grads.offset),
-            word(m.offset),
-            word(v.offset),
+            shader_u32(params.len()),
+            shader_u32(params.offset),
+            shader_u32(grads.offset),
+            shader_u32(m.offset),
+            shader_u32(v.offset),
             hyper.beta1.to_bits(),
             hyper.beta2.to_bits(),
             hyper.eps.to_bits(),
@@ -581,11 +597,11 @@ impl Backend for GpuBackend {
     ) -> Result<()> {
         validate::gather(data, indices, first, out)?;
         let params = [
-            word(out.rows),
-            word(out.cols),
-            word(first),
-            word(out.offset),
-            word(data.len / out.cols),
+            shader_u32(out.rows),
+            shader_u32(out.cols),
+            shader_u32(first),
+            shader_u32(out.offset),
+            shader_u32(data.len / out.cols),
             scale.to_bits(),
             shift.to_bits(),
         ];
