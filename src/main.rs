@@ -507,11 +507,31 @@ fn info() -> Result<()> {
 }
 
 fn fetch(name: &str, base_url: Option<&str>, cache_dir: Option<&std::path::Path>) -> Result<()> {
+    // One byte-count bar per download (drawn only on a terminal).
+    let mut bar: Option<indicatif::ProgressBar> = None;
     let report = data::fetch(name, base_url, cache_dir, |event| match event {
         FetchEvent::Verified { file } => println!("{file}: already present, checksum verified"),
-        FetchEvent::Started { file, .. } => println!("{file}: downloading"),
-        FetchEvent::Done { file, bytes } => println!("{file}: {bytes} bytes, checksum verified"),
-        FetchEvent::Progress { .. } => {}
+        FetchEvent::Started { file, total } => {
+            let b = indicatif::ProgressBar::new(total.unwrap_or(0));
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{prefix} [{bar:30.cyan/blue}] {bytes}/{total_bytes} {bytes_per_sec}",
+            ) {
+                b.set_style(style.progress_chars("=> "));
+            }
+            b.set_prefix(file.to_string());
+            bar = Some(b);
+        }
+        FetchEvent::Progress { received, .. } => {
+            if let Some(b) = &bar {
+                b.set_position(received);
+            }
+        }
+        FetchEvent::Done { file, bytes } => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+            println!("{file}: {bytes} bytes, checksum verified");
+        }
     })
     .with_context(|| format!("cannot fetch {name}"))?;
     println!(
