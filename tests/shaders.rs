@@ -33,7 +33,8 @@ const PARAMS_BYTES: u32 = 64;
 /// `(module, entry point, storage bindings)` of a kernel: the one place that reads
 /// `Kernel::spec`, so a change of its shape is adapted here only.
 fn spec(kernel: Kernel) -> (Module, &'static str, &'static [Binding]) {
-    kernel.spec()
+    let spec = kernel.spec();
+    (spec.module, spec.entry, spec.bindings)
 }
 
 /// A module parsed and validated by naga, with its validation info.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU64;
 
 use super::context::GpuContext;
-use super::shaders::{Kernel, Module};
+use super::shaders::{Kernel, KernelSpec, Module};
 use crate::backend::{BackendError, BufferId, Counters, Result};
 
 /// Bytes of one dispatch's parameters (16 words; every shader's `Params` fits).
@@ -90,7 +90,11 @@ impl Recorder {
         kernel: Kernel,
     ) -> &(wgpu::ComputePipeline, wgpu::BindGroupLayout) {
         if !self.pipelines.contains_key(&kernel) {
-            let (module, entry, bindings) = kernel.spec();
+            let KernelSpec {
+                module,
+                entry,
+                bindings,
+            } = kernel.spec();
             let shader = self.modules.entry(module).or_insert_with(|| {
                 ctx.device
                     .create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -202,7 +206,7 @@ impl Recorder {
         kernel: Kernel,
     ) -> Result<wgpu::BindGroup> {
         let layout = self.pipeline(ctx, kernel).1.clone();
-        let (_, _, bindings) = kernel.spec();
+        let bindings = kernel.spec().bindings;
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
             resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {

@@ -121,9 +121,9 @@ impl Kernel {
         Kernel::BatchNormBackward,
     ];
 
-    /// `(module, entry point, storage bindings)`.
-    pub fn spec(self) -> (Module, &'static str, &'static [Binding]) {
-        match self {
+    /// Where the kernel is and what it binds.
+    pub fn spec(self) -> KernelSpec {
+        let (module, entry, bindings): (Module, &'static str, &'static [Binding]) = match self {
             Kernel::Matmul => (Module::Matmul, "matmul", &[(1, R), (2, R), (3, R), (4, W)]),
             Kernel::MatmulNtVec4 => (
                 Module::Matmul,
@@ -175,6 +175,20 @@ impl Kernel {
                 "batch_norm_backward",
                 &[(1, R), (2, R), (5, R), (6, R), (4, W), (7, W)],
             ),
+        };
+        KernelSpec {
+            module,
+            entry,
+            bindings,
         }
     }
+}
+
+/// A kernel's WGSL module, entry point, and storage bindings in the order the host passes
+/// buffers (binding 0, the parameters, is implicit).
+#[derive(Clone, Copy, Debug)]
+pub struct KernelSpec {
+    pub module: Module,
+    pub entry: &'static str,
+    pub bindings: &'static [Binding],
 }
