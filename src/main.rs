@@ -190,6 +190,9 @@ struct GanArgs {
     /// No batch normalization in the generator.
     #[arg(long)]
     no_batch_norm: bool,
+    /// Batch norm's eps [default: 1e-5, PyTorch's]; 0.8 reproduces PyTorch-GAN's code exactly.
+    #[arg(long)]
+    bn_eps: Option<f32>,
 }
 
 /// Rows per batch when a checkpoint is only evaluated or sampled: a size every model here fits.
@@ -304,6 +307,9 @@ fn train_gan(args: GanArgs) -> Result<()> {
     config.latent = args.latent.unwrap_or(config.latent);
     config.g_hidden = args.g_hidden.unwrap_or(config.g_hidden);
     config.d_hidden = args.d_hidden.unwrap_or(config.d_hidden);
+    if let (Some(norm), Some(eps)) = (config.batch_norm.as_mut(), args.bn_eps) {
+        norm.eps = eps;
+    }
     if args.no_batch_norm {
         config.batch_norm = None;
     }

@@ -282,6 +282,19 @@ fn bad_settings_are_refused() {
         "batch norm",
     );
     fails_with(
+        &[
+            "train",
+            "gan",
+            "--bn-eps",
+            "0",
+            "--backend",
+            "cpu",
+            "--out",
+            out,
+        ],
+        "eps",
+    );
+    fails_with(
         &["train", "vae", "--lr=-1", "--backend", "cpu", "--out", out],
         "--lr",
     );
