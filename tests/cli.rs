@@ -484,3 +484,45 @@ fn gan_gpu_run_writes_everything() {
     tiny_gan_run("gpu", &dir.join("run"));
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn a_new_run_replaces_the_outputs_of_an_earlier_one_and_nothing_else() {
+    let dir = scratch("rerun");
+    let out = dir.join("run");
+    let out_s = out.to_str().unwrap();
+    let run = |epochs: &str| {
+        succeeds(&[
+            "train",
+            "vae",
+            "--epochs",
+            epochs,
+            "--limit",
+            "128",
+            "--batch-size",
+            "64",
+            "--hidden",
+            "16",
+            "--latent",
+            "4",
+            "--backend",
+            "cpu",
+            "--out",
+            out_s,
+        ])
+    };
+    run("2");
+    std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    let said = run("1");
+    assert!(said.contains("replaced"), "{said}");
+    assert!(out.join("sample_1.png").is_file());
+    assert!(
+        !out.join("sample_2.png").exists(),
+        "epoch 2 was the earlier run's"
+    );
+    assert_eq!(metrics(&out).len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -85,7 +85,7 @@ pub fn train(
             "batch norm needs --batch-size of at least 2".into(),
         ));
     }
-    run.create_out()?;
+    run.prepare_out()?;
     let mut gan = Gan::new(backend, config.clone(), run.batch_size, run.seed)?;
     let train_data = DeviceData::upload(backend, &data.train)?;
     let mut adam_g = settings.optimizer.adam();

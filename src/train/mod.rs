@@ -137,13 +137,52 @@ impl RunOptions {
         self.out.join("checkpoint.safetensors")
     }
 
-    /// Creates the output folder.
-    pub fn create_out(&self) -> Result<(), TrainError> {
-        std::fs::create_dir_all(&self.out).map_err(|source| TrainError::Io {
-            path: self.out.clone(),
-            source,
-        })
+    /// Creates the output folder, and removes what an earlier run wrote there (its metrics,
+    /// pictures and checkpoint, recognized by name), so that the folder shows one run only.
+    /// Other files are left alone.
+    pub fn prepare_out(&self) -> Result<(), TrainError> {
+        let io_error = |path: &std::path::Path| {
+            let path = path.to_path_buf();
+            move |source| TrainError::Io { path, source }
+        };
+        std::fs::create_dir_all(&self.out).map_err(io_error(&self.out))?;
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&self.out).map_err(io_error(&self.out))? {
+            let path = entry.map_err(io_error(&self.out))?.path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if path.is_file() && is_run_output(name) {
+                std::fs::remove_file(&path).map_err(io_error(&path))?;
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            println!(
+                "replaced {removed} files of an earlier run in {}",
+                self.out.display()
+            );
+        }
+        Ok(())
     }
+}
+
+/// Whether `name` is one of the files a training run writes.
+fn is_run_output(name: &str) -> bool {
+    const FIXED: [&str; 4] = [
+        "metrics.jsonl",
+        "loss.png",
+        "progress.gif",
+        "checkpoint.safetensors",
+    ];
+    const PER_EPOCH: [&str; 3] = ["sample_", "reconstruction_", "manifold_"];
+    let per_epoch = PER_EPOCH.iter().any(|prefix| {
+        name.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(".png"))
+            .is_some_and(|epoch| !epoch.is_empty() && epoch.bytes().all(|b| b.is_ascii_digit()))
+    });
+    per_epoch || FIXED.contains(&name)
 }
 
 /// What a checkpoint holds, by model (the `model` field of its JSON metadata).
@@ -192,5 +231,31 @@ pub fn load_vae(
             path: path.to_path_buf(),
             expected: "a VAE (this is a GAN checkpoint)",
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_run_output;
+
+    #[test]
+    fn run_outputs_are_recognized_by_name_only() {
+        for name in [
+            "metrics.jsonl",
+            "sample_12.png",
+            "reconstruction_1.png",
+            "manifold_3.png",
+        ] {
+            assert!(is_run_output(name), "{name}");
+        }
+        for name in [
+            "notes.txt",
+            "sample_.png",
+            "sample_1a.png",
+            "sample_1.png.tmp",
+            "my.png",
+        ] {
+            assert!(!is_run_output(name), "{name}");
+        }
     }
 }

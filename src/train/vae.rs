@@ -88,7 +88,7 @@ pub fn train(
     config.validate()?;
     require_image_shape((config.height, config.width), &data.train)?;
     require_image_shape((config.height, config.width), &data.test)?;
-    run.create_out()?;
+    run.prepare_out()?;
     let mut vae = Vae::new(backend, config.clone(), run.batch_size, run.seed)?;
     let train_data = DeviceData::upload(backend, &data.train)?;
     let test_data = DeviceData::upload(backend, &data.test)?;
