@@ -165,12 +165,13 @@ fn matmul_nn_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
     store_block(r0, c0, acc0, acc1, acc2, acc3);
 }
 
-// Aᵀ·B with A (k × m) and B (k × n) contiguous along m and n: m % 4 == 0, n % 4 == 0,
-// offsets % 4 == 0.
+// Aᵀ·B with A (k × m) and B (k × n) contiguous along m and n: m % 4 == 0, n % 8 == 0,
+// offsets % 4 == 0. Each invocation computes a 4×8 block: per step of k, one vec4 of A and
+// two of B feed eight vec4 FMAs.
 @compute @workgroup_size(8, 8)
 fn matmul_tn_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
     let r0 = gid.y * 4u;
-    let c0 = gid.x * 4u;
+    let c0 = gid.x * 8u;
     if (r0 >= p.m || c0 >= p.n) {
         return;
     }
@@ -182,15 +183,25 @@ fn matmul_tn_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
     var acc3 = vec4<f32>(0.0);
+    var acc4 = vec4<f32>(0.0);
+    var acc5 = vec4<f32>(0.0);
+    var acc6 = vec4<f32>(0.0);
+    var acc7 = vec4<f32>(0.0);
     for (var kk = 0u; kk < p.k; kk = kk + 1u) {
         let av = a4[ai];
-        let bv = b4[bi];
-        acc0 = fma(vec4<f32>(av.x), bv, acc0);
-        acc1 = fma(vec4<f32>(av.y), bv, acc1);
-        acc2 = fma(vec4<f32>(av.z), bv, acc2);
-        acc3 = fma(vec4<f32>(av.w), bv, acc3);
+        let bl = b4[bi];
+        let br = b4[bi + 1u];
+        acc0 = fma(vec4<f32>(av.x), bl, acc0);
+        acc1 = fma(vec4<f32>(av.y), bl, acc1);
+        acc2 = fma(vec4<f32>(av.z), bl, acc2);
+        acc3 = fma(vec4<f32>(av.w), bl, acc3);
+        acc4 = fma(vec4<f32>(av.x), br, acc4);
+        acc5 = fma(vec4<f32>(av.y), br, acc5);
+        acc6 = fma(vec4<f32>(av.z), br, acc6);
+        acc7 = fma(vec4<f32>(av.w), br, acc7);
         ai = ai + m4;
         bi = bi + n4;
     }
     store_block(r0, c0, acc0, acc1, acc2, acc3);
+    store_block(r0, c0 + 4u, acc4, acc5, acc6, acc7);
 }

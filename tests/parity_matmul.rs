@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{POISON, assert_close, gpu, rng, values};
+use common::{POISON, assert_close, rng, shared_gpu, values};
 use gengpu::backend::cpu::CpuBackend;
 use gengpu::backend::{Activation, Backend, MatmulForm, Tensor};
 
@@ -23,7 +23,9 @@ fn check_at(
     act: Activation,
     offset: usize,
 ) {
-    let Some(mut gpu) = gpu("matmul") else { return };
+    let Some(mut gpu) = shared_gpu("matmul") else {
+        return;
+    };
     let mut cpu = CpuBackend::new();
     let mut rng = rng("matmul");
     let (a_shape, b_shape) = match form {
@@ -55,7 +57,7 @@ fn check_at(
         be.read(&tc).unwrap()
     };
     let want = run(&mut cpu, 0.0);
-    let got = run(&mut gpu, POISON);
+    let got = run(&mut *gpu, POISON);
     let what = format!("matmul {form:?} m={m} n={n} k={k} bias={bias} {act:?} offset={offset}");
     assert_close(&what, &got, &want, 1e-5, 1e-4);
 }

@@ -23,6 +23,23 @@ pub fn gpu(test: &str) -> Option<GpuBackend> {
     }
 }
 
+/// One GPU backend shared by the tests of a test binary, for those that run many small cases:
+/// opening a device builds every pipeline, which costs a fraction of a second on llvmpipe.
+/// `None` (after saying so) as [`gpu`] does when there is no adapter.
+pub fn shared_gpu(test: &str) -> Option<std::sync::MutexGuard<'static, GpuBackend>> {
+    static SHARED: std::sync::OnceLock<Option<std::sync::Mutex<GpuBackend>>> =
+        std::sync::OnceLock::new();
+    let shared = SHARED.get_or_init(|| gpu(test).map(std::sync::Mutex::new));
+    match shared {
+        // A test that failed while holding the backend leaves it usable for the others.
+        Some(backend) => Some(backend.lock().unwrap_or_else(|e| e.into_inner())),
+        None => {
+            eprintln!("SKIPPED {test}: no GPU adapter");
+            None
+        }
+    }
+}
+
 /// A seeded generator, so that a failure can be reproduced; the seed is printed.
 pub fn rng(test: &str) -> StdRng {
     let seed = std::env::var("GENGPU_TEST_SEED")

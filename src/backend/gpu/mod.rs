@@ -17,8 +17,6 @@ use super::{
 
 /// Invocations per workgroup of the 1-d kernels (their `@workgroup_size`).
 const LINEAR_GROUP: usize = 256;
-/// Side of the C block one matmul workgroup computes (8×8 invocations × 4×4 each).
-const MATMUL_TILE: usize = 32;
 
 /// The wgpu backend.
 pub struct GpuBackend {
@@ -119,8 +117,17 @@ fn matmul_kernel(form: MatmulForm, m: usize, n: usize, k: usize, a: &Tensor, b: 
     match form {
         MatmulForm::NT if whole(k) && aligned => Kernel::MatmulNtVec4,
         MatmulForm::NN if whole(k) && whole(n) && aligned => Kernel::MatmulNnVec4,
-        MatmulForm::TN if whole(m) && whole(n) && aligned => Kernel::MatmulTnVec4,
+        MatmulForm::TN if whole(m) && n.is_multiple_of(8) && aligned => Kernel::MatmulTnVec4,
         _ => Kernel::Matmul,
+    }
+}
+
+/// Rows and columns of the C block one workgroup of `kernel` computes: 8×8 invocations of
+/// 4×4 each, or 4×8 for the TN vec4 kernel.
+fn matmul_tile(kernel: Kernel) -> (usize, usize) {
+    match kernel {
+        Kernel::MatmulTnVec4 => (32, 64),
+        _ => (32, 32),
     }
 }
 
@@ -262,9 +269,11 @@ impl Backend for GpuBackend {
             act.code(),
             act.slope().to_bits(),
         ];
+        let kernel = matmul_kernel(form, m, n, k, a, b);
+        let (tile_rows, tile_cols) = matmul_tile(kernel);
         let groups = (
-            shader_u32(n.div_ceil(MATMUL_TILE)),
-            shader_u32(m.div_ceil(MATMUL_TILE)),
+            shader_u32(n.div_ceil(tile_cols)),
+            shader_u32(m.div_ceil(tile_rows)),
         );
         let max = self.ctx.limits.max_compute_workgroups_per_dimension;
         if groups.0 > max || groups.1 > max {
@@ -275,7 +284,6 @@ impl Backend for GpuBackend {
                 device: self.ctx.adapter.name.clone(),
             });
         }
-        let kernel = matmul_kernel(form, m, n, k, a, b);
         self.run(
             kernel,
             &[a.buffer, b.buffer, bias_tensor.buffer, c.buffer],
