@@ -125,12 +125,13 @@ fn matmul_nt_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
     store_block(r0, c0, acc0, acc1, acc2, acc3);
 }
 
-// A·B with A (m × k) and B (k × n) contiguous along k and n: k % 4 == 0, n % 4 == 0,
-// offsets % 4 == 0. Four steps of k per iteration: one vec4 of each row of A, four of B.
+// A·B with A (m × k) and B (k × n) contiguous along k and n: k % 4 == 0, n % 8 == 0,
+// offsets % 4 == 0. Each invocation computes a 4×8 block, four steps of k per iteration: one
+// vec4 of each row of A, two vec4s of each of four rows of B.
 @compute @workgroup_size(8, 8)
 fn matmul_nn_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
     let r0 = gid.y * 4u;
-    let c0 = gid.x * 4u;
+    let c0 = gid.x * 8u;
     if (r0 >= p.m || c0 >= p.n) {
         return;
     }
@@ -142,27 +143,26 @@ fn matmul_nn_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
         p.a_off / 4u + clamped_row(r0, 2u) * k4,
         p.a_off / 4u + clamped_row(r0, 3u) * k4);
     var bi = p.b_off / 4u + c0 / 4u;
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
+    var acc = array<vec4<f32>, 8>();
     for (var kk = 0u; kk < k4; kk = kk + 1u) {
         let b0 = b4[bi];
         let b1 = b4[bi + n4];
         let b2 = b4[bi + 2u * n4];
         let b3 = b4[bi + 3u * n4];
-        let av0 = a4[ai.x];
-        let av1 = a4[ai.y];
-        let av2 = a4[ai.z];
-        let av3 = a4[ai.w];
-        acc0 = fma(vec4<f32>(av0.x), b0, fma(vec4<f32>(av0.y), b1, fma(vec4<f32>(av0.z), b2, fma(vec4<f32>(av0.w), b3, acc0))));
-        acc1 = fma(vec4<f32>(av1.x), b0, fma(vec4<f32>(av1.y), b1, fma(vec4<f32>(av1.z), b2, fma(vec4<f32>(av1.w), b3, acc1))));
-        acc2 = fma(vec4<f32>(av2.x), b0, fma(vec4<f32>(av2.y), b1, fma(vec4<f32>(av2.z), b2, fma(vec4<f32>(av2.w), b3, acc2))));
-        acc3 = fma(vec4<f32>(av3.x), b0, fma(vec4<f32>(av3.y), b1, fma(vec4<f32>(av3.z), b2, fma(vec4<f32>(av3.w), b3, acc3))));
+        let b4l = b4[bi + 1u];
+        let b5 = b4[bi + n4 + 1u];
+        let b6 = b4[bi + 2u * n4 + 1u];
+        let b7 = b4[bi + 3u * n4 + 1u];
+        for (var i = 0u; i < 4u; i = i + 1u) {
+            let av = a4[ai[i]];
+            acc[i] = fma(vec4<f32>(av.x), b0, fma(vec4<f32>(av.y), b1, fma(vec4<f32>(av.z), b2, fma(vec4<f32>(av.w), b3, acc[i]))));
+            acc[i + 4u] = fma(vec4<f32>(av.x), b4l, fma(vec4<f32>(av.y), b5, fma(vec4<f32>(av.z), b6, fma(vec4<f32>(av.w), b7, acc[i + 4u]))));
+        }
         ai = ai + vec4<u32>(1u);
         bi = bi + 4u * n4;
     }
-    store_block(r0, c0, acc0, acc1, acc2, acc3);
+    store_block(r0, c0, acc[0], acc[1], acc[2], acc[3]);
+    store_block(r0, c0 + 4u, acc[4], acc[5], acc[6], acc[7]);
 }
 
 // Aᵀ·B with A (k × m) and B (k × n) contiguous along m and n: m % 4 == 0, n % 8 == 0,

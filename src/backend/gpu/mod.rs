@@ -116,17 +116,17 @@ fn matmul_kernel(form: MatmulForm, m: usize, n: usize, k: usize, a: &Tensor, b: 
     let aligned = whole(a.offset) && whole(b.offset);
     match form {
         MatmulForm::NT if whole(k) && aligned => Kernel::MatmulNtVec4,
-        MatmulForm::NN if whole(k) && whole(n) && aligned => Kernel::MatmulNnVec4,
+        MatmulForm::NN if whole(k) && n.is_multiple_of(8) && aligned => Kernel::MatmulNnVec4,
         MatmulForm::TN if whole(m) && n.is_multiple_of(8) && aligned => Kernel::MatmulTnVec4,
         _ => Kernel::Matmul,
     }
 }
 
 /// Rows and columns of the C block one workgroup of `kernel` computes: 8×8 invocations of
-/// 4×4 each, or 4×8 for the TN vec4 kernel.
+/// 4×4 each, or 4×8 for the NN and TN vec4 kernels.
 fn matmul_tile(kernel: Kernel) -> (usize, usize) {
     match kernel {
-        Kernel::MatmulTnVec4 => (32, 64),
+        Kernel::MatmulTnVec4 | Kernel::MatmulNnVec4 => (32, 64),
         _ => (32, 32),
     }
 }
