@@ -7,7 +7,7 @@ use crate::backend::{Activation, Backend, Counters, MatmulForm, Result, Tensor};
 use crate::data::Dataset;
 use crate::model::gan::{Gan, GanConfig};
 use crate::model::vae::{Vae, VaeConfig, train_stream};
-use crate::optim::Adam;
+use crate::optim::{Adam, AdamSettings};
 use crate::train::{DeviceData, gan, vae};
 
 /// One measurement.
@@ -84,7 +84,7 @@ pub fn vae_steps(backend: &mut dyn Backend, steps: usize) -> Result<Measurement>
     let batch = 128;
     let mut vae = Vae::new(backend, config, batch, 1)?;
     let device = DeviceData::upload(backend, &data)?;
-    let mut adam = Adam::new(1e-3, 0.9, 0.999);
+    let mut adam = Adam::new(AdamSettings::pytorch(1e-3));
     let params = vae.store.params;
     time_steps(
         "VAE training step (batch 128)",
@@ -107,8 +107,14 @@ pub fn gan_steps(backend: &mut dyn Backend, steps: usize) -> Result<Measurement>
     let batch = 64;
     let mut gan = Gan::new(backend, config, batch, 1)?;
     let device = DeviceData::upload(backend, &data)?;
-    let mut adam_g = Adam::new(2e-4, 0.5, 0.999);
-    let mut adam_d = Adam::new(2e-4, 0.5, 0.999);
+    let mut adam_g = Adam::new(AdamSettings {
+        beta1: 0.5,
+        ..AdamSettings::pytorch(2e-4)
+    });
+    let mut adam_d = Adam::new(AdamSettings {
+        beta1: 0.5,
+        ..AdamSettings::pytorch(2e-4)
+    });
     let params = gan.d.params;
     time_steps(
         "GAN training step (batch 64)",

@@ -10,7 +10,8 @@ use gengpu::backend::gpu::{AdapterChoice, list_adapters};
 use gengpu::backend::select::{BackendChoice, open};
 use gengpu::data::{self, FetchEvent};
 use gengpu::model::{GanConfig, VaeConfig};
-use gengpu::train::{self, DeviceData, Loaded, OptimizerSettings, RunOptions};
+use gengpu::optim::AdamSettings;
+use gengpu::train::{self, DeviceData, Loaded, RunOptions};
 
 #[derive(Parser)]
 #[command(
@@ -315,10 +316,10 @@ fn train_gan(args: GanArgs) -> Result<()> {
     }
     let settings = train::gan::GanSettings {
         run,
-        optimizer: OptimizerSettings {
-            lr: args.lr,
+        optimizer: AdamSettings {
             beta1: args.beta1,
             beta2: args.beta2,
+            ..AdamSettings::pytorch(args.lr)
         },
         config,
     };
@@ -336,11 +337,7 @@ fn train_vae(args: VaeArgs) -> Result<()> {
     let settings = train::vae::VaeSettings {
         run,
         // PyTorch's defaults, as in its VAE example.
-        optimizer: OptimizerSettings {
-            lr: args.lr,
-            beta1: 0.9,
-            beta2: 0.999,
-        },
+        optimizer: AdamSettings::pytorch(args.lr),
         config,
     };
     train::vae::train(backend.as_mut(), &data, &settings)?;

@@ -1,32 +1,91 @@
-//! Adam over a whole [`ParamStore`]: one dispatch per step.
+//! Adam (and AdamW): its settings, its step count, and the step over a whole [`ParamStore`]
+//! in one dispatch. The moments live in the store; the kernel takes [`AdamStep`].
 
-use crate::backend::{AdamHyper, Backend, Result};
+use thiserror::Error;
+
+use crate::backend::{AdamStep, Backend, Result};
 use crate::nn::ParamStore;
 
-/// Adam's configuration and its step count (the moments live in the store).
-#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+/// Settings no optimizer can use.
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct InvalidSettings(pub String);
+
+/// Adam's hyper-parameters.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdamSettings {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    /// Decoupled weight decay (AdamW); 0 for plain Adam.
+    pub weight_decay: f32,
+}
+
+impl AdamSettings {
+    /// PyTorch's defaults (β 0.9, 0.999, eps 1e-8, no weight decay) with the given learning rate.
+    pub fn pytorch(lr: f32) -> Self {
+        AdamSettings {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        }
+    }
+
+    /// Refuses values Adam cannot use.
+    pub fn validate(&self) -> std::result::Result<(), InvalidSettings> {
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return Err(InvalidSettings("--lr must be a positive number".into()));
+        }
+        if !(0.0..1.0).contains(&self.beta1) || !(0.0..1.0).contains(&self.beta2) {
+            return Err(InvalidSettings(
+                "--beta1 and --beta2 must be in [0, 1)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The kernel's coefficients at step `step` (from 1): the bias corrections in f64, like
+    /// PyTorch's scalar math.
+    pub fn at_step(&self, step: u32) -> AdamStep {
+        let t = f64::from(step.max(1));
+        let bc1 = 1.0 - f64::from(self.beta1).powf(t);
+        let bc2 = 1.0 - f64::from(self.beta2).powf(t);
+        AdamStep {
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+            step_size: (f64::from(self.lr) / bc1) as f32,
+            inv_sqrt_bc2: (1.0 / bc2.sqrt()) as f32,
+            decay: 1.0 - self.lr * self.weight_decay,
+        }
+    }
+}
+
+/// One optimizer: its settings and the steps it has taken.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Adam {
-    pub hyper: AdamHyper,
+    pub settings: AdamSettings,
+    pub steps: u32,
 }
 
 impl Adam {
-    /// Adam with PyTorch's defaults and the given learning rate and betas.
-    pub fn new(lr: f32, beta1: f32, beta2: f32) -> Self {
-        let mut hyper = AdamHyper::new(lr);
-        hyper.beta1 = beta1;
-        hyper.beta2 = beta2;
-        hyper.step = 0;
-        Adam { hyper }
-    }
-
-    /// Steps taken so far.
-    pub fn steps(&self) -> u32 {
-        self.hyper.step
+    /// An optimizer that has taken no step.
+    pub fn new(settings: AdamSettings) -> Self {
+        Adam { settings, steps: 0 }
     }
 
     /// Applies the gradients in `store.grads`.
     pub fn step(&mut self, backend: &mut dyn Backend, store: &ParamStore) -> Result<()> {
-        self.hyper.step += 1;
-        backend.adam(&self.hyper, &store.params, &store.grads, &store.m, &store.v)
+        self.steps += 1;
+        backend.adam(
+            &self.settings.at_step(self.steps),
+            &store.params,
+            &store.grads,
+            &store.m,
+            &store.v,
+        )
     }
 }

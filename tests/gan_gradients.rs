@@ -5,7 +5,7 @@ use gengpu::backend::Backend;
 use gengpu::backend::cpu::CpuBackend;
 use gengpu::data::Dataset;
 use gengpu::model::gan::{Gan, GanConfig};
-use gengpu::optim::Adam;
+use gengpu::optim::{Adam, AdamSettings};
 use gengpu::train::DeviceData;
 
 const BATCH: usize = 8;
@@ -37,7 +37,16 @@ fn step(g_params: &[f32], d_params: &[f32], batch_norm: bool) -> (f64, f64, Vec<
     let data = DeviceData::upload(&mut be, real_images()).unwrap();
     data.gather(&mut be, 0, 2.0 / 255.0, -1.0, &gan.real_input())
         .unwrap();
-    let (mut adam_g, mut adam_d) = (Adam::new(0.0, 0.5, 0.999), Adam::new(0.0, 0.5, 0.999));
+    let (mut adam_g, mut adam_d) = (
+        Adam::new(AdamSettings {
+            beta1: 0.5,
+            ..AdamSettings::pytorch(0.0)
+        }),
+        Adam::new(AdamSettings {
+            beta1: 0.5,
+            ..AdamSettings::pytorch(0.0)
+        }),
+    );
     gan.reset_sums(&mut be).unwrap();
     gan.train_step(&mut be, 1, 0, &mut adam_g, &mut adam_d)
         .unwrap();

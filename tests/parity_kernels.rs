@@ -12,7 +12,8 @@ mod common;
 use common::{POISON, assert_close, gpu, rng, values};
 use gengpu::backend::cpu::CpuBackend;
 use gengpu::backend::gpu::GpuBackend;
-use gengpu::backend::{Activation, AdamHyper, Backend, Tensor};
+use gengpu::backend::{Activation, Backend, Tensor};
+use gengpu::optim::AdamSettings;
 use rand::Rng;
 use rand::rngs::StdRng;
 
@@ -634,13 +635,12 @@ fn adam_consecutive_steps() {
                     g
                 })
                 .collect();
-            let hyper = AdamHyper {
+            let hyper = AdamSettings {
                 lr: 1e-2,
                 beta1: 0.9,
                 beta2: 0.999,
                 eps: 1e-8,
                 weight_decay,
-                step: 1,
             };
             let what =
                 format!("adam n={n} weight_decay {weight_decay} offsets {o_p}/{o_g}/{o_m}/{o_v}");
@@ -652,8 +652,8 @@ fn adam_consecutive_steps() {
                 let mut states = Vec::new();
                 for (step, g) in (1..=5).zip(&grads) {
                     be.upload(&tg.view, g).unwrap();
-                    let h = AdamHyper { step, ..hyper };
-                    be.adam(&h, &tp.view, &tg.view, &tm.view, &tv.view).unwrap();
+                    be.adam(&hyper.at_step(step), &tp.view, &tg.view, &tm.view, &tv.view)
+                        .unwrap();
                     states.push([
                         read(be, &tp, &what),
                         read(be, &tm, &what),

@@ -7,7 +7,8 @@ mod common;
 
 use common::{assert_close, rng, values};
 use gengpu::backend::cpu::CpuBackend;
-use gengpu::backend::{Activation, AdamHyper, Backend, MatmulForm, Tensor, rng as counter_rng};
+use gengpu::backend::{Activation, Backend, MatmulForm, Tensor, rng as counter_rng};
+use gengpu::optim::AdamSettings;
 use rand::Rng;
 use rand::rngs::StdRng;
 
@@ -351,8 +352,8 @@ fn adam_by_hand() {
     let lr = 0.1;
     let (p, tg) = (tensor(&mut be, 1, 4, &[1.0; 4]), tensor(&mut be, 1, 4, &g));
     let (m, v) = (be.alloc(1, 4).unwrap(), be.alloc(1, 4).unwrap());
-    let hyper = AdamHyper::new(lr);
-    be.adam(&hyper, &p, &tg, &m, &v).unwrap();
+    let hyper = AdamSettings::pytorch(lr);
+    be.adam(&hyper.at_step(1), &p, &tg, &m, &v).unwrap();
     // 1e-3/(1e-3 + 1e-8) = 0.99999: eps shows at the fifth digit.
     assert_close(
         "adam params",
@@ -381,8 +382,7 @@ fn adam_by_hand() {
     // The same gradient at steps 2..5: m̂ = g and v̂ = g² still (the corrections are exact
     // for a constant gradient), so each step moves by −lr·sign(g) again.
     for step in 2..=5 {
-        be.adam(&AdamHyper { step, ..hyper }, &p, &tg, &m, &v)
-            .unwrap();
+        be.adam(&hyper.at_step(step), &p, &tg, &m, &v).unwrap();
     }
     let n = 0.999_99f32;
     assert_close(
@@ -397,10 +397,11 @@ fn adam_by_hand() {
     let p = tensor(&mut be, 1, 4, &[2.0; 4]);
     let (m, v) = (be.alloc(1, 4).unwrap(), be.alloc(1, 4).unwrap());
     be.adam(
-        &AdamHyper {
+        &AdamSettings {
             weight_decay: 0.5,
             ..hyper
-        },
+        }
+        .at_step(1),
         &p,
         &tg,
         &m,
@@ -418,13 +419,12 @@ fn adam_matches_pytorch_formula_in_f64() {
     let mut be = CpuBackend::new();
     let n = 37;
     for weight_decay in [0.0, 0.01] {
-        let hyper = AdamHyper {
+        let hyper = AdamSettings {
             lr: 2e-3,
             beta1: 0.5,
             beta2: 0.999,
             eps: 1e-8,
             weight_decay,
-            step: 1,
         };
         let p0 = values(&mut rng, n, -1.0, 1.0);
         let (p, g) = (tensor(&mut be, 1, n, &p0), be.alloc(1, n).unwrap());
@@ -434,8 +434,7 @@ fn adam_matches_pytorch_formula_in_f64() {
         for step in 1..=6u32 {
             let grads = values(&mut rng, n, -1.0, 1.0);
             be.upload(&g, &grads).unwrap();
-            be.adam(&AdamHyper { step, ..hyper }, &p, &g, &m, &v)
-                .unwrap();
+            be.adam(&hyper.at_step(step), &p, &g, &m, &v).unwrap();
             // torch.optim.AdamW (Adam when weight_decay = 0), in f64.
             let (b1, b2) = (f64::from(hyper.beta1), f64::from(hyper.beta2));
             let (bc1, bc2) = (1.0 - b1.powi(step as i32), 1.0 - b2.powi(step as i32));

@@ -9,7 +9,7 @@ use gengpu::backend::cpu::CpuBackend;
 use gengpu::data::Dataset;
 use gengpu::model::gan::{Gan, GanConfig, GanSums};
 use gengpu::model::vae::{Vae, VaeConfig, train_stream};
-use gengpu::optim::Adam;
+use gengpu::optim::{Adam, AdamSettings};
 use gengpu::train::DeviceData;
 
 const STEPS: usize = 5;
@@ -29,7 +29,7 @@ fn vae_steps(backend: &mut dyn Backend, data: &Dataset) -> ((f64, f64), Vec<f32>
     let mut vae = Vae::new(backend, config(), BATCH, 7).unwrap();
     let device = DeviceData::upload(backend, data).unwrap();
     device.shuffle(backend, 3, 1).unwrap();
-    let mut adam = Adam::new(1e-3, 0.9, 0.999);
+    let mut adam = Adam::new(AdamSettings::pytorch(1e-3));
     vae.reset_sums(backend).unwrap();
     for step in 0..STEPS {
         // The last batch is partial (BATCH · STEPS > data.count) to cover smaller batches.
@@ -96,8 +96,14 @@ fn gan_steps(backend: &mut dyn Backend, data: &Dataset) -> (GanSums, Vec<f32>, V
     };
     let mut gan = Gan::new(backend, config, BATCH, 5).unwrap();
     let device = DeviceData::upload(backend, data).unwrap();
-    let mut adam_g = Adam::new(2e-4, 0.5, 0.999);
-    let mut adam_d = Adam::new(2e-4, 0.5, 0.999);
+    let mut adam_g = Adam::new(AdamSettings {
+        beta1: 0.5,
+        ..AdamSettings::pytorch(2e-4)
+    });
+    let mut adam_d = Adam::new(AdamSettings {
+        beta1: 0.5,
+        ..AdamSettings::pytorch(2e-4)
+    });
     gan.reset_sums(backend).unwrap();
     for step in 0..STEPS {
         device

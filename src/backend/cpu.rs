@@ -3,7 +3,7 @@
 
 use super::ops::sigmoid;
 use super::{
-    Activation, AdamHyper, Backend, BackendError, BatchNormHyper, BufferId, Bytes, Counters,
+    Activation, AdamStep, Backend, BackendError, BatchNormHyper, BufferId, Bytes, Counters,
     Indices, MatmulForm, Result, Tensor, rng, tensor_bytes, validate,
 };
 
@@ -437,21 +437,20 @@ impl Backend for CpuBackend {
 
     fn adam(
         &mut self,
-        hyper: &AdamHyper,
+        step: &AdamStep,
         params: &Tensor,
         grads: &Tensor,
         m: &Tensor,
         v: &Tensor,
     ) -> Result<()> {
         validate::adam(params, grads, m, v)?;
-        let (step_size, inv_sqrt_bc2) = hyper.corrections();
-        let decay = 1.0 - hyper.lr * hyper.weight_decay;
+        let s = *step;
         self.compute([params, m, v], |me, [p, m, v]| {
             for (i, &g) in me.f32s(grads)?.iter().enumerate() {
-                m[i] = hyper.beta1 * m[i] + (1.0 - hyper.beta1) * g;
-                v[i] = hyper.beta2 * v[i] + (1.0 - hyper.beta2) * g * g;
-                let denom = v[i].sqrt() * inv_sqrt_bc2 + hyper.eps;
-                p[i] = p[i] * decay - step_size * m[i] / denom;
+                m[i] = s.beta1 * m[i] + (1.0 - s.beta1) * g;
+                v[i] = s.beta2 * v[i] + (1.0 - s.beta2) * g * g;
+                let denom = v[i].sqrt() * s.inv_sqrt_bc2 + s.eps;
+                p[i] = p[i] * s.decay - s.step_size * m[i] / denom;
             }
             Ok(())
         })

@@ -18,7 +18,7 @@ mod tensor;
 mod validate;
 
 pub use error::BackendError;
-pub use ops::{Activation, AdamHyper, BatchNormHyper, MatmulForm};
+pub use ops::{Activation, AdamStep, BatchNormHyper, MatmulForm};
 pub use tensor::{BufferId, Bytes, Indices, Tensor};
 
 /// Hardware-independent performance counters, cumulative since the backend was made.
@@ -197,7 +197,7 @@ pub trait Backend {
     /// One Adam (or AdamW, with `weight_decay`) update over flat buffers of equal length.
     fn adam(
         &mut self,
-        hyper: &AdamHyper,
+        step: &AdamStep,
         params: &Tensor,
         grads: &Tensor,
         m: &Tensor,

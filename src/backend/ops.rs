@@ -154,38 +154,19 @@ impl MatmulForm {
     }
 }
 
-/// Adam's hyper-parameters and the step number (from 1) for the bias corrections.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AdamHyper {
-    pub lr: f32,
+/// The coefficients of one Adam (AdamW) update, as the kernel takes them: the optimizer
+/// (`crate::optim::Adam`) computes them from its settings and the step number.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamStep {
     pub beta1: f32,
     pub beta2: f32,
     pub eps: f32,
-    /// Decoupled weight decay (AdamW); 0 for plain Adam.
-    pub weight_decay: f32,
-    pub step: u32,
-}
-
-impl AdamHyper {
-    /// PyTorch's defaults with the given learning rate, at step 1.
-    pub fn new(lr: f32) -> Self {
-        AdamHyper {
-            lr,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-            step: 1,
-        }
-    }
-
-    /// `(lr / (1 − β1^t), 1 / sqrt(1 − β2^t))`, computed in f64 like PyTorch's scalar math.
-    pub(crate) fn corrections(&self) -> (f32, f32) {
-        let t = f64::from(self.step.max(1));
-        let bc1 = 1.0 - f64::from(self.beta1).powf(t);
-        let bc2 = 1.0 - f64::from(self.beta2).powf(t);
-        ((f64::from(self.lr) / bc1) as f32, (1.0 / bc2.sqrt()) as f32)
-    }
+    /// `lr / (1 − β1^t)`.
+    pub step_size: f32,
+    /// `1 / √(1 − β2^t)`.
+    pub inv_sqrt_bc2: f32,
+    /// `1 − lr·weight_decay` (decoupled weight decay; 1 for plain Adam).
+    pub decay: f32,
 }
 
 /// Batch normalization's constants.

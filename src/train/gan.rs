@@ -7,14 +7,13 @@ use serde_json::json;
 
 use super::progress::epoch_bar;
 use super::{
-    CheckpointMeta, DeviceData, MetricsLog, OptimizerSettings, RunOptions, TrainError,
-    require_image_shape, save_chart,
+    CheckpointMeta, DeviceData, MetricsLog, RunOptions, TrainError, require_image_shape, save_chart,
 };
 use crate::backend::{Backend, rng};
 use crate::checkpoint::{self, Checkpoint};
 use crate::data::TrainTest;
 use crate::model::gan::{Gan, GanConfig, GanSums};
-use crate::optim::Adam;
+use crate::optim::{Adam, AdamSettings};
 use crate::picture;
 
 /// Real images are scaled to [-1, 1], the range of the generator's tanh.
@@ -31,7 +30,7 @@ const GIF_FRAME_MS: u32 = 500;
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct GanSettings {
     pub run: RunOptions,
-    pub optimizer: OptimizerSettings,
+    pub optimizer: AdamSettings,
     pub config: GanConfig,
 }
 
@@ -88,8 +87,8 @@ pub fn train(
     run.prepare_out()?;
     let mut gan = Gan::new(backend, config.clone(), run.batch_size, run.seed)?;
     let train_data = DeviceData::upload(backend, &data.train)?;
-    let mut adam_g = settings.optimizer.adam();
-    let mut adam_d = settings.optimizer.adam();
+    let mut adam_g = Adam::new(settings.optimizer);
+    let mut adam_d = Adam::new(settings.optimizer);
     let mut metrics = MetricsLog::create(&run.out)?;
     let seed = run.seed as u32;
     let steps = train_data.count / run.batch_size;

@@ -53,6 +53,8 @@ pub enum TrainError {
     },
     #[error("invalid setting: {0}")]
     Setting(String),
+    #[error("invalid setting: {0}")]
+    Optimizer(#[from] crate::optim::InvalidSettings),
 }
 
 /// Fails unless `data` holds images of the model's `height × width`.
@@ -70,34 +72,6 @@ pub fn require_image_shape(
         data_h: data.rows,
         data_w: data.cols,
     })
-}
-
-/// Adam's settings of a run.
-#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
-pub struct OptimizerSettings {
-    pub lr: f32,
-    pub beta1: f32,
-    pub beta2: f32,
-}
-
-impl OptimizerSettings {
-    /// Refuses values Adam cannot use.
-    pub fn validate(&self) -> Result<(), TrainError> {
-        if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return Err(TrainError::Setting("--lr must be a positive number".into()));
-        }
-        if !(0.0..1.0).contains(&self.beta1) || !(0.0..1.0).contains(&self.beta2) {
-            return Err(TrainError::Setting(
-                "--beta1 and --beta2 must be in [0, 1)".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// A fresh optimizer with these settings.
-    pub fn adam(&self) -> crate::optim::Adam {
-        crate::optim::Adam::new(self.lr, self.beta1, self.beta2)
-    }
 }
 
 /// Options common to every model's training run.

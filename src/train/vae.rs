@@ -7,14 +7,14 @@ use serde_json::json;
 
 use super::progress::epoch_bar;
 use super::{
-    CheckpointMeta, DeviceData, MetricsLog, OptimizerSettings, RunOptions, TrainError,
-    require_image_shape, save_chart, save_grid,
+    CheckpointMeta, DeviceData, MetricsLog, RunOptions, TrainError, require_image_shape,
+    save_chart, save_grid,
 };
 use crate::backend::{Backend, rng};
 use crate::checkpoint::{self, Checkpoint};
 use crate::data::{Dataset, TrainTest};
 use crate::model::vae::{Vae, VaeConfig, eval_stream, train_stream};
-use crate::optim::Adam;
+use crate::optim::{Adam, AdamSettings};
 
 /// Inputs are pixel/255, as in PyTorch's example (not binarized).
 pub const PIXEL_SCALE: f32 = 1.0 / 255.0;
@@ -29,7 +29,7 @@ const MANIFOLD_SIDE: usize = 20;
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct VaeSettings {
     pub run: RunOptions,
-    pub optimizer: OptimizerSettings,
+    pub optimizer: AdamSettings,
     pub config: VaeConfig,
 }
 
@@ -92,7 +92,7 @@ pub fn train(
     let mut vae = Vae::new(backend, config.clone(), run.batch_size, run.seed)?;
     let train_data = DeviceData::upload(backend, &data.train)?;
     let test_data = DeviceData::upload(backend, &data.test)?;
-    let mut adam = settings.optimizer.adam();
+    let mut adam = Adam::new(settings.optimizer);
     let mut metrics = MetricsLog::create(&run.out)?;
     let seed = run.seed as u32;
     let mut reports: Vec<EpochReport> = Vec::new();

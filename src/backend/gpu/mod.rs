@@ -11,7 +11,7 @@ use recorder::Recorder;
 use shaders::Kernel;
 
 use super::{
-    Activation, AdamHyper, Backend, BackendError, BatchNormHyper, BufferId, Bytes, Counters,
+    Activation, AdamStep, Backend, BackendError, BatchNormHyper, BufferId, Bytes, Counters,
     Indices, MatmulForm, Result, Tensor, tensor_bytes, validate,
 };
 
@@ -563,27 +563,25 @@ impl Backend for GpuBackend {
 
     fn adam(
         &mut self,
-        hyper: &AdamHyper,
+        step: &AdamStep,
         params: &Tensor,
         grads: &Tensor,
         m: &Tensor,
         v: &Tensor,
     ) -> Result<()> {
         validate::adam(params, grads, m, v)?;
-        let (step_size, inv_sqrt_bc2) = hyper.corrections();
-        let decay = 1.0 - hyper.lr * hyper.weight_decay;
         let words = [
             shader_u32(params.len()),
             shader_u32(params.offset),
             shader_u32(grads.offset),
             shader_u32(m.offset),
             shader_u32(v.offset),
-            hyper.beta1.to_bits(),
-            hyper.beta2.to_bits(),
-            hyper.eps.to_bits(),
-            step_size.to_bits(),
-            inv_sqrt_bc2.to_bits(),
-            decay.to_bits(),
+            step.beta1.to_bits(),
+            step.beta2.to_bits(),
+            step.eps.to_bits(),
+            step.step_size.to_bits(),
+            step.inv_sqrt_bc2.to_bits(),
+            step.decay.to_bits(),
         ];
         let groups = self.groups_for(params.len(), LINEAR_GROUP);
         self.run(
