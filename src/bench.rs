@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use crate::backend::{Activation, Backend, Counters, MatmulForm, Result, Tensor};
 use crate::data::Dataset;
+use crate::model::Step;
 use crate::model::gan::{Gan, GanConfig};
-use crate::model::vae::{Vae, VaeConfig, train_stream};
-use crate::optim::{Adam, AdamSettings};
+use crate::model::vae::{Vae, VaeConfig};
+use crate::optim::Adam;
 use crate::train::{DeviceData, gan, vae};
 
 /// One measurement.
@@ -84,7 +85,7 @@ pub fn vae_steps(backend: &mut dyn Backend, steps: usize) -> Result<Measurement>
     let batch = 128;
     let mut vae = Vae::new(backend, config, batch, 1)?;
     let device = DeviceData::upload(backend, &data)?;
-    let mut adam = Adam::new(AdamSettings::pytorch(1e-3));
+    let adam = Adam::pytorch(1e-3);
     let params = vae.store.params;
     time_steps(
         "VAE training step (batch 128)",
@@ -94,8 +95,7 @@ pub fn vae_steps(backend: &mut dyn Backend, steps: usize) -> Result<Measurement>
         |backend, s| {
             let first = (s * batch) % (data.count - batch);
             device.gather(backend, first, vae::PIXEL_SCALE, 0.0, &vae.input(batch))?;
-            vae.train_step(backend, batch, 1, train_stream(s as u64))?;
-            adam.step(backend, &vae.store)
+            vae.train_step(backend, batch, bench_step(s), &adam)
         },
     )
 }
@@ -107,14 +107,10 @@ pub fn gan_steps(backend: &mut dyn Backend, steps: usize) -> Result<Measurement>
     let batch = 64;
     let mut gan = Gan::new(backend, config, batch, 1)?;
     let device = DeviceData::upload(backend, &data)?;
-    let mut adam_g = Adam::new(AdamSettings {
+    let adam = Adam {
         beta1: 0.5,
-        ..AdamSettings::pytorch(2e-4)
-    });
-    let mut adam_d = Adam::new(AdamSettings {
-        beta1: 0.5,
-        ..AdamSettings::pytorch(2e-4)
-    });
+        ..Adam::pytorch(2e-4)
+    };
     let params = gan.d.params;
     time_steps(
         "GAN training step (batch 64)",
@@ -125,9 +121,17 @@ pub fn gan_steps(backend: &mut dyn Backend, steps: usize) -> Result<Measurement>
             let first = (s * batch) % (data.count - batch);
             let real = gan.real_input();
             device.gather(backend, first, gan::PIXEL_SCALE, gan::PIXEL_SHIFT, &real)?;
-            gan.train_step(backend, 1, s as u32, &mut adam_g, &mut adam_d)
+            gan.train_step(backend, bench_step(s), &adam)
         },
     )
+}
+
+/// The `s`-th timed step of a model.
+fn bench_step(s: usize) -> Step {
+    Step {
+        seed: 1,
+        index: s as u64,
+    }
 }
 
 /// Runs `step` once to warm up, then `steps` times, each submitted on its own, and waits for

@@ -1,6 +1,6 @@
-//! Checkpoints in safetensors format: every parameter under its PyTorch-style name, Adam's
-//! moments as `optim.m.<name>` / `optim.v.<name>`, and the model and training configuration
-//! as JSON in the header's metadata (key `gengpu`). Written atomically.
+//! Checkpoints in safetensors format: a model's named tensors (its [`State`]) and a JSON
+//! description of the model and the run in the header's metadata (key `gengpu`). Written
+//! atomically. What the tensors and the JSON mean is the models' and the trainer's business.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use thiserror::Error;
 
-use crate::nn::ParamLayout;
+use crate::nn::{NamedTensor, State};
 
 /// The metadata key holding the JSON description.
 const META_KEY: &str = "gengpu";
@@ -40,57 +40,21 @@ pub enum CheckpointError {
     Config { path: PathBuf, reason: String },
 }
 
-/// The host copy of one parameter store: parameters and Adam's moments, flat.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StoreState {
-    pub params: Vec<f32>,
-    pub m: Vec<f32>,
-    pub v: Vec<f32>,
-}
-
-/// One tensor to save.
-pub struct Named<'a> {
-    pub name: String,
-    pub shape: Vec<usize>,
-    pub values: &'a [f32],
-}
-
-/// The tensors of `layout` in the flat `values`, each named `{prefix}{entry name}`.
-pub fn layout_tensors<'a>(layout: &ParamLayout, prefix: &str, values: &'a [f32]) -> Vec<Named<'a>> {
-    layout
-        .entries()
-        .iter()
-        .map(|e| Named {
-            name: format!("{prefix}{}", e.name),
-            shape: e.shape(),
-            values: &values[e.offset..e.offset + e.len()],
-        })
-        .collect()
-}
-
-/// A store's parameters under their own names and Adam's moments under `optim.m.` / `optim.v.`.
-pub fn store_tensors<'a>(layout: &ParamLayout, state: &'a StoreState) -> Vec<Named<'a>> {
-    let mut tensors = layout_tensors(layout, "", &state.params);
-    tensors.extend(layout_tensors(layout, "optim.m.", &state.m));
-    tensors.extend(layout_tensors(layout, "optim.v.", &state.v));
-    tensors
-}
-
-/// Saves `tensors` and the JSON `meta`. Writes `path.tmp`, then renames, so that a crash never
-/// leaves a half-written checkpoint behind.
+/// Saves `state` and the JSON `meta`, atomically: a crash never leaves a half-written
+/// checkpoint behind.
 pub fn save<M: serde::Serialize>(
     path: &Path,
     meta: &M,
-    tensors: &[Named],
+    state: &State,
 ) -> Result<(), CheckpointError> {
     let write_error = |source| CheckpointError::Write {
         path: path.to_path_buf(),
         source,
     };
     let json = serde_json::to_string(meta).map_err(|e| write_error(std::io::Error::other(e)))?;
-    let mut views: Vec<(&str, TensorView<'_>)> = Vec::with_capacity(tensors.len());
-    for t in tensors {
-        let view = TensorView::new(Dtype::F32, t.shape.clone(), bytemuck::cast_slice(t.values))
+    let mut views: Vec<(&str, TensorView<'_>)> = Vec::with_capacity(state.tensors().len());
+    for t in state.tensors() {
+        let view = TensorView::new(Dtype::F32, t.shape.clone(), bytemuck::cast_slice(&t.values))
             .map_err(|e| write_error(std::io::Error::other(e)))?;
         views.push((&t.name, view));
     }
@@ -103,27 +67,22 @@ pub fn save<M: serde::Serialize>(
 /// A checkpoint read into memory.
 pub struct Checkpoint {
     path: PathBuf,
-    bytes: Vec<u8>,
     meta: String,
+    state: State,
 }
 
 impl Checkpoint {
-    /// Reads and checks the file's header.
+    /// Reads the file and decodes every tensor.
     pub fn open(path: &Path) -> Result<Self, CheckpointError> {
         let bytes = std::fs::read(path).map_err(|source| CheckpointError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        let (_, header) =
-            SafeTensors::read_metadata(&bytes).map_err(|e| CheckpointError::Format {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            })?;
-        // Also validates that every tensor's bytes are present.
-        SafeTensors::deserialize(&bytes).map_err(|e| CheckpointError::Format {
+        let format_error = |e: safetensors::SafeTensorError| CheckpointError::Format {
             path: path.to_path_buf(),
             reason: e.to_string(),
-        })?;
+        };
+        let (_, header) = SafeTensors::read_metadata(&bytes).map_err(format_error)?;
         let meta = header
             .metadata()
             .as_ref()
@@ -132,14 +91,42 @@ impl Checkpoint {
             .ok_or_else(|| CheckpointError::NotOurs {
                 path: path.to_path_buf(),
             })?;
+        // Also validates that every tensor's bytes are present.
+        let tensors = SafeTensors::deserialize(&bytes).map_err(format_error)?;
+        let mut state = State::default();
+        for (name, view) in tensors.tensors() {
+            if view.dtype() != Dtype::F32 {
+                return Err(CheckpointError::Tensor {
+                    path: path.to_path_buf(),
+                    name,
+                    reason: format!("dtype {:?}, expected F32", view.dtype()),
+                });
+            }
+            // safetensors data is little-endian and may be unaligned: copy through bytes.
+            let values = view
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            state.push(NamedTensor {
+                name,
+                shape: view.shape().to_vec(),
+                values,
+            });
+        }
         Ok(Checkpoint {
             path: path.to_path_buf(),
-            bytes,
             meta,
+            state,
         })
     }
 
-    /// The configuration saved with the weights.
+    /// The file it was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The JSON description saved with the tensors.
     pub fn meta<M: serde::de::DeserializeOwned>(&self) -> Result<M, CheckpointError> {
         serde_json::from_str(&self.meta).map_err(|e| CheckpointError::Config {
             path: self.path.clone(),
@@ -147,50 +134,8 @@ impl Checkpoint {
         })
     }
 
-    /// The values of `layout`'s tensors, named `{prefix}{entry name}`, checked name by name
-    /// and shape by shape.
-    pub fn values(&self, layout: &ParamLayout, prefix: &str) -> Result<Vec<f32>, CheckpointError> {
-        let tensors =
-            SafeTensors::deserialize(&self.bytes).map_err(|e| CheckpointError::Format {
-                path: self.path.clone(),
-                reason: e.to_string(),
-            })?;
-        let mut values = vec![0.0; layout.len()];
-        for e in layout.entries() {
-            let name = format!("{prefix}{}", e.name);
-            let bad = |reason: String| CheckpointError::Tensor {
-                path: self.path.clone(),
-                name: name.clone(),
-                reason,
-            };
-            let view = tensors.tensor(&name).map_err(|e| bad(e.to_string()))?;
-            if view.dtype() != Dtype::F32 {
-                return Err(bad(format!("dtype {:?}, expected F32", view.dtype())));
-            }
-            if view.shape() != e.shape() {
-                return Err(bad(format!(
-                    "shape {:?}, expected {:?}",
-                    view.shape(),
-                    e.shape()
-                )));
-            }
-            // safetensors data is little-endian and may be unaligned: copy through bytes.
-            for (dst, chunk) in values[e.offset..e.offset + e.len()]
-                .iter_mut()
-                .zip(view.data().chunks_exact(4))
-            {
-                *dst = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-            }
-        }
-        Ok(values)
-    }
-
-    /// The parameters and Adam's moments of a store with `layout`.
-    pub fn store(&self, layout: &ParamLayout) -> Result<StoreState, CheckpointError> {
-        Ok(StoreState {
-            params: self.values(layout, "")?,
-            m: self.values(layout, "optim.m.")?,
-            v: self.values(layout, "optim.v.")?,
-        })
+    /// The tensors.
+    pub fn state(&self) -> &State {
+        &self.state
     }
 }

@@ -10,4 +10,5 @@ pub mod model;
 pub mod nn;
 pub mod optim;
 pub mod picture;
+pub mod progress;
 pub mod train;

@@ -1,5 +1,5 @@
-//! Adam (and AdamW): its settings, its step count, and the step over a whole [`ParamStore`]
-//! in one dispatch. The moments live in the store; the kernel takes [`AdamStep`].
+//! Adam (and AdamW): its settings and its step over a whole [`ParamStore`] in one dispatch.
+//! The moments live in the store; the kernel takes [`AdamStep`].
 
 use thiserror::Error;
 
@@ -11,9 +11,10 @@ use crate::nn::ParamStore;
 #[error("{0}")]
 pub struct InvalidSettings(pub String);
 
-/// Adam's hyper-parameters.
+/// Adam's hyper-parameters. Adam keeps no other state: its moments live in the
+/// [`ParamStore`] and its step number is the training step's.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AdamSettings {
+pub struct Adam {
     pub lr: f32,
     pub beta1: f32,
     pub beta2: f32,
@@ -22,10 +23,10 @@ pub struct AdamSettings {
     pub weight_decay: f32,
 }
 
-impl AdamSettings {
+impl Adam {
     /// PyTorch's defaults (β 0.9, 0.999, eps 1e-8, no weight decay) with the given learning rate.
     pub fn pytorch(lr: f32) -> Self {
-        AdamSettings {
+        Adam {
             lr,
             beta1: 0.9,
             beta2: 0.999,
@@ -62,26 +63,11 @@ impl AdamSettings {
             decay: 1.0 - self.lr * self.weight_decay,
         }
     }
-}
 
-/// One optimizer: its settings and the steps it has taken.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Adam {
-    pub settings: AdamSettings,
-    pub steps: u32,
-}
-
-impl Adam {
-    /// An optimizer that has taken no step.
-    pub fn new(settings: AdamSettings) -> Self {
-        Adam { settings, steps: 0 }
-    }
-
-    /// Applies the gradients in `store.grads`.
-    pub fn step(&mut self, backend: &mut dyn Backend, store: &ParamStore) -> Result<()> {
-        self.steps += 1;
+    /// Applies the gradients in `store.grads` as step `t` (from 1).
+    pub fn step(&self, backend: &mut dyn Backend, store: &ParamStore, t: u32) -> Result<()> {
         backend.adam(
-            &self.settings.at_step(self.steps),
+            &self.at_step(t),
             &store.params,
             &store.grads,
             &store.m,

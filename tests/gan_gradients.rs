@@ -4,8 +4,9 @@
 use gengpu::backend::Backend;
 use gengpu::backend::cpu::CpuBackend;
 use gengpu::data::Dataset;
+use gengpu::model::Step;
 use gengpu::model::gan::{Gan, GanConfig};
-use gengpu::optim::{Adam, AdamSettings};
+use gengpu::optim::Adam;
 use gengpu::train::DeviceData;
 
 const BATCH: usize = 8;
@@ -37,18 +38,12 @@ fn step(g_params: &[f32], d_params: &[f32], batch_norm: bool) -> (f64, f64, Vec<
     let data = DeviceData::upload(&mut be, real_images()).unwrap();
     data.gather(&mut be, 0, 2.0 / 255.0, -1.0, &gan.real_input())
         .unwrap();
-    let (mut adam_g, mut adam_d) = (
-        Adam::new(AdamSettings {
-            beta1: 0.5,
-            ..AdamSettings::pytorch(0.0)
-        }),
-        Adam::new(AdamSettings {
-            beta1: 0.5,
-            ..AdamSettings::pytorch(0.0)
-        }),
-    );
+    let adam = Adam {
+        beta1: 0.5,
+        ..Adam::pytorch(0.0)
+    };
     gan.reset_sums(&mut be).unwrap();
-    gan.train_step(&mut be, 1, 0, &mut adam_g, &mut adam_d)
+    gan.train_step(&mut be, Step { seed: 1, index: 0 }, &adam)
         .unwrap();
     let sums = gan.read_sums(&mut be, 1).unwrap();
     let g_grads = be.read(&gan.g.grads).unwrap();

@@ -13,7 +13,7 @@ use common::{POISON, assert_close, gpu, rng, values};
 use gengpu::backend::cpu::CpuBackend;
 use gengpu::backend::gpu::GpuBackend;
 use gengpu::backend::{Activation, Backend, Tensor};
-use gengpu::optim::AdamSettings;
+use gengpu::optim::Adam;
 use rand::Rng;
 use rand::rngs::StdRng;
 
@@ -635,7 +635,7 @@ fn adam_consecutive_steps() {
                     g
                 })
                 .collect();
-            let hyper = AdamSettings {
+            let hyper = Adam {
                 lr: 1e-2,
                 beta1: 0.9,
                 beta2: 0.999,

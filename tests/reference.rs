@@ -8,7 +8,7 @@ mod common;
 use common::{assert_close, rng, values};
 use gengpu::backend::cpu::CpuBackend;
 use gengpu::backend::{Activation, Backend, MatmulForm, Tensor, rng as counter_rng};
-use gengpu::optim::AdamSettings;
+use gengpu::optim::Adam;
 use rand::Rng;
 use rand::rngs::StdRng;
 
@@ -352,7 +352,7 @@ fn adam_by_hand() {
     let lr = 0.1;
     let (p, tg) = (tensor(&mut be, 1, 4, &[1.0; 4]), tensor(&mut be, 1, 4, &g));
     let (m, v) = (be.alloc(1, 4).unwrap(), be.alloc(1, 4).unwrap());
-    let hyper = AdamSettings::pytorch(lr);
+    let hyper = Adam::pytorch(lr);
     be.adam(&hyper.at_step(1), &p, &tg, &m, &v).unwrap();
     // 1e-3/(1e-3 + 1e-8) = 0.99999: eps shows at the fifth digit.
     assert_close(
@@ -397,7 +397,7 @@ fn adam_by_hand() {
     let p = tensor(&mut be, 1, 4, &[2.0; 4]);
     let (m, v) = (be.alloc(1, 4).unwrap(), be.alloc(1, 4).unwrap());
     be.adam(
-        &AdamSettings {
+        &Adam {
             weight_decay: 0.5,
             ..hyper
         }
@@ -419,7 +419,7 @@ fn adam_matches_pytorch_formula_in_f64() {
     let mut be = CpuBackend::new();
     let n = 37;
     for weight_decay in [0.0, 0.01] {
-        let hyper = AdamSettings {
+        let hyper = Adam {
             lr: 2e-3,
             beta1: 0.5,
             beta2: 0.999,

@@ -7,9 +7,10 @@ use common::{assert_close, gpu};
 use gengpu::backend::Backend;
 use gengpu::backend::cpu::CpuBackend;
 use gengpu::data::Dataset;
+use gengpu::model::Step;
 use gengpu::model::gan::{Gan, GanConfig, GanSums};
-use gengpu::model::vae::{Vae, VaeConfig, train_stream};
-use gengpu::optim::{Adam, AdamSettings};
+use gengpu::model::vae::{Vae, VaeConfig};
+use gengpu::optim::Adam;
 use gengpu::train::DeviceData;
 
 const STEPS: usize = 5;
@@ -29,7 +30,7 @@ fn vae_steps(backend: &mut dyn Backend, data: &Dataset) -> ((f64, f64), Vec<f32>
     let mut vae = Vae::new(backend, config(), BATCH, 7).unwrap();
     let device = DeviceData::upload(backend, data).unwrap();
     device.shuffle(backend, 3, 1).unwrap();
-    let mut adam = Adam::new(AdamSettings::pytorch(1e-3));
+    let adam = Adam::pytorch(1e-3);
     vae.reset_sums(backend).unwrap();
     for step in 0..STEPS {
         // The last batch is partial (BATCH · STEPS > data.count) to cover smaller batches.
@@ -37,9 +38,11 @@ fn vae_steps(backend: &mut dyn Backend, data: &Dataset) -> ((f64, f64), Vec<f32>
         device
             .gather(backend, step * BATCH, 1.0 / 255.0, 0.0, &vae.input(rows))
             .unwrap();
-        vae.train_step(backend, rows, 11, train_stream(step as u64))
-            .unwrap();
-        adam.step(backend, &vae.store).unwrap();
+        let step = Step {
+            seed: 11,
+            index: step as u64,
+        };
+        vae.train_step(backend, rows, step, &adam).unwrap();
         backend.submit().unwrap();
     }
     let sums = vae.read_sums(backend).unwrap();
@@ -96,21 +99,20 @@ fn gan_steps(backend: &mut dyn Backend, data: &Dataset) -> (GanSums, Vec<f32>, V
     };
     let mut gan = Gan::new(backend, config, BATCH, 5).unwrap();
     let device = DeviceData::upload(backend, data).unwrap();
-    let mut adam_g = Adam::new(AdamSettings {
+    let adam = Adam {
         beta1: 0.5,
-        ..AdamSettings::pytorch(2e-4)
-    });
-    let mut adam_d = Adam::new(AdamSettings {
-        beta1: 0.5,
-        ..AdamSettings::pytorch(2e-4)
-    });
+        ..Adam::pytorch(2e-4)
+    };
     gan.reset_sums(backend).unwrap();
     for step in 0..STEPS {
         device
             .gather(backend, step * BATCH, 2.0 / 255.0, -1.0, &gan.real_input())
             .unwrap();
-        gan.train_step(backend, 9, step as u32, &mut adam_g, &mut adam_d)
-            .unwrap();
+        let step = Step {
+            seed: 9,
+            index: step as u64,
+        };
+        gan.train_step(backend, step, &adam).unwrap();
         backend.submit().unwrap();
     }
     let sums = gan.read_sums(backend, STEPS).unwrap();

@@ -10,9 +10,9 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::{ConfigError, check_sizes};
+use super::{ConfigError, Step, check_sizes};
 use crate::backend::{Activation, Backend, BatchNormHyper, Result, Tensor};
-use crate::nn::{LayerSpec, Mlp, ParamLayout, ParamStore};
+use crate::nn::{LayerSpec, LoadError, Mlp, ParamLayout, ParamStore, State};
 use crate::optim::Adam;
 
 /// The GAN's shape.
@@ -229,18 +229,12 @@ impl Gan {
     }
 
     /// One step as PyTorch-GAN takes it: draw `z`, update the generator through the
-    /// discriminator (targets "real"), then update the discriminator on real images and on the
-    /// generator's images from before its update.
-    pub fn train_step(
-        &mut self,
-        backend: &mut dyn Backend,
-        seed: u32,
-        stream: u32,
-        adam_g: &mut Adam,
-        adam_d: &mut Adam,
-    ) -> Result<()> {
+    /// discriminator (targets "real"), then update the discriminator on real images (already
+    /// in [`Gan::real_input`]) and on the generator's images from before its update. Both
+    /// networks are updated by `adam`'s settings, each with its own moments.
+    pub fn train_step(&mut self, backend: &mut dyn Backend, step: Step, adam: &Adam) -> Result<()> {
         let b = self.batch;
-        backend.fill_normal(&self.z, seed, stream)?;
+        backend.fill_normal(&self.z, step.seed, step.index as u32)?;
         let fake = self.generator.forward(backend, &self.g, &self.z, true)?;
 
         // Generator: maximize log D(G(z)).
@@ -264,7 +258,7 @@ impl Gan {
         )?;
         self.generator
             .backward(backend, &self.g, &self.z, &self.d_fake_grad, None, true)?;
-        adam_g.step(backend, &self.g)?;
+        adam.step(backend, &self.g, step.adam_t())?;
 
         // Discriminator: real images are "real", the generator's are "fake"; the loss is the
         // mean of the two halves' mean BCE.
@@ -280,7 +274,31 @@ impl Gan {
         backend.accumulate_sum(&self.probs.rows_from(b), &self.sum(D_REAL), 1.0 / b as f32)?;
         self.discriminator
             .backward(backend, &self.d, &self.d_in, &self.dlogits, None, true)?;
-        adam_d.step(backend, &self.d)
+        adam.step(backend, &self.d, step.adam_t())
+    }
+
+    /// Both networks' weights and Adam's moments, and the generator's batch-norm running
+    /// statistics, named as the layers are.
+    pub fn state(&self, backend: &mut dyn Backend) -> Result<State> {
+        let mut state = self.g.state(backend)?;
+        state.extend(self.d.state(backend)?);
+        state.push_layout(&self.running_layout, "", &backend.read(&self.running)?);
+        Ok(state)
+    }
+
+    /// Restores what [`Gan::state`] saved.
+    pub fn load_state(
+        &mut self,
+        backend: &mut dyn Backend,
+        state: &State,
+    ) -> std::result::Result<(), LoadError> {
+        let running = state.layout_values(&self.running_layout, "")?;
+        self.g.load_state(backend, state)?;
+        self.d.load_state(backend, state)?;
+        if !self.running_layout.is_empty() {
+            backend.upload(&self.running, &running)?;
+        }
+        Ok(())
     }
 
     /// Zeroes the sums.

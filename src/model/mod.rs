@@ -8,6 +8,33 @@ pub use vae::{Vae, VaeConfig};
 
 use thiserror::Error;
 
+/// One training step, as every model's step takes it: its random draws come from
+/// `(seed, stream)` and its optimizer's bias corrections from the step number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub seed: u32,
+    /// Steps taken before this one.
+    pub index: u64,
+}
+
+impl Step {
+    /// The random stream of this step's draws: training steps use the even streams, so that
+    /// evaluation and pictures ([`eval_stream`]) never share noise with them.
+    pub fn stream(&self) -> u32 {
+        (self.index as u32).wrapping_mul(2)
+    }
+
+    /// The optimizer's step number `t` (from 1).
+    pub fn adam_t(&self) -> u32 {
+        (self.index as u32).wrapping_add(1)
+    }
+}
+
+/// The random stream of evaluation batch `batch`: the odd streams (see [`Step::stream`]).
+pub fn eval_stream(batch: u64) -> u32 {
+    (batch as u32).wrapping_mul(2).wrapping_add(1)
+}
+
 /// A model shape that cannot be built.
 #[derive(Debug, Error)]
 #[error("invalid model: {0}")]

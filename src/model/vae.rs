@@ -5,9 +5,10 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::{ConfigError, check_sizes};
+use super::{ConfigError, Step, check_sizes};
 use crate::backend::{Activation, Backend, Result, Tensor};
-use crate::nn::{LayerSpec, Mlp, ParamLayout, ParamStore};
+use crate::nn::{LayerSpec, LoadError, Mlp, ParamLayout, ParamStore, State};
+use crate::optim::Adam;
 
 /// The VAE's shape.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -49,17 +50,6 @@ impl VaeConfig {
         }
         check_sizes("VAE", self.height, self.width, &layers)
     }
-}
-
-/// Random-stream numbers: draws for training step `s` use stream `2s`, evaluation batches
-/// and pictures the odd streams, so that no two uses share noise.
-pub fn train_stream(step: u64) -> u32 {
-    (step as u32).wrapping_mul(2)
-}
-
-/// See [`train_stream`].
-pub fn eval_stream(batch: u64) -> u32 {
-    (batch as u32).wrapping_mul(2).wrapping_add(1)
 }
 
 /// ReLU hidden layers of the given widths, then a linear layer of `outputs`.
@@ -202,16 +192,16 @@ impl Vae {
         Ok(stats)
     }
 
-    /// Forward and backward of one training batch of `rows` examples (already in
-    /// [`Vae::input`]): leaves the gradients in `store.grads`.
+    /// One training step on a batch of `rows` examples (already in [`Vae::input`]): forward,
+    /// backward, and `adam`'s update of every parameter.
     pub fn train_step(
         &mut self,
         backend: &mut dyn Backend,
         rows: usize,
-        seed: u32,
-        stream: u32,
+        step: Step,
+        adam: &Adam,
     ) -> Result<()> {
-        let stats = self.forward_with_loss(backend, rows, seed, stream)?;
+        let stats = self.forward_with_loss(backend, rows, step.seed, step.stream())?;
         let (z, dz) = (self.z.top_rows(rows), self.dz.top_rows(rows));
         let dlogits = self.dlogits.top_rows(rows);
         self.decoder
@@ -219,7 +209,22 @@ impl Vae {
         let dstats = self.dstats.top_rows(rows);
         backend.latent_backward(&dz, &stats, &self.eps.top_rows(rows), 1.0, &dstats)?;
         self.encoder
-            .backward(backend, &self.store, &self.input(rows), &dstats, None, true)
+            .backward(backend, &self.store, &self.input(rows), &dstats, None, true)?;
+        adam.step(backend, &self.store, step.adam_t())
+    }
+
+    /// The weights and Adam's moments, named as the layers are.
+    pub fn state(&self, backend: &mut dyn Backend) -> Result<State> {
+        self.store.state(backend)
+    }
+
+    /// Restores what [`Vae::state`] saved.
+    pub fn load_state(
+        &mut self,
+        backend: &mut dyn Backend,
+        state: &State,
+    ) -> std::result::Result<(), LoadError> {
+        self.store.load_state(backend, state)
     }
 
     /// The loss of a batch without training on it (accumulated into the sums).

@@ -1,15 +1,21 @@
-//! Training loops and what they write: progress, metrics log, pictures, checkpoints.
+//! Training: one loop for every model ([`trainer`]), each model's part in it ([`vae`],
+//! [`gan`]), the run's settings, metrics log and checkpoints.
 
 mod device_data;
 pub mod gan;
 mod metrics;
 mod pictures;
-mod progress;
+pub use pictures::{save_chart, save_grid};
+mod saved;
+mod settings;
+pub mod trainer;
 pub mod vae;
 
 pub use device_data::DeviceData;
 pub use metrics::MetricsLog;
-pub use pictures::{save_chart, save_grid};
+pub use saved::{CheckpointMeta, Loaded, load, load_vae};
+pub use settings::{ModelSettings, RunOptions, Settings};
+pub use trainer::{Figures, Trainee};
 
 use std::path::PathBuf;
 
@@ -17,7 +23,8 @@ use thiserror::Error;
 
 use crate::backend::BackendError;
 use crate::checkpoint::CheckpointError;
-use crate::data::DataError;
+use crate::data::{DataError, TrainTest};
+use crate::nn::StateError;
 use crate::picture::PictureError;
 
 /// What can stop a run.
@@ -36,6 +43,8 @@ pub enum TrainError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{path}: {source}")]
+    State { path: PathBuf, source: StateError },
     #[error("{path} does not hold {expected}")]
     WrongModel {
         path: PathBuf,
@@ -74,162 +83,27 @@ pub fn require_image_shape(
     })
 }
 
-/// Options common to every model's training run.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct RunOptions {
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub seed: u64,
-    /// Where metrics, pictures and checkpoints go.
-    pub out: PathBuf,
-    /// Steps between progress updates (each reads the running loss back from the device).
-    pub log_every: usize,
-}
-
-impl RunOptions {
-    /// Refuses settings no run can use.
-    pub fn validate(&self, train_examples: usize) -> Result<(), TrainError> {
-        if self.epochs == 0 {
-            return Err(TrainError::Setting("--epochs must be at least 1".into()));
-        }
-        if self.batch_size == 0 {
-            return Err(TrainError::Setting(
-                "--batch-size must be at least 1".into(),
-            ));
-        }
-        if self.batch_size > train_examples {
-            return Err(TrainError::Setting(format!(
-                "--batch-size {} is larger than the {train_examples} training examples",
-                self.batch_size
-            )));
-        }
-        Ok(())
-    }
-
-    /// Where the run's checkpoint goes (replaced at every epoch).
-    pub fn checkpoint_path(&self) -> PathBuf {
-        self.out.join("checkpoint.safetensors")
-    }
-
-    /// Creates the output folder, and removes what an earlier run wrote there (its metrics,
-    /// pictures and checkpoint, recognized by name), so that the folder shows one run only.
-    /// Other files are left alone.
-    pub fn prepare_out(&self) -> Result<(), TrainError> {
-        let io_error = |path: &std::path::Path| {
-            let path = path.to_path_buf();
-            move |source| TrainError::Io { path, source }
-        };
-        std::fs::create_dir_all(&self.out).map_err(io_error(&self.out))?;
-        let mut removed = 0;
-        for entry in std::fs::read_dir(&self.out).map_err(io_error(&self.out))? {
-            let path = entry.map_err(io_error(&self.out))?.path();
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            if path.is_file() && is_run_output(name) {
-                std::fs::remove_file(&path).map_err(io_error(&path))?;
-                removed += 1;
-            }
-        }
-        if removed > 0 {
-            println!(
-                "replaced {removed} files of an earlier run in {}",
-                self.out.display()
-            );
-        }
-        Ok(())
-    }
-}
-
-/// Whether `name` is one of the files a training run writes.
-fn is_run_output(name: &str) -> bool {
-    const FIXED: [&str; 4] = [
-        "metrics.jsonl",
-        "loss.png",
-        "progress.gif",
-        "checkpoint.safetensors",
-    ];
-    const PER_EPOCH: [&str; 3] = ["sample_", "reconstruction_", "manifold_"];
-    let per_epoch = PER_EPOCH.iter().any(|prefix| {
-        name.strip_prefix(prefix)
-            .and_then(|rest| rest.strip_suffix(".png"))
-            .is_some_and(|epoch| !epoch.is_empty() && epoch.bytes().all(|b| b.is_ascii_digit()))
-    });
-    per_epoch || FIXED.contains(&name)
-}
-
-/// What a checkpoint holds, by model (the `model` field of its JSON metadata).
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "model", rename_all = "lowercase")]
-pub enum CheckpointMeta {
-    Vae(vae::VaeMeta),
-    Gan(gan::GanMeta),
-}
-
-/// A model restored from a checkpoint.
-pub enum Loaded {
-    Vae(Box<crate::model::Vae>, vae::VaeMeta),
-    Gan(Box<crate::model::Gan>, gan::GanMeta),
-}
-
-/// Opens a checkpoint of either model, for batches of up to `batch` rows.
-pub fn load(
+/// Trains the model `settings` describe on `data`, writing metrics, pictures and checkpoints
+/// into the run's folder. Returns each epoch's figures.
+pub fn train(
     backend: &mut dyn crate::backend::Backend,
-    path: &std::path::Path,
-    batch: usize,
-) -> Result<Loaded, TrainError> {
-    let file = crate::checkpoint::Checkpoint::open(path)?;
-    Ok(match file.meta::<CheckpointMeta>()? {
-        CheckpointMeta::Vae(meta) => {
-            let model = vae::restore(backend, &file, meta.config.clone(), batch)?;
-            Loaded::Vae(Box::new(model), meta)
-        }
-        CheckpointMeta::Gan(meta) => {
-            // The generator is built for exactly `batch` rows; sampling chunks by it.
-            let model = gan::restore(backend, &file, meta.config.clone(), batch)?;
-            Loaded::Gan(Box::new(model), meta)
-        }
-    })
-}
-
-/// Opens a checkpoint that must hold a VAE.
-pub fn load_vae(
-    backend: &mut dyn crate::backend::Backend,
-    path: &std::path::Path,
-    batch: usize,
-) -> Result<(crate::model::Vae, vae::VaeMeta), TrainError> {
-    match load(backend, path, batch)? {
-        Loaded::Vae(model, meta) => Ok((*model, meta)),
-        Loaded::Gan(..) => Err(TrainError::WrongModel {
-            path: path.to_path_buf(),
-            expected: "a VAE (this is a GAN checkpoint)",
-        }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_run_output;
-
-    #[test]
-    fn run_outputs_are_recognized_by_name_only() {
-        for name in [
-            "metrics.jsonl",
-            "sample_12.png",
-            "reconstruction_1.png",
-            "manifold_3.png",
-        ] {
-            assert!(is_run_output(name), "{name}");
-        }
-        for name in [
-            "notes.txt",
-            "sample_.png",
-            "sample_1a.png",
-            "sample_1.png.tmp",
-            "my.png",
-        ] {
-            assert!(!is_run_output(name), "{name}");
-        }
-    }
+    data: &TrainTest,
+    settings: &ModelSettings,
+) -> Result<Vec<Figures>, TrainError> {
+    let run = settings.run();
+    run.validate(data.train.count)?;
+    settings.optimizer().validate()?;
+    let mut trainee: Box<dyn Trainee> = match settings {
+        ModelSettings::Vae(s) => Box::new(vae::VaeTrainee::new(backend, data, s)?),
+        ModelSettings::Gan(s) => Box::new(gan::GanTrainee::new(backend, data, s)?),
+    };
+    run.prepare_out()?;
+    let train_data = DeviceData::upload(backend, &data.train)?;
+    trainer::train_epochs(
+        backend,
+        trainee.as_mut(),
+        &train_data,
+        settings,
+        &data.description,
+    )
 }

@@ -1,58 +1,179 @@
-//! Training, evaluating and sampling the VAE.
+//! The VAE's part in training ([`VaeTrainee`]), and evaluating, sampling and interpolating a
+//! VAE.
 
 use std::path::Path;
-use std::time::Instant;
 
-use serde_json::json;
-
-use super::progress::epoch_bar;
-use super::{
-    CheckpointMeta, DeviceData, MetricsLog, RunOptions, TrainError, require_image_shape,
-    save_chart, save_grid,
-};
+use super::pictures::save_grid;
+use super::trainer::{Chart, Figures, Trainee, figure};
+use super::{DeviceData, Settings, TrainError, require_image_shape};
 use crate::backend::{Backend, rng};
-use crate::checkpoint::{self, Checkpoint};
-use crate::data::{Dataset, TrainTest};
-use crate::model::vae::{Vae, VaeConfig, eval_stream, train_stream};
-use crate::optim::{Adam, AdamSettings};
+use crate::data::TrainTest;
+use crate::model::vae::{Vae, VaeConfig};
+use crate::model::{Step, eval_stream};
+use crate::nn::State;
+use crate::optim::Adam;
 
 /// Inputs are pixel/255, as in PyTorch's example (not binarized).
 pub const PIXEL_SCALE: f32 = 1.0 / 255.0;
 /// The seed of the fixed prior draws shown in `sample_{epoch}.png`, so epochs can be compared.
 const SAMPLE_SEED: u32 = 0x5eed;
+/// The random stream of the reconstructions in `reconstruction_{epoch}.png`.
+const RECONSTRUCTION_STREAM: u32 = u32::MAX - 1;
 /// Digits shown in `reconstruction_{epoch}.png`.
 const SHOWN: usize = 8;
 /// Side of the latent manifold grid written for 2-d latents.
 const MANIFOLD_SIDE: usize = 20;
 
 /// The settings of a VAE run.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct VaeSettings {
-    pub run: RunOptions,
-    pub optimizer: AdamSettings,
-    pub config: VaeConfig,
+pub type VaeSettings = Settings<VaeConfig>;
+
+/// A VAE in training: the model, its optimizer, and the test data it is scored on.
+pub struct VaeTrainee {
+    vae: Vae,
+    adam: Adam,
+    seed: u32,
+    batch: usize,
+    train_count: usize,
+    test: DeviceData,
+    /// The first test images as pixel/255, shown above their reconstructions.
+    shown: Vec<f32>,
 }
 
-/// What a VAE checkpoint carries beside the weights.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct VaeMeta {
-    pub config: VaeConfig,
-    pub settings: VaeSettings,
-    pub adam: Adam,
-    pub epoch: usize,
-    pub steps: u64,
-    pub data: String,
-    pub test_loss: f64,
+impl VaeTrainee {
+    /// Builds the model of `settings` for `data`, with the test split on the device.
+    pub fn new(
+        backend: &mut dyn Backend,
+        data: &TrainTest,
+        settings: &VaeSettings,
+    ) -> Result<Self, TrainError> {
+        let config = &settings.config;
+        config.validate()?;
+        require_image_shape((config.height, config.width), &data.train)?;
+        require_image_shape((config.height, config.width), &data.test)?;
+        let batch = settings.run.batch_size;
+        let vae = Vae::new(backend, config.clone(), batch, settings.run.seed)?;
+        let shown = SHOWN.min(batch).min(data.test.count);
+        Ok(VaeTrainee {
+            vae,
+            adam: settings.optimizer,
+            seed: settings.run.seed as u32,
+            batch,
+            train_count: data.train.count,
+            test: DeviceData::upload(backend, &data.test)?,
+            shown: data.test.images[..shown * config.pixels()]
+                .iter()
+                .map(|&b| f32::from(b) * PIXEL_SCALE)
+                .collect(),
+        })
+    }
 }
 
-/// One epoch's figures.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct EpochReport {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub test_loss: f64,
-    pub seconds: f64,
-    pub steps: usize,
+impl Trainee for VaeTrainee {
+    fn steps_per_epoch(&self, examples: usize) -> usize {
+        examples.div_ceil(self.batch)
+    }
+
+    fn start_epoch(&mut self, backend: &mut dyn Backend) -> Result<(), TrainError> {
+        Ok(self.vae.reset_sums(backend)?)
+    }
+
+    fn step(
+        &mut self,
+        backend: &mut dyn Backend,
+        data: &DeviceData,
+        batch: usize,
+        step: Step,
+    ) -> Result<(), TrainError> {
+        let first = batch * self.batch;
+        let rows = self.batch.min(data.count - first);
+        data.gather(backend, first, PIXEL_SCALE, 0.0, &self.vae.input(rows))?;
+        Ok(self.vae.train_step(backend, rows, step, &self.adam)?)
+    }
+
+    fn progress(&mut self, backend: &mut dyn Backend, steps: usize) -> Result<String, TrainError> {
+        let (bce, kl) = self.vae.read_sums(backend)?;
+        let seen = (steps * self.batch).min(self.train_count);
+        Ok(format!("loss {:.2}", (bce + kl) / seen as f64))
+    }
+
+    fn training_figures(
+        &mut self,
+        backend: &mut dyn Backend,
+        _steps: usize,
+    ) -> Result<Figures, TrainError> {
+        let (bce, kl) = self.vae.read_sums(backend)?;
+        let n = self.train_count as f64;
+        Ok(vec![
+            ("train_loss", (bce + kl) / n),
+            ("train_bce", bce / n),
+            ("train_kl", kl / n),
+        ])
+    }
+
+    fn evaluate(&mut self, backend: &mut dyn Backend) -> Result<Option<Figures>, TrainError> {
+        let (loss, bce, kl) = evaluate(backend, &mut self.vae, &self.test, self.seed)?;
+        Ok(Some(vec![
+            ("test_loss", loss),
+            ("test_bce", bce),
+            ("test_kl", kl),
+        ]))
+    }
+
+    fn summary(&self, f: &Figures) -> String {
+        format!(
+            "train loss {:8.3}  test loss {:8.3} (BCE {:.2} + KL {:.2})",
+            figure(f, "train_loss"),
+            figure(f, "test_loss"),
+            figure(f, "test_bce"),
+            figure(f, "test_kl")
+        )
+    }
+
+    fn chart(&self) -> Chart {
+        Chart {
+            title: "VAE loss per example",
+            y_label: "loss (nats)",
+            series: &[("train", "train_loss"), ("test", "test_loss")],
+        }
+    }
+
+    /// `reconstruction_{epoch}.png`, `sample_{epoch}.png` and, for 2-d latents,
+    /// `manifold_{epoch}.png`.
+    fn write_pictures(
+        &mut self,
+        backend: &mut dyn Backend,
+        out: &Path,
+        epoch: usize,
+    ) -> Result<(), TrainError> {
+        let vae = &mut self.vae;
+        let shape = (vae.config.height, vae.config.width);
+        let shown = self.shown.len() / vae.config.pixels();
+        self.test
+            .gather(backend, 0, PIXEL_SCALE, 0.0, &vae.input(shown))?;
+        let mut cells = self.shown.clone();
+        cells.extend(vae.reconstruct(backend, shown, self.seed, RECONSTRUCTION_STREAM)?);
+        let path = out.join(format!("reconstruction_{epoch}.png"));
+        save_grid(&cells, 2 * shown, shape, shown, &path)?;
+        let samples = sample(backend, vae, 64, SAMPLE_SEED)?;
+        save_grid(
+            &samples,
+            64,
+            shape,
+            8,
+            &out.join(format!("sample_{epoch}.png")),
+        )?;
+        if vae.config.latent == 2 {
+            let manifold = vae.decode(backend, &manifold_points())?;
+            let path = out.join(format!("manifold_{epoch}.png"));
+            let count = MANIFOLD_SIDE * MANIFOLD_SIDE;
+            save_grid(&manifold, count, shape, MANIFOLD_SIDE, &path)?;
+        }
+        Ok(())
+    }
+
+    fn state(&self, backend: &mut dyn Backend) -> Result<State, TrainError> {
+        Ok(self.vae.state(backend)?)
+    }
 }
 
 /// Loss of a VAE over a whole dataset, per example: `(loss, bce, kl)`.
@@ -73,151 +194,6 @@ pub fn evaluate(
     let (bce, kl) = vae.read_sums(backend)?;
     let n = data.count as f64;
     Ok(((bce + kl) / n, bce / n, kl / n))
-}
-
-/// Trains a VAE as `settings` say, writing metrics, pictures and checkpoints into
-/// `settings.run.out`. Returns the per-epoch reports.
-pub fn train(
-    backend: &mut dyn Backend,
-    data: &TrainTest,
-    settings: &VaeSettings,
-) -> Result<Vec<EpochReport>, TrainError> {
-    let (run, config) = (&settings.run, &settings.config);
-    run.validate(data.train.count)?;
-    settings.optimizer.validate()?;
-    config.validate()?;
-    require_image_shape((config.height, config.width), &data.train)?;
-    require_image_shape((config.height, config.width), &data.test)?;
-    run.prepare_out()?;
-    let mut vae = Vae::new(backend, config.clone(), run.batch_size, run.seed)?;
-    let train_data = DeviceData::upload(backend, &data.train)?;
-    let test_data = DeviceData::upload(backend, &data.test)?;
-    let mut adam = Adam::new(settings.optimizer);
-    let mut metrics = MetricsLog::create(&run.out)?;
-    let seed = run.seed as u32;
-    let mut reports: Vec<EpochReport> = Vec::new();
-    let mut steps_done: u64 = 0;
-    let batches = train_data.batches(run.batch_size);
-    for epoch in 1..=run.epochs {
-        let started = Instant::now();
-        train_data.shuffle(backend, run.seed, epoch)?;
-        vae.reset_sums(backend)?;
-        // The per-step counts in the metrics are those of the steps alone.
-        backend.submit()?;
-        let before = backend.counters();
-        let bar = epoch_bar(epoch, run.epochs, batches);
-        let mut seen = 0;
-        for b in 0..batches {
-            let rows = run.batch_size.min(train_data.count - b * run.batch_size);
-            train_data.gather(
-                backend,
-                b * run.batch_size,
-                PIXEL_SCALE,
-                0.0,
-                &vae.input(rows),
-            )?;
-            vae.train_step(backend, rows, seed, train_stream(steps_done))?;
-            adam.step(backend, &vae.store)?;
-            backend.submit()?;
-            steps_done += 1;
-            seen += rows;
-            bar.inc(1);
-            if (b + 1) % run.log_every == 0 && !bar.is_hidden() {
-                let (bce, kl) = vae.read_sums(backend)?;
-                bar.set_message(format!("loss {:.2}", (bce + kl) / seen as f64));
-            }
-        }
-        let after_training = backend.counters();
-        let (bce, kl) = vae.read_sums(backend)?;
-        let seconds = started.elapsed().as_secs_f64();
-        bar.finish_and_clear();
-        let train_loss = (bce + kl) / train_data.count as f64;
-        let eval_started = Instant::now();
-        let (test_loss, test_bce, test_kl) = evaluate(backend, &mut vae, &test_data, seed)?;
-        let eval_seconds = eval_started.elapsed().as_secs_f64();
-        println!(
-            "epoch {epoch:>3}/{}  train loss {train_loss:8.3}  test loss {test_loss:8.3} \
-             (BCE {test_bce:.2} + KL {test_kl:.2})  {seconds:6.2} s, {:.1} steps/s",
-            run.epochs,
-            batches as f64 / seconds
-        );
-        let record = json!({
-            "epoch": epoch,
-            "train_loss": train_loss,
-            "train_bce": bce / train_data.count as f64,
-            "train_kl": kl / train_data.count as f64,
-            "test_loss": test_loss,
-            "test_bce": test_bce,
-            "test_kl": test_kl,
-            "seconds": seconds,
-            "eval_seconds": eval_seconds,
-            "steps": batches,
-            "steps_per_second": batches as f64 / seconds,
-        });
-        metrics.append(record, backend, &after_training.since(&before), batches)?;
-        reports.push(EpochReport {
-            epoch,
-            train_loss,
-            test_loss,
-            seconds,
-            steps: batches,
-        });
-        write_pictures(
-            backend, &mut vae, &data.test, &test_data, &run.out, epoch, seed,
-        )?;
-        write_loss_chart(&reports, &run.out)?;
-        let meta = CheckpointMeta::Vae(VaeMeta {
-            config: config.clone(),
-            settings: settings.clone(),
-            adam,
-            epoch,
-            steps: steps_done,
-            data: data.description.clone(),
-            test_loss,
-        });
-        let state = vae.store.read_state(backend)?;
-        let tensors = checkpoint::store_tensors(&vae.store.layout, &state);
-        checkpoint::save(&run.checkpoint_path(), &meta, &tensors)?;
-    }
-    Ok(reports)
-}
-
-/// `reconstruction_{epoch}.png`, `sample_{epoch}.png` and, for 2-d latents,
-/// `manifold_{epoch}.png`.
-fn write_pictures(
-    backend: &mut dyn Backend,
-    vae: &mut Vae,
-    test: &Dataset,
-    test_data: &DeviceData,
-    out: &Path,
-    epoch: usize,
-    seed: u32,
-) -> Result<(), TrainError> {
-    let (h, w) = (vae.config.height, vae.config.width);
-    let shown = SHOWN.min(vae.batch()).min(test.count);
-    test_data.gather(backend, 0, PIXEL_SCALE, 0.0, &vae.input(shown))?;
-    let mut cells: Vec<f32> = test.images[..shown * h * w]
-        .iter()
-        .map(|&b| f32::from(b) * PIXEL_SCALE)
-        .collect();
-    cells.extend(vae.reconstruct(backend, shown, seed, u32::MAX - 1)?);
-    let path = out.join(format!("reconstruction_{epoch}.png"));
-    save_grid(&cells, 2 * shown, (h, w), shown, &path)?;
-    let samples = sample(backend, vae, 64, SAMPLE_SEED)?;
-    save_grid(
-        &samples,
-        64,
-        (h, w),
-        8,
-        &out.join(format!("sample_{epoch}.png")),
-    )?;
-    if vae.config.latent == 2 {
-        let manifold = vae.decode(backend, &manifold_points())?;
-        let path = out.join(format!("manifold_{epoch}.png"));
-        let count = MANIFOLD_SIDE * MANIFOLD_SIDE;
-        save_grid(&manifold, count, (h, w), MANIFOLD_SIDE, &path)?;
-    }
-    Ok(())
 }
 
 /// A square grid of 2-d latent points spanning ±2 standard deviations of the prior.
@@ -272,36 +248,4 @@ pub fn interpolate(
         }
     }
     Ok(vae.decode(backend, &latents)?)
-}
-
-/// `loss.png`: train and test loss per epoch.
-fn write_loss_chart(reports: &[EpochReport], out: &Path) -> Result<(), TrainError> {
-    let train: Vec<(f64, f64)> = reports
-        .iter()
-        .map(|r| (r.epoch as f64, r.train_loss))
-        .collect();
-    let test: Vec<(f64, f64)> = reports
-        .iter()
-        .map(|r| (r.epoch as f64, r.test_loss))
-        .collect();
-    save_chart(
-        &out.join("loss.png"),
-        "VAE loss per example",
-        "loss (nats)",
-        &[("train", &train), ("test", &test)],
-    )
-}
-
-/// The VAE of a checkpoint, ready to evaluate or sample.
-pub(super) fn restore(
-    backend: &mut dyn Backend,
-    file: &Checkpoint,
-    config: VaeConfig,
-    batch: usize,
-) -> Result<Vae, TrainError> {
-    config.validate()?;
-    let vae = Vae::new(backend, config, batch, 0)?;
-    vae.store
-        .write_state(backend, &file.store(&vae.store.layout)?)?;
-    Ok(vae)
 }

@@ -1,0 +1,151 @@
+//! The arguments every command shares, and the training settings built from them.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use gengpu::backend::select::BackendChoice;
+use gengpu::model::{GanConfig, VaeConfig};
+use gengpu::optim::Adam;
+use gengpu::train::{ModelSettings, RunOptions, Settings};
+
+#[derive(Args, Clone)]
+pub struct DataArgs {
+    /// A folder of MNIST-format IDX files, or `mnist` / `fashion-mnist` once fetched
+    /// (default: the bundled 10,000 MNIST digits).
+    #[arg(long)]
+    pub data: Option<String>,
+    /// A folder for the test split (default: the t10k files beside --data, else a hold-out).
+    #[arg(long)]
+    pub test_data: Option<String>,
+    /// Train on the first N examples only.
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Args, Clone, Copy)]
+pub struct BackendArgs {
+    /// `auto` uses a hardware GPU when there is one and the CPU backend otherwise.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: BackendChoice,
+}
+
+#[derive(Args)]
+pub struct CommonTrainArgs {
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// Output folder.
+    #[arg(long, default_value = "runs/latest")]
+    pub out: PathBuf,
+    /// Steps between progress-bar loss updates.
+    #[arg(long, default_value_t = 20)]
+    pub log_every: usize,
+}
+
+impl CommonTrainArgs {
+    fn run_options(&self, batch_size: usize) -> RunOptions {
+        RunOptions {
+            epochs: self.epochs,
+            batch_size,
+            seed: self.seed,
+            out: self.out.clone(),
+            log_every: self.log_every,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct VaeArgs {
+    #[command(flatten)]
+    pub common: CommonTrainArgs,
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f32,
+    /// Latent size [default: 20, as in PyTorch's example].
+    #[arg(long)]
+    pub latent: Option<usize>,
+    /// Hidden layer widths, comma-separated; the decoder mirrors them [default: 400].
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+}
+
+impl VaeArgs {
+    /// The run's settings for images of `height × width`: PyTorch's example unless told
+    /// otherwise, with PyTorch's Adam defaults but the learning rate.
+    pub fn settings(&self, (height, width): (usize, usize)) -> ModelSettings {
+        let preset = VaeConfig::pytorch_example(height, width);
+        ModelSettings::Vae(Settings {
+            run: self.common.run_options(self.batch_size),
+            optimizer: Adam::pytorch(self.lr),
+            config: VaeConfig {
+                latent: self.latent.unwrap_or(preset.latent),
+                hidden: self.hidden.clone().unwrap_or(preset.hidden.clone()),
+                ..preset
+            },
+        })
+    }
+}
+
+#[derive(Args)]
+pub struct GanArgs {
+    #[command(flatten)]
+    pub common: CommonTrainArgs,
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 2e-4)]
+    pub lr: f32,
+    #[arg(long, default_value_t = 0.5)]
+    pub beta1: f32,
+    #[arg(long, default_value_t = 0.999)]
+    pub beta2: f32,
+    /// Size of the generator's input noise [default: 100, as in PyTorch-GAN].
+    #[arg(long)]
+    pub latent: Option<usize>,
+    /// Generator hidden widths, comma-separated [default: 128,256,512,1024].
+    #[arg(long, value_delimiter = ',')]
+    pub g_hidden: Option<Vec<usize>>,
+    /// Discriminator hidden widths, comma-separated [default: 512,256].
+    #[arg(long, value_delimiter = ',')]
+    pub d_hidden: Option<Vec<usize>>,
+    /// No batch normalization in the generator.
+    #[arg(long)]
+    pub no_batch_norm: bool,
+    /// Batch norm's eps [default: 1e-5, PyTorch's]; 0.8 reproduces PyTorch-GAN's code exactly.
+    #[arg(long)]
+    pub bn_eps: Option<f32>,
+}
+
+impl GanArgs {
+    /// The run's settings for images of `height × width`: PyTorch-GAN's MLP GAN unless told
+    /// otherwise.
+    pub fn settings(&self, (height, width): (usize, usize)) -> ModelSettings {
+        let preset = GanConfig::pytorch_gan(height, width);
+        let batch_norm = match (preset.batch_norm, self.bn_eps) {
+            _ if self.no_batch_norm => None,
+            (Some(norm), Some(eps)) => Some(gengpu::backend::BatchNormHyper { eps, ..norm }),
+            (norm, _) => norm,
+        };
+        ModelSettings::Gan(Settings {
+            run: self.common.run_options(self.batch_size),
+            optimizer: Adam {
+                beta1: self.beta1,
+                beta2: self.beta2,
+                ..Adam::pytorch(self.lr)
+            },
+            config: GanConfig {
+                latent: self.latent.unwrap_or(preset.latent),
+                g_hidden: self.g_hidden.clone().unwrap_or(preset.g_hidden.clone()),
+                d_hidden: self.d_hidden.clone().unwrap_or(preset.d_hidden.clone()),
+                batch_norm,
+                ..preset
+            },
+        })
+    }
+}

@@ -1,0 +1,40 @@
+//! `gengpu interpolate`: straight lines in a VAE's latent space between test digits.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+use super::VaeOnTest;
+use super::args::DataArgs;
+use gengpu::backend::select::BackendChoice;
+use gengpu::train::save_grid;
+use gengpu::train::vae::interpolate;
+
+pub fn run(
+    checkpoint: &Path,
+    out: &Path,
+    lines: usize,
+    steps: usize,
+    args: &DataArgs,
+    choice: BackendChoice,
+) -> Result<()> {
+    if lines == 0 || steps < 2 {
+        bail!("--lines must be at least 1 and --steps at least 2");
+    }
+    let VaeOnTest {
+        mut backend,
+        mut vae,
+        test,
+        ..
+    } = VaeOnTest::open(checkpoint, args, choice)?;
+    let images = interpolate(backend.as_mut(), &mut vae, &test, lines, steps)?;
+    let count = images.len() / vae.config.pixels();
+    let shape = (vae.config.height, vae.config.width);
+    save_grid(&images, count, shape, steps, out)?;
+    println!(
+        "wrote {} lines of {steps} to {}",
+        count / steps,
+        out.display()
+    );
+    Ok(())
+}

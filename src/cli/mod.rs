@@ -1,0 +1,212 @@
+//! The `gengpu` command line: the arguments (clap), then one small function per command, in
+//! one file each.
+
+mod args;
+mod bench;
+mod data;
+mod eval;
+mod info;
+mod interpolate;
+mod sample;
+mod train;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use args::{BackendArgs, DataArgs, GanArgs, VaeArgs};
+use gengpu::backend::Backend;
+use gengpu::backend::select::{BackendChoice, open};
+
+#[derive(Parser)]
+#[command(
+    name = "gengpu",
+    version,
+    about = "Train generative models (VAE, GAN) with hand-written GPU kernels"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model; writes metrics, pictures and a checkpoint into --out.
+    Train {
+        #[command(subcommand)]
+        model: TrainModel,
+    },
+    /// The test loss of a VAE checkpoint.
+    Eval {
+        #[arg(long)]
+        checkpoint: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        backend: BackendArgs,
+        /// Print a JSON object instead of a sentence.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decode draws from the prior (VAE) or generator outputs (GAN) into an image grid.
+    Sample {
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// How many images.
+        #[arg(long, default_value_t = 64)]
+        n: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u32,
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// Decode straight lines in a VAE's latent space between test digits.
+    Interpolate {
+        #[arg(long)]
+        checkpoint: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of lines (pairs of digits).
+        #[arg(long, default_value_t = 8)]
+        lines: usize,
+        /// Images per line, ends included.
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// List the GPU adapters wgpu sees and which one would be used.
+    Info,
+    /// Time matmuls and whole training steps on a backend, with dispatch and byte counts.
+    Bench {
+        #[command(flatten)]
+        backend: BackendArgs,
+        /// Training steps timed per model (after one warm-up step).
+        #[arg(long, default_value_t = 20)]
+        steps: usize,
+        /// Repetitions of each matmul.
+        #[arg(long, default_value_t = 10)]
+        reps: usize,
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Datasets: download the standard files into the cache.
+    Data {
+        #[command(subcommand)]
+        action: DataAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TrainModel {
+    /// A variational autoencoder (PyTorch's classic example by default).
+    Vae(VaeArgs),
+    /// A generative adversarial network (PyTorch-GAN's MLP GAN by default).
+    Gan(GanArgs),
+}
+
+#[derive(Subcommand)]
+enum DataAction {
+    /// Download `mnist` or `fashion-mnist`, verify checksums, keep them in the cache.
+    Fetch {
+        name: String,
+        /// Another server holding the same files (a mirror).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// The cache folder (default: $GENGPU_CACHE_DIR or the platform's cache folder).
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
+    },
+}
+
+/// Rows per batch when a checkpoint is only evaluated or sampled: a size every model here fits.
+const EVAL_BATCH: usize = 128;
+
+/// Runs the command `cli` names.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Train {
+            model: TrainModel::Vae(args),
+        } => train::run(&args.common, |image| args.settings(image)),
+        Command::Train {
+            model: TrainModel::Gan(args),
+        } => train::run(&args.common, |image| args.settings(image)),
+        Command::Eval {
+            checkpoint,
+            data,
+            backend,
+            json,
+        } => eval::run(&checkpoint, &data, backend.backend, json),
+        Command::Sample {
+            checkpoint,
+            n,
+            seed,
+            out,
+            backend,
+        } => sample::run(&checkpoint, n, seed, &out, backend.backend),
+        Command::Interpolate {
+            checkpoint,
+            out,
+            lines,
+            steps,
+            data,
+            backend,
+        } => interpolate::run(&checkpoint, &out, lines, steps, &data, backend.backend),
+        Command::Info => info::run(),
+        Command::Bench {
+            backend,
+            steps,
+            reps,
+            json,
+        } => bench::run(backend.backend, steps, reps, json),
+        Command::Data {
+            action:
+                DataAction::Fetch {
+                    name,
+                    base_url,
+                    cache_dir,
+                },
+        } => data::fetch(&name, base_url.as_deref(), cache_dir.as_deref()),
+    }
+}
+
+/// Opens the backend `choice` asks for, saying which it is and why.
+fn open_backend(choice: BackendChoice) -> Result<Box<dyn Backend>> {
+    let (backend, why) = open(choice).context("cannot open the backend")?;
+    println!("backend: {why}");
+    Ok(backend)
+}
+
+/// What `eval` and `interpolate` share: a checkpoint's VAE and the test split on the device.
+struct VaeOnTest {
+    backend: Box<dyn Backend>,
+    vae: gengpu::model::Vae,
+    meta: gengpu::train::CheckpointMeta,
+    test: gengpu::train::DeviceData,
+    description: String,
+}
+
+impl VaeOnTest {
+    fn open(checkpoint: &std::path::Path, args: &DataArgs, choice: BackendChoice) -> Result<Self> {
+        let (test, description) =
+            gengpu::data::resolve_test(args.data.as_deref(), args.test_data.as_deref())
+                .context("cannot load the data")?;
+        let mut backend = open_backend(choice)?;
+        let (vae, meta) = gengpu::train::load_vae(backend.as_mut(), checkpoint, EVAL_BATCH)?;
+        gengpu::train::require_image_shape((vae.config.height, vae.config.width), &test)?;
+        let test = gengpu::train::DeviceData::upload(backend.as_mut(), &test)?;
+        Ok(VaeOnTest {
+            backend,
+            vae,
+            meta,
+            test,
+            description,
+        })
+    }
+}

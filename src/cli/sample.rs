@@ -1,0 +1,32 @@
+//! `gengpu sample`: a grid of draws from a checkpoint's model.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+use super::{EVAL_BATCH, open_backend};
+use gengpu::backend::select::BackendChoice;
+use gengpu::train::save_grid;
+use gengpu::train::{self, Loaded};
+
+pub fn run(
+    checkpoint: &Path,
+    n: usize,
+    seed: u32,
+    out: &Path,
+    choice: BackendChoice,
+) -> Result<()> {
+    if n == 0 {
+        bail!("--n must be at least 1");
+    }
+    let mut backend = open_backend(choice)?;
+    let mut loaded = train::load(backend.as_mut(), checkpoint, EVAL_BATCH)?;
+    let shape = loaded.image_shape();
+    let images = match &mut loaded {
+        Loaded::Vae(vae, _) => train::vae::sample(backend.as_mut(), vae, n, seed)?,
+        Loaded::Gan(gan, _) => train::gan::sample(backend.as_mut(), gan, n, seed)?,
+    };
+    save_grid(&images, n, shape, 8, out)?;
+    println!("wrote {n} samples to {}", out.display());
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! A model's state as named tensors: what it saves and what it restores from. Nothing here
+//! knows a file format; `crate::checkpoint` writes and reads these as safetensors.
+
+use std::collections::HashMap;
+
+use thiserror::Error;
+
+use super::params::ParamLayout;
+
+/// A state that does not fit the model it is loaded into.
+#[derive(Debug, Error)]
+pub enum StateError {
+    #[error("tensor {name} is missing")]
+    Missing { name: String },
+    #[error("tensor {name} has shape {found:?}, expected {expected:?}")]
+    Shape {
+        name: String,
+        found: Vec<usize>,
+        expected: Vec<usize>,
+    },
+}
+
+/// One saved tensor: its PyTorch-style name, its shape and its values (row-major).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedTensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+/// Named tensors, in the order they were added.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct State {
+    tensors: Vec<NamedTensor>,
+    index: HashMap<String, usize>,
+}
+
+impl State {
+    /// Adds a tensor (a later one of the same name replaces it).
+    pub fn push(&mut self, tensor: NamedTensor) {
+        match self.index.get(&tensor.name) {
+            Some(&i) => self.tensors[i] = tensor,
+            None => {
+                self.index.insert(tensor.name.clone(), self.tensors.len());
+                self.tensors.push(tensor);
+            }
+        }
+    }
+
+    /// Adds every entry of `layout` from the flat `values`, named `{prefix}{entry name}`.
+    pub fn push_layout(&mut self, layout: &ParamLayout, prefix: &str, values: &[f32]) {
+        for e in layout.entries() {
+            self.push(NamedTensor {
+                name: format!("{prefix}{}", e.name),
+                shape: e.shape(),
+                values: values[e.offset..e.offset + e.len()].to_vec(),
+            });
+        }
+    }
+
+    /// The flat values of `layout`'s entries, named `{prefix}{entry name}`, checked name by
+    /// name and shape by shape.
+    pub fn layout_values(
+        &self,
+        layout: &ParamLayout,
+        prefix: &str,
+    ) -> Result<Vec<f32>, StateError> {
+        let mut values = vec![0.0; layout.len()];
+        for e in layout.entries() {
+            let name = format!("{prefix}{}", e.name);
+            let tensor = self
+                .get(&name)
+                .ok_or_else(|| StateError::Missing { name: name.clone() })?;
+            if tensor.shape != e.shape() {
+                return Err(StateError::Shape {
+                    name,
+                    found: tensor.shape.clone(),
+                    expected: e.shape(),
+                });
+            }
+            values[e.offset..e.offset + e.len()].copy_from_slice(&tensor.values);
+        }
+        Ok(values)
+    }
+
+    /// The tensor called `name`.
+    pub fn get(&self, name: &str) -> Option<&NamedTensor> {
+        self.index.get(name).map(|&i| &self.tensors[i])
+    }
+
+    /// Every tensor, in the order added.
+    pub fn tensors(&self) -> &[NamedTensor] {
+        &self.tensors
+    }
+
+    /// Adds every tensor of `other`.
+    pub fn extend(&mut self, other: State) {
+        for t in other.tensors {
+            self.push(t);
+        }
+    }
+}
+
+impl FromIterator<NamedTensor> for State {
+    fn from_iter<I: IntoIterator<Item = NamedTensor>>(iter: I) -> Self {
+        let mut state = State::default();
+        for t in iter {
+            state.push(t);
+        }
+        state
+    }
+}
+
+/// What can stop a model from taking a state.
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Backend(#[from] crate::backend::BackendError),
+}

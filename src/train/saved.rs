@@ -1,0 +1,112 @@
+//! What a checkpoint means: the run's settings and progress as JSON beside the model's named
+//! state, and the models restored from it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::{ModelSettings, TrainError};
+use crate::backend::Backend;
+use crate::checkpoint::Checkpoint;
+use crate::model::{Gan, GanConfig, Vae, VaeConfig};
+use crate::nn::LoadError;
+
+/// The JSON saved in a checkpoint beside the tensors.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct CheckpointMeta {
+    #[serde(flatten)]
+    pub settings: ModelSettings,
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Training steps taken.
+    pub steps: u64,
+    /// The training data, as described when the run started.
+    pub data: String,
+    /// The last epoch's figures (e.g. `test_loss`).
+    pub figures: BTreeMap<String, f64>,
+}
+
+/// A model restored from a checkpoint, with what the checkpoint says of it.
+pub enum Loaded {
+    Vae(Box<Vae>, CheckpointMeta),
+    Gan(Box<Gan>, CheckpointMeta),
+}
+
+impl Loaded {
+    /// The `height × width` of the model's images.
+    pub fn image_shape(&self) -> (usize, usize) {
+        match self {
+            Loaded::Vae(vae, _) => (vae.config.height, vae.config.width),
+            Loaded::Gan(gan, _) => (gan.config.height, gan.config.width),
+        }
+    }
+}
+
+/// Opens a checkpoint of either model, for batches of up to `batch` rows.
+pub fn load(backend: &mut dyn Backend, path: &Path, batch: usize) -> Result<Loaded, TrainError> {
+    let file = Checkpoint::open(path)?;
+    let meta: CheckpointMeta = file.meta()?;
+    let loaded = match &meta.settings {
+        ModelSettings::Vae(s) => {
+            let vae = restore_vae(backend, &file, s.config.clone(), batch)?;
+            Loaded::Vae(Box::new(vae), meta)
+        }
+        ModelSettings::Gan(s) => {
+            // The generator is built for exactly `batch` rows; sampling chunks by it.
+            let gan = restore_gan(backend, &file, s.config.clone(), batch)?;
+            Loaded::Gan(Box::new(gan), meta)
+        }
+    };
+    Ok(loaded)
+}
+
+/// Opens a checkpoint that must hold a VAE.
+pub fn load_vae(
+    backend: &mut dyn Backend,
+    path: &Path,
+    batch: usize,
+) -> Result<(Vae, CheckpointMeta), TrainError> {
+    match load(backend, path, batch)? {
+        Loaded::Vae(model, meta) => Ok((*model, meta)),
+        Loaded::Gan(..) => Err(TrainError::WrongModel {
+            path: path.to_path_buf(),
+            expected: "a VAE (this is a GAN checkpoint)",
+        }),
+    }
+}
+
+fn restore_vae(
+    backend: &mut dyn Backend,
+    file: &Checkpoint,
+    config: VaeConfig,
+    batch: usize,
+) -> Result<Vae, TrainError> {
+    config.validate()?;
+    let mut vae = Vae::new(backend, config, batch, 0)?;
+    vae.load_state(backend, file.state())
+        .map_err(|e| state_error(file, e))?;
+    Ok(vae)
+}
+
+fn restore_gan(
+    backend: &mut dyn Backend,
+    file: &Checkpoint,
+    config: GanConfig,
+    batch: usize,
+) -> Result<Gan, TrainError> {
+    config.validate()?;
+    let mut gan = Gan::new(backend, config, batch, 0)?;
+    gan.load_state(backend, file.state())
+        .map_err(|e| state_error(file, e))?;
+    Ok(gan)
+}
+
+/// A state that does not fit, named with the file it came from.
+fn state_error(file: &Checkpoint, error: LoadError) -> TrainError {
+    match error {
+        LoadError::Backend(e) => TrainError::Backend(e),
+        LoadError::State(source) => TrainError::State {
+            path: file.path().to_path_buf(),
+            source,
+        },
+    }
+}

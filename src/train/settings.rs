@@ -1,0 +1,156 @@
+//! The settings of a run: what every model's run has ([`RunOptions`], the optimizer) and the
+//! model's own configuration, saved in every checkpoint.
+
+use std::path::PathBuf;
+
+use super::TrainError;
+use crate::model::{GanConfig, VaeConfig};
+use crate::optim::Adam;
+
+/// The settings of one model's run.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Settings<C> {
+    pub run: RunOptions,
+    pub optimizer: Adam,
+    pub config: C,
+}
+
+/// A run's settings, by model (the `model` field of a checkpoint's JSON).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "model", rename_all = "lowercase")]
+pub enum ModelSettings {
+    Vae(Settings<VaeConfig>),
+    Gan(Settings<GanConfig>),
+}
+
+impl ModelSettings {
+    /// What every model's run has.
+    pub fn run(&self) -> &RunOptions {
+        match self {
+            ModelSettings::Vae(s) => &s.run,
+            ModelSettings::Gan(s) => &s.run,
+        }
+    }
+
+    /// The optimizer's settings.
+    pub fn optimizer(&self) -> &Adam {
+        match self {
+            ModelSettings::Vae(s) => &s.optimizer,
+            ModelSettings::Gan(s) => &s.optimizer,
+        }
+    }
+}
+
+/// Options common to every model's training run.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct RunOptions {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub seed: u64,
+    /// Where metrics, pictures and checkpoints go.
+    pub out: PathBuf,
+    /// Steps between progress updates (each reads the running loss back from the device).
+    pub log_every: usize,
+}
+
+impl RunOptions {
+    /// Refuses settings no run can use.
+    pub fn validate(&self, train_examples: usize) -> Result<(), TrainError> {
+        if self.epochs == 0 {
+            return Err(TrainError::Setting("--epochs must be at least 1".into()));
+        }
+        if self.log_every == 0 {
+            return Err(TrainError::Setting("--log-every must be at least 1".into()));
+        }
+        if self.batch_size == 0 {
+            return Err(TrainError::Setting(
+                "--batch-size must be at least 1".into(),
+            ));
+        }
+        if self.batch_size > train_examples {
+            return Err(TrainError::Setting(format!(
+                "--batch-size {} is larger than the {train_examples} training examples",
+                self.batch_size
+            )));
+        }
+        Ok(())
+    }
+
+    /// Where the run's checkpoint goes (replaced at every epoch).
+    pub fn checkpoint_path(&self) -> PathBuf {
+        self.out.join("checkpoint.safetensors")
+    }
+
+    /// Creates the output folder, and removes what an earlier run wrote there (its metrics,
+    /// pictures and checkpoint, recognized by name), so that the folder shows one run only.
+    /// Other files are left alone.
+    pub fn prepare_out(&self) -> Result<(), TrainError> {
+        let io_error = |path: &std::path::Path| {
+            let path = path.to_path_buf();
+            move |source| TrainError::Io { path, source }
+        };
+        std::fs::create_dir_all(&self.out).map_err(io_error(&self.out))?;
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&self.out).map_err(io_error(&self.out))? {
+            let path = entry.map_err(io_error(&self.out))?.path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if path.is_file() && is_run_output(name) {
+                std::fs::remove_file(&path).map_err(io_error(&path))?;
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            println!(
+                "replaced {removed} files of an earlier run in {}",
+                self.out.display()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Whether `name` is one of the files a training run writes.
+fn is_run_output(name: &str) -> bool {
+    const FIXED: [&str; 4] = [
+        "metrics.jsonl",
+        "loss.png",
+        "progress.gif",
+        "checkpoint.safetensors",
+    ];
+    const PER_EPOCH: [&str; 3] = ["sample_", "reconstruction_", "manifold_"];
+    let per_epoch = PER_EPOCH.iter().any(|prefix| {
+        name.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(".png"))
+            .is_some_and(|epoch| !epoch.is_empty() && epoch.bytes().all(|b| b.is_ascii_digit()))
+    });
+    per_epoch || FIXED.contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_run_output;
+
+    #[test]
+    fn run_outputs_are_recognized_by_name_only() {
+        for name in [
+            "metrics.jsonl",
+            "sample_12.png",
+            "reconstruction_1.png",
+            "manifold_3.png",
+        ] {
+            assert!(is_run_output(name), "{name}");
+        }
+        for name in [
+            "notes.txt",
+            "sample_.png",
+            "sample_1a.png",
+            "sample_1.png.tmp",
+            "my.png",
+        ] {
+            assert!(!is_run_output(name), "{name}");
+        }
+    }
+}
