@@ -234,7 +234,7 @@ impl Gan {
     /// networks are updated by `adam`'s settings, each with its own moments.
     pub fn train_step(&mut self, backend: &mut dyn Backend, step: Step, adam: &Adam) -> Result<()> {
         let b = self.batch;
-        backend.fill_normal(&self.z, step.seed, step.index as u32)?;
+        backend.fill_normal(&self.z, step.seed, step.stream())?;
         let fake = self.generator.forward(backend, &self.g, &self.z, true)?;
 
         // Generator: maximize log D(G(z)).
