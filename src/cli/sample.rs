@@ -6,6 +6,7 @@ use anyhow::{Result, bail};
 
 use super::{EVAL_BATCH, open_backend};
 use gengpu::backend::select::BackendChoice;
+use gengpu::model::{Generative, sample};
 use gengpu::train::save_grid;
 use gengpu::train::{self, Loaded};
 
@@ -22,10 +23,11 @@ pub fn run(
     let mut backend = open_backend(choice)?;
     let mut loaded = train::load(backend.as_mut(), checkpoint, EVAL_BATCH)?;
     let shape = loaded.image_shape();
-    let images = match &mut loaded {
-        Loaded::Vae(vae, _) => train::vae::sample(backend.as_mut(), vae, n, seed)?,
-        Loaded::Gan(gan, _) => train::gan::sample(backend.as_mut(), gan, n, seed)?,
+    let model: &mut dyn Generative = match &mut loaded {
+        Loaded::Vae(vae, _) => vae.as_mut(),
+        Loaded::Gan(gan, _) => gan.as_mut(),
     };
+    let images = sample(backend.as_mut(), model, n, seed)?;
     save_grid(&images, n, shape, 8, out)?;
     println!("wrote {n} samples to {}", out.display());
     Ok(())

@@ -10,7 +10,7 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::{ConfigError, Step, check_sizes};
+use super::{ConfigError, Generative, Step, check_sizes};
 use crate::backend::{Activation, Backend, BatchNormHyper, Result, Tensor};
 use crate::nn::{LayerSpec, LoadError, Mlp, ParamLayout, ParamStore, State};
 use crate::optim::Adam;
@@ -317,10 +317,16 @@ impl Gan {
             d_fake: mean(D_FAKE),
         })
     }
+}
+
+impl Generative for Gan {
+    fn latent_size(&self) -> usize {
+        self.config.latent
+    }
 
     /// The generator's images in [0, 1] for latent rows (`n × latent`, any n), a batch at a
     /// time, with batch norm's running averages.
-    pub fn generate(&mut self, backend: &mut dyn Backend, latents: &[f32]) -> Result<Vec<f32>> {
+    fn generate(&mut self, backend: &mut dyn Backend, latents: &[f32]) -> Result<Vec<f32>> {
         let mut images =
             Vec::with_capacity(latents.len() / self.config.latent * self.config.pixels());
         for part in latents.chunks(self.batch * self.config.latent) {

@@ -8,6 +8,33 @@ pub use vae::{Vae, VaeConfig};
 
 use thiserror::Error;
 
+use crate::backend::{self, Backend, rng};
+
+/// A model that turns standard normal latent points into images.
+pub trait Generative {
+    /// Values per latent point.
+    fn latent_size(&self) -> usize;
+
+    /// Images in [0, 1] for latent rows (`n × latent_size`, row-major, any n).
+    fn generate(&mut self, backend: &mut dyn Backend, latents: &[f32])
+    -> backend::Result<Vec<f32>>;
+}
+
+/// `n` images from the standard normal latents of `seed`: the same for a given seed whatever
+/// the batch size or backend.
+pub fn sample(
+    backend: &mut dyn Backend,
+    model: &mut dyn Generative,
+    n: usize,
+    seed: u32,
+) -> backend::Result<Vec<f32>> {
+    let latents = rng::normals(seed, 0, n * model.latent_size());
+    model.generate(backend, &latents)
+}
+
+/// The seed of the fixed draws behind every `sample_{epoch}.png`, so that epochs compare.
+pub const PICTURE_SEED: u32 = 0x5eed;
+
 /// One training step, as every model's step takes it: its random draws come from
 /// `(seed, stream)` and its optimizer's bias corrections from the step number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

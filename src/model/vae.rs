@@ -5,7 +5,7 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::{ConfigError, Step, check_sizes};
+use super::{ConfigError, Generative, Step, check_sizes};
 use crate::backend::{Activation, Backend, Result, Tensor};
 use crate::nn::{LayerSpec, LoadError, Mlp, ParamLayout, ParamStore, State};
 use crate::optim::Adam;
@@ -293,5 +293,15 @@ impl Vae {
         let images = self.images.top_rows(logits.rows);
         backend.activation(Activation::Sigmoid, logits, &images)?;
         backend.read(&images)
+    }
+}
+
+impl Generative for Vae {
+    fn latent_size(&self) -> usize {
+        self.config.latent
+    }
+
+    fn generate(&mut self, backend: &mut dyn Backend, latents: &[f32]) -> Result<Vec<f32>> {
+        self.decode(backend, latents)
     }
 }

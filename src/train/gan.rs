@@ -4,10 +4,10 @@ use std::path::Path;
 
 use super::trainer::{Chart, Figures, Trainee, figure};
 use super::{DeviceData, Settings, TrainError, require_image_shape};
-use crate::backend::{Backend, rng};
+use crate::backend::Backend;
 use crate::data::TrainTest;
-use crate::model::Step;
 use crate::model::gan::{Gan, GanConfig};
+use crate::model::{PICTURE_SEED, Step, sample};
 use crate::nn::State;
 use crate::optim::Adam;
 use crate::picture;
@@ -15,8 +15,6 @@ use crate::picture;
 /// Real images are scaled to [-1, 1], the range of the generator's tanh.
 pub const PIXEL_SCALE: f32 = 2.0 / 255.0;
 pub const PIXEL_SHIFT: f32 = -1.0;
-/// The seed of the fixed latents behind every `sample_{epoch}.png`, so epochs compare.
-const SAMPLE_SEED: u32 = 0x5eed;
 /// Images in a sample grid.
 const SAMPLES: usize = 64;
 /// Delay between frames of `progress.gif`.
@@ -139,7 +137,7 @@ impl Trainee for GanTrainee {
         epoch: usize,
     ) -> Result<(), TrainError> {
         let (h, w) = (self.gan.config.height, self.gan.config.width);
-        let images = sample(backend, &mut self.gan, SAMPLES, SAMPLE_SEED)?;
+        let images = sample(backend, &mut self.gan, SAMPLES, PICTURE_SEED)?;
         let grid = picture::grid(&images, SAMPLES, h, w, 8);
         picture::save_png(&grid, out.join(format!("sample_{epoch}.png")))?;
         self.frames.push(grid);
@@ -150,15 +148,4 @@ impl Trainee for GanTrainee {
     fn state(&self, backend: &mut dyn Backend) -> Result<State, TrainError> {
         Ok(self.gan.state(backend)?)
     }
-}
-
-/// Generates `n` images from the standard normal latents of `seed`.
-pub fn sample(
-    backend: &mut dyn Backend,
-    gan: &mut Gan,
-    n: usize,
-    seed: u32,
-) -> Result<Vec<f32>, TrainError> {
-    let latents = rng::normals(seed, 0, n * gan.config.latent);
-    Ok(gan.generate(backend, &latents)?)
 }

@@ -6,17 +6,15 @@ use std::path::Path;
 use super::pictures::save_grid;
 use super::trainer::{Chart, Figures, Trainee, figure};
 use super::{DeviceData, Settings, TrainError, require_image_shape};
-use crate::backend::{Backend, rng};
+use crate::backend::Backend;
 use crate::data::TrainTest;
 use crate::model::vae::{Vae, VaeConfig};
-use crate::model::{Step, eval_stream};
+use crate::model::{PICTURE_SEED, Step, eval_stream, sample};
 use crate::nn::State;
 use crate::optim::Adam;
 
 /// Inputs are pixel/255, as in PyTorch's example (not binarized).
 pub const PIXEL_SCALE: f32 = 1.0 / 255.0;
-/// The seed of the fixed prior draws shown in `sample_{epoch}.png`, so epochs can be compared.
-const SAMPLE_SEED: u32 = 0x5eed;
 /// The random stream of the reconstructions in `reconstruction_{epoch}.png`.
 const RECONSTRUCTION_STREAM: u32 = u32::MAX - 1;
 /// Digits shown in `reconstruction_{epoch}.png`.
@@ -154,7 +152,7 @@ impl Trainee for VaeTrainee {
         cells.extend(vae.reconstruct(backend, shown, self.seed, RECONSTRUCTION_STREAM)?);
         let path = out.join(format!("reconstruction_{epoch}.png"));
         save_grid(&cells, 2 * shown, shape, shown, &path)?;
-        let samples = sample(backend, vae, 64, SAMPLE_SEED)?;
+        let samples = sample(backend, vae, 64, PICTURE_SEED)?;
         save_grid(
             &samples,
             64,
@@ -202,17 +200,6 @@ fn manifold_points() -> Vec<f32> {
     (0..MANIFOLD_SIDE)
         .flat_map(|row| (0..MANIFOLD_SIDE).flat_map(move |col| [at(col), -at(row)]))
         .collect()
-}
-
-/// Decodes `n` draws from the prior, the same for a given `seed` whatever the batch size.
-pub fn sample(
-    backend: &mut dyn Backend,
-    vae: &mut Vae,
-    n: usize,
-    seed: u32,
-) -> Result<Vec<f32>, TrainError> {
-    let latents = rng::normals(seed, 0, n * vae.config.latent);
-    Ok(vae.decode(backend, &latents)?)
 }
 
 /// Straight lines in latent space between the means of consecutive test digits:
