@@ -139,3 +139,61 @@ impl Checkpoint {
         &self.state
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("gengpu-ckpt-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch folder");
+        dir
+    }
+
+    fn state() -> State {
+        [
+            NamedTensor {
+                name: "fc.weight".into(),
+                shape: vec![2, 2],
+                values: vec![1.0, -2.5, f32::MIN_POSITIVE, 4.0],
+            },
+            NamedTensor {
+                name: "fc.bias".into(),
+                shape: vec![2],
+                values: vec![0.5, -0.0],
+            },
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    #[test]
+    fn state_and_meta_round_trip_bit_for_bit() {
+        let dir = scratch("round-trip");
+        let path = dir.join("c.safetensors");
+        save(&path, &serde_json::json!({"epoch": 3}), &state()).unwrap();
+        let file = Checkpoint::open(&path).unwrap();
+        let meta: serde_json::Value = file.meta().unwrap();
+        assert_eq!(meta["epoch"], 3);
+        for want in state().tensors() {
+            let got = file.state().get(&want.name).expect("saved");
+            assert_eq!(got.shape, want.shape);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got.values), bits(&want.values), "{}", want.name);
+        }
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn a_truncated_file_is_refused_with_its_path() {
+        let dir = scratch("truncated");
+        let path = dir.join("c.safetensors");
+        save(&path, &serde_json::json!({}), &state()).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        let error = Checkpoint::open(&path).err().expect("truncated");
+        assert!(error.to_string().contains("c.safetensors"), "{error}");
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -119,3 +119,42 @@ pub enum LoadError {
     #[error(transparent)]
     Backend(#[from] crate::backend::BackendError),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout() -> ParamLayout {
+        let mut layout = ParamLayout::default();
+        layout.add("fc.weight", 2, 3);
+        layout.add_vector("fc.bias", 2);
+        layout
+    }
+
+    #[test]
+    fn a_layout_round_trips_by_name() {
+        let values: Vec<f32> = (0..8).map(|i| i as f32).collect();
+        let mut state = State::default();
+        state.push_layout(&layout(), "optim.m.", &values);
+        assert_eq!(
+            state.get("optim.m.fc.bias").map(|t| t.shape.clone()),
+            Some(vec![2])
+        );
+        assert_eq!(state.layout_values(&layout(), "optim.m.").unwrap(), values);
+    }
+
+    #[test]
+    fn missing_and_misshapen_tensors_are_named() {
+        let mut state = State::default();
+        state.push_layout(&layout(), "", &[0.0; 8]);
+        let missing = state.layout_values(&layout(), "optim.v.").unwrap_err();
+        assert!(
+            missing.to_string().contains("optim.v.fc.weight"),
+            "{missing}"
+        );
+        let mut other = ParamLayout::default();
+        other.add("fc.weight", 3, 2);
+        let shape = state.layout_values(&other, "").unwrap_err();
+        assert!(shape.to_string().contains("[2, 3]"), "{shape}");
+    }
+}
