@@ -1,5 +1,9 @@
-//! Batch normalization: GPU against the CPU reference (training and evaluation modes, fused
-//! activations, offsets into larger buffers), and the CPU backward against finite differences.
+//! Parity of the batchnorm family: batch normalization, GPU against the CPU reference (training
+//! and evaluation modes, fused activations, offsets into larger buffers), and the CPU backward
+//! against finite differences.
+//!
+//! Kernel `shaders/batchnorm.wgsl`, GPU host `src/backend/gpu/kernels/batchnorm.rs`, CPU twin
+//! `src/backend/cpu/batchnorm.rs`.
 
 mod common;
 

@@ -1,8 +1,12 @@
-//! Matmul kernel against the CPU reference, in every form, with and without the fused
-//! bias + activation epilogue, on awkward shapes.
+//! Parity of the matmul family: the matmul against the CPU reference, in every form, with and
+//! without the fused bias + activation epilogue, on awkward shapes.
+//!
+//! Kernel `shaders/matmul.wgsl`, GPU host `src/backend/gpu/kernels/matmul.rs`, CPU twin
+//! `src/backend/cpu/matmul.rs`.
 
 mod common;
 
+use common::parity::ACTIVATIONS;
 use common::{POISON, assert_close, rng, shared_gpu, values};
 use gengpu::backend::cpu::CpuBackend;
 use gengpu::backend::{Activation, Backend, MatmulForm, Tensor};
@@ -80,13 +84,7 @@ fn matmul_forms_on_awkward_shapes() {
 
 #[test]
 fn matmul_fused_epilogue() {
-    for act in [
-        Activation::Identity,
-        Activation::Relu,
-        Activation::LeakyRelu(0.2),
-        Activation::Sigmoid,
-        Activation::Tanh,
-    ] {
+    for act in ACTIVATIONS {
         check(29, 43, 19, MatmulForm::NT, true, act);
         check(3, 5, 7, MatmulForm::NN, true, act);
     }

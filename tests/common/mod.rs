@@ -1,6 +1,8 @@
 //! Shared helpers of the integration tests.
 #![allow(dead_code)]
 
+pub mod parity;
+
 use gengpu::backend::gpu::{AdapterChoice, GpuBackend};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -1,11 +1,27 @@
 //! The CPU backend: every operation in plain Rust. It is the reference the GPU kernels are
 //! tested against, and a trainer where no GPU is (the matmul is `matrixmultiply`'s sgemm).
+//!
+//! This file holds the buffers and the [`Backend`] implementation, which checks shapes and
+//! hands slices to the reference computation of the operation's kernel family: one file per
+//! family, named like its kernel (`shaders/<family>.wgsl`), its GPU host
+//! (`src/backend/gpu/kernels/<family>.rs`) and its parity test (`tests/parity_<family>.rs`).
 
-use super::ops::sigmoid;
+mod adam;
+mod batchnorm;
+mod data;
+mod elementwise;
+mod latent;
+mod loss;
+mod matmul;
+mod random;
+mod reduce;
+
 use super::{
     Activation, AdamStep, Backend, BackendError, BatchNormHyper, BufferId, Bytes, Counters,
-    Indices, MatmulForm, Result, Tensor, rng, tensor_bytes, validate,
+    Indices, MatmulForm, Result, Tensor, tensor_bytes, validate,
 };
+
+pub use loss::bce_logit;
 
 /// Memory of one buffer.
 enum Storage {
@@ -160,49 +176,19 @@ impl Backend for CpuBackend {
         act: Activation,
         c: &Tensor,
     ) -> Result<()> {
-        let (m, n, k) = validate::matmul(form, a, b, bias, c)?;
-        let [a_row, a_k, b_k, b_col] = form.strides(m, n, k);
-        self.compute([c], |me, [out]| {
+        let dims = validate::matmul(form, a, b, bias, c)?;
+        self.compute([c], |me, [c]| {
             let (a, b) = (me.f32s(a)?, me.f32s(b)?);
-            // SAFETY: the shapes were checked above, so every index sgemm forms from these
-            // dimensions and strides lies inside `a`, `b` and `out`, which do not overlap.
-            unsafe {
-                matrixmultiply::sgemm(
-                    m,
-                    k,
-                    n,
-                    1.0,
-                    a.as_ptr(),
-                    a_row as isize,
-                    a_k as isize,
-                    b.as_ptr(),
-                    b_k as isize,
-                    b_col as isize,
-                    0.0,
-                    out.as_mut_ptr(),
-                    n as isize,
-                    1,
-                );
-            }
             let bias = bias.map(|t| me.f32s(t)).transpose()?;
-            for row in out.chunks_exact_mut(n) {
-                if let Some(bias) = bias {
-                    row.iter_mut().zip(bias).for_each(|(y, b)| *y += b);
-                }
-                if act != Activation::Identity {
-                    row.iter_mut().for_each(|y| *y = act.apply(*y));
-                }
-            }
+            matmul::matmul(form, dims, a, b, bias, act, c);
             Ok(())
         })
     }
 
     fn activation(&mut self, act: Activation, x: &Tensor, y: &Tensor) -> Result<()> {
         validate::activation(x, y)?;
-        self.compute([y], |me, [out]| {
-            for (o, &x) in out.iter_mut().zip(me.f32s(x)?) {
-                *o = act.apply(x);
-            }
+        self.compute([y], |me, [y]| {
+            elementwise::activation(act, me.f32s(x)?, y);
             Ok(())
         })
     }
@@ -215,17 +201,15 @@ impl Backend for CpuBackend {
         dx: &Tensor,
     ) -> Result<()> {
         validate::activation_backward(y, dy, dx)?;
-        self.compute([dx], |me, [out]| {
-            for ((o, &y), &dy) in out.iter_mut().zip(me.f32s(y)?).zip(me.f32s(dy)?) {
-                *o = dy * act.derivative_from_output(y);
-            }
+        self.compute([dx], |me, [dx]| {
+            elementwise::activation_backward(act, me.f32s(y)?, me.f32s(dy)?, dx);
             Ok(())
         })
     }
 
     fn fill(&mut self, t: &Tensor, value: f32) -> Result<()> {
         self.compute([t], |_, [out]| {
-            out.fill(value);
+            elementwise::fill(out, value);
             Ok(())
         })
     }
@@ -233,10 +217,7 @@ impl Backend for CpuBackend {
     fn column_sum(&mut self, x: &Tensor, out: &Tensor) -> Result<()> {
         validate::column_sum(x, out)?;
         self.compute([out], |me, [out]| {
-            out.fill(0.0);
-            for row in me.f32s(x)?.chunks_exact(x.cols) {
-                out.iter_mut().zip(row).for_each(|(o, v)| *o += v);
-            }
+            reduce::column_sum(me.f32s(x)?, out);
             Ok(())
         })
     }
@@ -244,27 +225,21 @@ impl Backend for CpuBackend {
     fn accumulate_sum(&mut self, x: &Tensor, acc: &Tensor, scale: f32) -> Result<()> {
         validate::accumulate_sum(x, acc)?;
         self.compute([acc], |me, [acc]| {
-            let sum: f32 = me.f32s(x)?.iter().sum();
-            acc[0] += scale * sum;
+            reduce::accumulate_sum(me.f32s(x)?, scale, &mut acc[0]);
             Ok(())
         })
     }
 
     fn fill_uniform(&mut self, t: &Tensor, seed: u32, stream: u32) -> Result<()> {
         self.compute([t], |_, [out]| {
-            let key = rng::key(seed, stream);
-            for (i, o) in out.iter_mut().enumerate() {
-                *o = rng::to_unit(rng::bits(key, i as u32));
-            }
+            random::fill_uniform(seed, stream, out);
             Ok(())
         })
     }
 
     fn fill_normal(&mut self, t: &Tensor, seed: u32, stream: u32) -> Result<()> {
         self.compute([t], |_, [out]| {
-            for (i, o) in out.iter_mut().enumerate() {
-                *o = rng::normal(seed, stream, i as u32);
-            }
+            random::fill_normal(seed, stream, out);
             Ok(())
         })
     }
@@ -272,14 +247,8 @@ impl Backend for CpuBackend {
     fn reparameterize(&mut self, stats: &Tensor, eps: &Tensor, z: &Tensor) -> Result<()> {
         validate::reparameterize(stats, eps, z)?;
         let l = z.cols;
-        self.compute([z], |me, [out]| {
-            let (stats, eps) = (me.f32s(stats)?, me.f32s(eps)?);
-            for (r, row) in out.chunks_exact_mut(l).enumerate() {
-                let (mu, logvar) = stats[r * 2 * l..(r + 1) * 2 * l].split_at(l);
-                for j in 0..l {
-                    row[j] = mu[j] + (0.5 * logvar[j]).exp() * eps[r * l + j];
-                }
-            }
+        self.compute([z], |me, [z]| {
+            latent::reparameterize(l, me.f32s(stats)?, me.f32s(eps)?, z);
             Ok(())
         })
     }
@@ -294,18 +263,9 @@ impl Backend for CpuBackend {
     ) -> Result<()> {
         validate::latent_backward(dz, stats, eps, dstats)?;
         let l = dz.cols;
-        self.compute([dstats], |me, [out]| {
+        self.compute([dstats], |me, [dstats]| {
             let (dz, stats, eps) = (me.f32s(dz)?, me.f32s(stats)?, me.f32s(eps)?);
-            for (r, row) in out.chunks_exact_mut(2 * l).enumerate() {
-                let (dmu, dlogvar) = row.split_at_mut(l);
-                for j in 0..l {
-                    let (mu, logvar) = (stats[r * 2 * l + j], stats[r * 2 * l + l + j]);
-                    let g = dz[r * l + j];
-                    dmu[j] = g + kl_scale * mu;
-                    dlogvar[j] = 0.5 * g * eps[r * l + j] * (0.5 * logvar).exp()
-                        + 0.5 * kl_scale * (logvar.exp() - 1.0);
-                }
-            }
+            latent::latent_backward(l, dz, stats, eps, kl_scale, dstats);
             Ok(())
         })
     }
@@ -313,16 +273,8 @@ impl Backend for CpuBackend {
     fn kl_divergence(&mut self, stats: &Tensor, kl: &Tensor) -> Result<()> {
         validate::kl_divergence(stats, kl)?;
         let l = stats.cols / 2;
-        self.compute([kl], |me, [out]| {
-            for (o, row) in out.iter_mut().zip(me.f32s(stats)?.chunks_exact(2 * l)) {
-                let (mu, logvar) = row.split_at(l);
-                let sum: f32 = mu
-                    .iter()
-                    .zip(logvar)
-                    .map(|(m, lv)| 1.0 + lv - m * m - lv.exp())
-                    .sum();
-                *o = -0.5 * sum;
-            }
+        self.compute([kl], |me, [kl]| {
+            latent::kl_divergence(l, me.f32s(stats)?, kl);
             Ok(())
         })
     }
@@ -339,14 +291,7 @@ impl Backend for CpuBackend {
         let cols = logits.cols;
         self.compute([grad, loss], |me, [grad, loss]| {
             let (x, t) = (me.f32s(logits)?, me.f32s(targets)?);
-            for (r, row_loss) in loss.iter_mut().enumerate() {
-                let mut sum = 0.0;
-                for i in r * cols..(r + 1) * cols {
-                    sum += bce_logit(x[i], t[i]);
-                    grad[i] = grad_scale * (sigmoid(x[i]) - t[i]);
-                }
-                *row_loss = sum;
-            }
+            loss::bce_with_logits(cols, x, t, grad_scale, grad, loss);
             Ok(())
         })
     }
@@ -363,31 +308,10 @@ impl Backend for CpuBackend {
         y: &Tensor,
     ) -> Result<()> {
         validate::batch_norm(x, gamma_beta, saved, running, y)?;
-        let (rows, cols) = (x.rows, x.cols);
-        self.compute([saved, running, y], |me, [saved, running, out]| {
+        let shape = (x.rows, x.cols);
+        self.compute([saved, running, y], |me, [saved, running, y]| {
             let (x, gb) = (me.f32s(x)?, me.f32s(gamma_beta)?);
-            let n = rows as f32;
-            for c in 0..cols {
-                let (mean, inv_std) = if training {
-                    let mean = (0..rows).map(|r| x[r * cols + c]).sum::<f32>() / n;
-                    let sq: f32 = (0..rows).map(|r| (x[r * cols + c] - mean).powi(2)).sum();
-                    let inv_std = 1.0 / (sq / n + norm.eps).sqrt();
-                    saved[c] = mean;
-                    saved[cols + c] = inv_std;
-                    let unbiased = sq / (n - 1.0).max(1.0);
-                    let m = norm.momentum;
-                    running[c] = (1.0 - m) * running[c] + m * mean;
-                    running[cols + c] = (1.0 - m) * running[cols + c] + m * unbiased;
-                    (mean, inv_std)
-                } else {
-                    (running[c], 1.0 / (running[cols + c] + norm.eps).sqrt())
-                };
-                let (gamma, beta) = (gb[c], gb[cols + c]);
-                for r in 0..rows {
-                    let i = r * cols + c;
-                    out[i] = act.apply(gamma * (x[i] - mean) * inv_std + beta);
-                }
-            }
+            batchnorm::batch_norm(shape, x, gb, act, norm, training, saved, running, y);
             Ok(())
         })
     }
@@ -403,7 +327,7 @@ impl Backend for CpuBackend {
         d_gamma_beta: &Tensor,
     ) -> Result<()> {
         validate::batch_norm_backward(x, gamma_beta, saved, dy, dx, d_gamma_beta)?;
-        let (rows, cols) = (x.rows, x.cols);
+        let shape = (x.rows, x.cols);
         self.compute([dx, d_gamma_beta], |me, [dx, dgb]| {
             let (x, gb, saved, dy) = (
                 me.f32s(x)?,
@@ -411,26 +335,7 @@ impl Backend for CpuBackend {
                 me.f32s(saved)?,
                 me.f32s(dy)?,
             );
-            let n = rows as f32;
-            for c in 0..cols {
-                let (mean, inv_std, gamma, beta) = (saved[c], saved[cols + c], gb[c], gb[cols + c]);
-                let xhat = |r: usize| (x[r * cols + c] - mean) * inv_std;
-                let g = |r: usize| {
-                    let y = act.apply(gamma * xhat(r) + beta);
-                    dy[r * cols + c] * act.derivative_from_output(y)
-                };
-                let (mut sum_g, mut sum_g_xhat) = (0.0, 0.0);
-                for r in 0..rows {
-                    sum_g += g(r);
-                    sum_g_xhat += g(r) * xhat(r);
-                }
-                dgb[c] = sum_g_xhat;
-                dgb[cols + c] = sum_g;
-                for r in 0..rows {
-                    dx[r * cols + c] =
-                        gamma * inv_std * (g(r) - sum_g / n - xhat(r) * sum_g_xhat / n);
-                }
-            }
+            batchnorm::batch_norm_backward(shape, x, gb, saved, act, dy, dx, dgb);
             Ok(())
         })
     }
@@ -444,14 +349,8 @@ impl Backend for CpuBackend {
         v: &Tensor,
     ) -> Result<()> {
         validate::adam(params, grads, m, v)?;
-        let s = *step;
         self.compute([params, m, v], |me, [p, m, v]| {
-            for (i, &g) in me.f32s(grads)?.iter().enumerate() {
-                m[i] = s.beta1 * m[i] + (1.0 - s.beta1) * g;
-                v[i] = s.beta2 * v[i] + (1.0 - s.beta2) * g * g;
-                let denom = v[i].sqrt() * s.inv_sqrt_bc2 + s.eps;
-                p[i] = p[i] * s.decay - s.step_size * m[i] / denom;
-            }
+            adam::adam(step, p, m, v, me.f32s(grads)?);
             Ok(())
         })
     }
@@ -473,14 +372,7 @@ impl Backend for CpuBackend {
             else {
                 return Err(BackendError::UnknownBuffer(data.buffer.0));
             };
-            let examples = bytes.len() / cols;
-            for (row, &example) in out.chunks_exact_mut(cols).zip(&idx[first..]) {
-                let example = (example as usize).min(examples - 1);
-                let src = &bytes[example * cols..(example + 1) * cols];
-                for (o, &b) in row.iter_mut().zip(src) {
-                    *o = scale * f32::from(b) + shift;
-                }
-            }
+            data::gather(bytes, idx, first, scale, shift, cols, out);
             Ok(())
         })
     }
@@ -506,10 +398,4 @@ fn zeros(rows: usize, cols: usize) -> Result<Vec<f32>> {
         })?;
     values.resize(rows * cols, 0.0);
     Ok(values)
-}
-
-/// Binary cross-entropy of a logit against a target, in the form that never overflows:
-/// `max(x, 0) − x·t + log(1 + exp(−|x|))`.
-pub fn bce_logit(x: f32, t: f32) -> f32 {
-    x.max(0.0) - x * t + (-x.abs()).exp().ln_1p()
 }
