@@ -1,41 +1,41 @@
-//! Every shader parses and validates with naga, and every kernel's host binding table matches
-//! what its WGSL entry point uses: no GPU needed, so a shader error fails `cargo test` on any
-//! machine.
+//! Every shader parses and validates with naga as compiled (host constants and preludes
+//! included), and every kernel's host binding table matches what its WGSL entry point uses: no
+//! GPU needed, so a shader error fails `cargo test` on any machine.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use gengpu::backend::gpu::shaders::{Binding, Kernel, Module};
+use gengpu::backend::gpu::kernels::{Binding, FAMILIES};
 
 #[test]
 fn every_shader_validates_with_naga() {
-    for module in Module::ALL {
-        parse_and_validate(module.file_name(), &module.source());
+    for family in FAMILIES {
+        parse_and_validate(&family.file_name(), &family.source());
     }
 }
 
 #[test]
 fn every_kernel_entry_point_exists() {
-    for kernel in Kernel::ALL {
-        let (module, entry, _) = spec(kernel);
-        let parsed = naga::front::wgsl::parse_str(&module.source()).expect("validated above");
-        assert!(
-            parsed.entry_points.iter().any(|e| e.name == entry),
-            "{kernel:?}: no entry point {entry} in {}",
-            module.file_name()
-        );
+    for family in FAMILIES {
+        let parsed = naga::front::wgsl::parse_str(&family.source()).expect("validated above");
+        for kernel in family.kernels {
+            assert_eq!(
+                kernel.family.name, family.name,
+                "{} is listed by {} but belongs to {}",
+                kernel.entry, family.name, kernel.family.name
+            );
+            assert!(
+                parsed.entry_points.iter().any(|e| e.name == kernel.entry),
+                "no entry point {} in {}",
+                kernel.entry,
+                family.file_name()
+            );
+        }
     }
 }
 
 /// The size in bytes of the parameter block the host uploads to binding 0 of every kernel
 /// (`PARAMS_BYTES` in `src/backend/gpu/recorder.rs`, which is private to the crate).
 const PARAMS_BYTES: u32 = 64;
-
-/// `(module, entry point, storage bindings)` of a kernel: the one place that reads
-/// `Kernel::spec`, so a change of its shape is adapted here only.
-fn spec(kernel: Kernel) -> (Module, &'static str, &'static [Binding]) {
-    let spec = kernel.spec();
-    (spec.module, spec.entry, spec.bindings)
-}
 
 /// A module parsed and validated by naga, with its validation info.
 fn parse_and_validate(name: &str, source: &str) -> (naga::Module, naga::valid::ModuleInfo) {
@@ -209,22 +209,21 @@ fn uniform_size_mismatches(name: &str, module: &naga::Module) -> Vec<String> {
 
 #[test]
 fn every_kernel_binding_table_matches_its_wgsl() {
-    let modules: HashMap<Module, _> = Module::ALL
-        .into_iter()
-        .map(|m| (m, parse_and_validate(m.file_name(), &m.source())))
-        .collect();
     let mut errors = Vec::new();
-    for module in Module::ALL {
-        errors.extend(uniform_size_mismatches(
-            module.file_name(),
-            &modules[&module].0,
-        ));
-    }
-    for kernel in Kernel::ALL {
-        let (module, entry, bindings) = spec(kernel);
-        let (parsed, info) = &modules[&module];
-        let name = format!("{kernel:?} ({}::{entry})", module.file_name());
-        errors.extend(binding_mismatches(&name, parsed, info, entry, bindings));
+    for family in FAMILIES {
+        let name = family.file_name();
+        let (parsed, info) = parse_and_validate(&name, &family.source());
+        errors.extend(uniform_size_mismatches(&name, &parsed));
+        for kernel in family.kernels {
+            let label = format!("{name}::{}", kernel.entry);
+            errors.extend(binding_mismatches(
+                &label,
+                &parsed,
+                &info,
+                kernel.entry,
+                kernel.bindings,
+            ));
+        }
     }
     assert!(errors.is_empty(), "\n{}", errors.join("\n"));
 }
