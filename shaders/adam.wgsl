@@ -1,6 +1,8 @@
 // Adam / AdamW over one flat parameter buffer: one dispatch updates every parameter.
 // step_size = lr / (1 − β1^t) and inv_sqrt_bc2 = 1 / sqrt(1 − β2^t) come from the host in f64,
 // as in PyTorch; decay = 1 − lr·weight_decay (decoupled, AdamW).
+//
+// WORKGROUP_SIZE, the workgroup size, is prepended by the host: src/backend/gpu/kernels/adam.rs.
 
 struct Params {
     n: u32, p_off: u32, g_off: u32, m_off: u32,
@@ -14,10 +16,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> m: array<f32>;
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn adam(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = linear_index(gid, groups, 256u);
+    let i = linear_index(gid, groups, WORKGROUP_SIZE);
     if (i >= p.n) {
         return;
     }

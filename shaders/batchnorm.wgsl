@@ -5,6 +5,8 @@
 // `saved` (2 × C) holds per feature the batch mean and 1/√(σ² + eps), for the backward;
 // `running` (2 × C) the running mean and running variance, for evaluation.
 // `gb` (2 × C) is γ then β, a view into the parameter buffer.
+//
+// WORKGROUP_SIZE, the workgroup size, is prepended by the host: src/backend/gpu/kernels/batchnorm.rs.
 
 struct Params {
     rows: u32, cols: u32, x_off: u32, gb_off: u32,
@@ -23,10 +25,10 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> grads: array<f32>;
 @group(0) @binding(8) var<storage, read_write> running: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn batch_norm_forward(@builtin(global_invocation_id) gid: vec3<u32>,
                       @builtin(num_workgroups) groups: vec3<u32>) {
-    let c = linear_index(gid, groups, 64u);
+    let c = linear_index(gid, groups, WORKGROUP_SIZE);
     if (c >= p.cols) {
         return;
     }
@@ -68,10 +70,10 @@ fn batch_norm_forward(@builtin(global_invocation_id) gid: vec3<u32>,
 
 // From dy (gradient of the activated output): dx into `out`, and dγ, dβ into `grads` (2 × C,
 // a view into the gradient buffer). The output is recomputed from x rather than read back.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn batch_norm_backward(@builtin(global_invocation_id) gid: vec3<u32>,
                        @builtin(num_workgroups) groups: vec3<u32>) {
-    let c = linear_index(gid, groups, 64u);
+    let c = linear_index(gid, groups, WORKGROUP_SIZE);
     if (c >= p.cols) {
         return;
     }

@@ -1,4 +1,4 @@
-// Prepended to every kernel family (WGSL has no includes).
+// Prepended to every kernel family (WGSL has no includes), after the host's constants.
 
 // The index of an invocation in a dispatch of `groups` workgroups of `size` invocations laid
 // out in two dimensions: the host spreads large dispatches over y past the per-dimension limit.

@@ -1,5 +1,7 @@
 // Gathers a batch from the resident u8 dataset (packed four bytes to a u32) by an index
 // buffer, converting to f32: out[r, c] = scale · data[indices[first + r] · cols + c] + shift.
+//
+// WORKGROUP_SIZE, the workgroup size, is prepended by the host: src/backend/gpu/kernels/data.rs.
 
 struct Params {
     rows: u32, cols: u32, first: u32, out_off: u32,
@@ -11,10 +13,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> indices: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn gather(@builtin(global_invocation_id) gid: vec3<u32>,
           @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = linear_index(gid, groups, 256u);
+    let i = linear_index(gid, groups, WORKGROUP_SIZE);
     if (i >= p.rows * p.cols) {
         return;
     }

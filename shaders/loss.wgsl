@@ -1,5 +1,7 @@
 // Binary cross-entropy on logits, forward and backward in one pass: one workgroup per row
 // writes the gradient of every element and the row's summed loss. (sigmoid: activation.wgsl)
+//
+// THREADS, the workgroup size, is prepended by the host: src/backend/gpu/kernels/loss.rs.
 
 struct Params {
     rows: u32, cols: u32, x_off: u32, t_off: u32,
@@ -12,10 +14,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
 
-const THREADS: u32 = 64u;
 var<workgroup> partial: array<f32, THREADS>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(THREADS)
 fn bce_with_logits(@builtin(workgroup_id) wid: vec3<u32>,
                    @builtin(num_workgroups) groups: vec3<u32>,
                    @builtin(local_invocation_index) t: u32) {

@@ -6,6 +6,8 @@
 // on store, so its inner loop has no branch. The `_vec4` entry points are the same product for
 // one form each when the contiguous dimensions and offsets are multiples of 4: they read A and
 // B as vec4s, four times fewer loads.
+//
+// GROUP_SIDE, the side of a square workgroup, is prepended by the host: src/backend/gpu/kernels/matmul.rs.
 
 struct Params {
     m: u32, n: u32, k: u32, has_bias: u32,
@@ -54,7 +56,7 @@ fn clamped_col(c0: u32, j: u32) -> u32 {
     return min(c0 + j, p.n - 1u);
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(GROUP_SIDE, GROUP_SIDE)
 fn matmul(@builtin(global_invocation_id) gid: vec3<u32>) {
     let r0 = gid.y * 4u;
     let c0 = gid.x * 4u;
@@ -88,7 +90,7 @@ fn matmul(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 // A·Bᵀ with A (m × k) and B (n × k) both contiguous along k: k % 4 == 0, offsets % 4 == 0.
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(GROUP_SIDE, GROUP_SIDE)
 fn matmul_nt_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
     let r0 = gid.y * 4u;
     let c0 = gid.x * 4u;
@@ -128,7 +130,7 @@ fn matmul_nt_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
 // A·B with A (m × k) and B (k × n) contiguous along k and n: k % 4 == 0, n % 8 == 0,
 // offsets % 4 == 0. Each invocation computes a 4×8 block, four steps of k per iteration: one
 // vec4 of each row of A, two vec4s of each of four rows of B.
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(GROUP_SIDE, GROUP_SIDE)
 fn matmul_nn_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
     let r0 = gid.y * 4u;
     let c0 = gid.x * 8u;
@@ -168,7 +170,7 @@ fn matmul_nn_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
 // Aᵀ·B with A (k × m) and B (k × n) contiguous along m and n: m % 4 == 0, n % 8 == 0,
 // offsets % 4 == 0. Each invocation computes a 4×8 block: per step of k, one vec4 of A and
 // two of B feed eight vec4 FMAs.
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(GROUP_SIDE, GROUP_SIDE)
 fn matmul_tn_vec4(@builtin(global_invocation_id) gid: vec3<u32>) {
     let r0 = gid.y * 4u;
     let c0 = gid.x * 8u;

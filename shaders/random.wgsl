@@ -1,5 +1,7 @@
 // Counter-based random numbers: a draw is a pure function of (seed, stream, element index),
 // bit for bit the same as src/backend/rng.rs, so both backends draw identical noise.
+//
+// WORKGROUP_SIZE, the workgroup size, is prepended by the host: src/backend/gpu/kernels/random.rs.
 
 struct Params {
     n: u32, out_off: u32, seed: u32, stream: u32,
@@ -55,20 +57,20 @@ fn ln_unit(u: f32) -> f32 {
     return 2.0 * s * t;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn fill_uniform(@builtin(global_invocation_id) gid: vec3<u32>,
                 @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = linear_index(gid, groups, 256u);
+    let i = linear_index(gid, groups, WORKGROUP_SIZE);
     if (i < p.n) {
         out[p.out_off + i] = to_unit(random_bits(stream_key(p.seed, p.stream), i));
     }
 }
 
 // Box–Muller from the uniform draws 2i and 2i + 1.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn fill_normal(@builtin(global_invocation_id) gid: vec3<u32>,
                @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = linear_index(gid, groups, 256u);
+    let i = linear_index(gid, groups, WORKGROUP_SIZE);
     if (i < p.n) {
         let key = stream_key(p.seed, p.stream);
         let u1 = to_unit(random_bits(key, 2u * i));

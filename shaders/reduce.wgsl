@@ -1,5 +1,8 @@
 // Reductions: column sums (bias gradients) and a total added into an accumulator (losses kept
 // on the device between read-backs).
+//
+// COLUMN_GROUP and SUM_THREADS, the workgroup sizes, are prepended by the host:
+// src/backend/gpu/kernels/reduce.rs.
 
 struct Params {
     rows: u32, cols: u32, x_off: u32, out_off: u32,
@@ -12,10 +15,10 @@ struct Params {
 
 // out[c] = Σ_r x[r, c]: one invocation per column, so neighbouring invocations read
 // neighbouring addresses.
-@compute @workgroup_size(64)
+@compute @workgroup_size(COLUMN_GROUP)
 fn column_sum(@builtin(global_invocation_id) gid: vec3<u32>,
               @builtin(num_workgroups) groups: vec3<u32>) {
-    let col = linear_index(gid, groups, 64u);
+    let col = linear_index(gid, groups, COLUMN_GROUP);
     if (col >= p.cols) {
         return;
     }
@@ -28,12 +31,11 @@ fn column_sum(@builtin(global_invocation_id) gid: vec3<u32>,
     out[p.out_off + col] = sum;
 }
 
-const SUM_THREADS: u32 = 256u;
 var<workgroup> partial: array<f32, SUM_THREADS>;
 
 // out[0] += scale · Σ x over rows·cols elements, in one workgroup: strided partial sums, then a
 // tree. Used on per-row losses (a few hundred values), where one workgroup is plenty.
-@compute @workgroup_size(256)
+@compute @workgroup_size(SUM_THREADS)
 fn accumulate_sum(@builtin(local_invocation_index) t: u32) {
     let n = p.rows * p.cols;
     var sum = 0.0;

@@ -1,41 +1,104 @@
-//! Every shader parses and validates with naga, and every kernel's host binding table matches
-//! what its WGSL entry point uses: no GPU needed, so a shader error fails `cargo test` on any
-//! machine.
+//! Every shader parses and validates with naga as compiled (host constants and preludes
+//! included), and every kernel's host side matches its WGSL: binding tables, the layout of the
+//! `Params` struct, workgroup sizes owned by the host. No GPU needed, so a shader error fails
+//! `cargo test` on any machine.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
-use gengpu::backend::gpu::shaders::{Binding, Kernel, Module};
+use gengpu::backend::gpu::kernels::{Binding, FAMILIES, Member};
 
 #[test]
 fn every_shader_validates_with_naga() {
-    for module in Module::ALL {
-        parse_and_validate(module.file_name(), &module.source());
+    for family in FAMILIES {
+        parse_and_validate(&family.file_name(), &family.source());
     }
 }
 
 #[test]
 fn every_kernel_entry_point_exists() {
-    for kernel in Kernel::ALL {
-        let (module, entry, _) = spec(kernel);
-        let parsed = naga::front::wgsl::parse_str(&module.source()).expect("validated above");
-        assert!(
-            parsed.entry_points.iter().any(|e| e.name == entry),
-            "{kernel:?}: no entry point {entry} in {}",
-            module.file_name()
-        );
+    for family in FAMILIES {
+        let parsed = naga::front::wgsl::parse_str(&family.source()).expect("validated above");
+        for kernel in family.kernels {
+            assert_eq!(
+                kernel.family.name, family.name,
+                "{} is listed by {} but belongs to {}",
+                kernel.entry, family.name, kernel.family.name
+            );
+            assert!(
+                parsed.entry_points.iter().any(|e| e.name == kernel.entry),
+                "no entry point {} in {}",
+                kernel.entry,
+                family.file_name()
+            );
+        }
     }
+}
+
+/// The pipelines are named by entry point, and every WGSL file but the preludes is one family.
+#[test]
+fn every_shader_file_is_one_family_and_entry_points_are_unique() {
+    let mut entries = BTreeSet::new();
+    for kernel in FAMILIES.iter().flat_map(|family| family.kernels) {
+        assert!(entries.insert(kernel.entry), "{} twice", kernel.entry);
+    }
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/shaders");
+    let files: BTreeSet<String> = std::fs::read_dir(dir)
+        .expect("shaders/ exists")
+        .map(|entry| {
+            entry
+                .expect("readable")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name.ends_with(".wgsl") && !PRELUDES.contains(&name.as_str()))
+        .collect();
+    let families: BTreeSet<String> = FAMILIES.iter().map(|f| f.file_name()).collect();
+    assert_eq!(files, families);
+}
+
+/// The shared files prepended to families, not families themselves.
+const PRELUDES: [&str; 2] = ["common.wgsl", "activation.wgsl"];
+
+/// Each family's workgroup sizes are the host's constants: its WGSL names them, never a number.
+#[test]
+fn every_workgroup_size_comes_from_the_host() {
+    for family in FAMILIES {
+        let path = format!(
+            "{}/shaders/{}",
+            env!("CARGO_MANIFEST_DIR"),
+            family.file_name()
+        );
+        let own = std::fs::read_to_string(&path).expect("a family's file exists");
+        for (at, _) in own.match_indices("@workgroup_size(") {
+            let size = &own[at + "@workgroup_size(".len()..];
+            assert!(
+                !size.starts_with(|c: char| c.is_ascii_digit()),
+                "{path}: a literal workgroup size; name a constant of kernels/{}.rs",
+                family.name
+            );
+        }
+    }
+}
+
+#[test]
+fn every_params_struct_matches_its_wgsl_layout() {
+    let mut errors = Vec::new();
+    for family in FAMILIES {
+        let (module, _) = parse_and_validate(&family.file_name(), &family.source());
+        errors.extend(layout_mismatches(
+            &family.file_name(),
+            &module,
+            family.params.members,
+            family.params.size,
+        ));
+    }
+    assert!(errors.is_empty(), "\n{}", errors.join("\n"));
 }
 
 /// The size in bytes of the parameter block the host uploads to binding 0 of every kernel
 /// (`PARAMS_BYTES` in `src/backend/gpu/recorder.rs`, which is private to the crate).
 const PARAMS_BYTES: u32 = 64;
-
-/// `(module, entry point, storage bindings)` of a kernel: the one place that reads
-/// `Kernel::spec`, so a change of its shape is adapted here only.
-fn spec(kernel: Kernel) -> (Module, &'static str, &'static [Binding]) {
-    let spec = kernel.spec();
-    (spec.module, spec.entry, spec.bindings)
-}
 
 /// A module parsed and validated by naga, with its validation info.
 fn parse_and_validate(name: &str, source: &str) -> (naga::Module, naga::valid::ModuleInfo) {
@@ -207,24 +270,84 @@ fn uniform_size_mismatches(name: &str, module: &naga::Module) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn every_kernel_binding_table_matches_its_wgsl() {
-    let modules: HashMap<Module, _> = Module::ALL
-        .into_iter()
-        .map(|m| (m, parse_and_validate(m.file_name(), &m.source())))
+/// How WGSL spells a member's type (the scalars the host mirrors; anything else verbatim).
+fn wgsl_type(module: &naga::Module, ty: naga::Handle<naga::Type>) -> String {
+    match module.types[ty].inner {
+        naga::TypeInner::Scalar(naga::Scalar::U32) => "u32".into(),
+        naga::TypeInner::Scalar(naga::Scalar::I32) => "i32".into(),
+        naga::TypeInner::Scalar(naga::Scalar::F32) => "f32".into(),
+        ref other => format!("{other:?}"),
+    }
+}
+
+/// Every way the host's layout of `Params` disagrees with naga's layout of the struct of the
+/// uniform at binding 0: member names, offsets and types in order, and the size.
+fn layout_mismatches(
+    name: &str,
+    module: &naga::Module,
+    host: &[Member],
+    host_size: usize,
+) -> Vec<String> {
+    let Some((_, uniform)) = group0_global(module, 0) else {
+        return vec![format!("{name}: no uniform at binding 0")];
+    };
+    let ty = &module.types[uniform.ty];
+    let naga::TypeInner::Struct { members, span } = &ty.inner else {
+        return vec![format!("{name}: the uniform at binding 0 is not a struct")];
+    };
+    let struct_name = ty.name.as_deref().unwrap_or("?");
+    // (name, type, offset) of each member, in order.
+    let wgsl: Vec<(&str, String, usize)> = members
+        .iter()
+        .map(|m| {
+            let name = m.name.as_deref().unwrap_or("?");
+            (name, wgsl_type(module, m.ty), m.offset as usize)
+        })
         .collect();
+    let host_members: Vec<(&str, String, usize)> = host
+        .iter()
+        .map(|m| (m.name, m.ty.to_string(), m.offset))
+        .collect();
+    let show = |m: Option<&(&str, String, usize)>| match m {
+        Some((name, ty, offset)) => format!("{name}: {ty} at byte {offset}"),
+        None => "nothing".into(),
+    };
     let mut errors = Vec::new();
-    for module in Module::ALL {
-        errors.extend(uniform_size_mismatches(
-            module.file_name(),
-            &modules[&module].0,
+    for i in 0..wgsl.len().max(host_members.len()) {
+        let (w, h) = (wgsl.get(i), host_members.get(i));
+        if w != h {
+            errors.push(format!(
+                "{name}: member {i} of {struct_name} is {} in WGSL but {} on the host",
+                show(w),
+                show(h)
+            ));
+        }
+    }
+    if *span as usize != host_size {
+        errors.push(format!(
+            "{name}: {struct_name} is {span} bytes in WGSL but {host_size} on the host"
         ));
     }
-    for kernel in Kernel::ALL {
-        let (module, entry, bindings) = spec(kernel);
-        let (parsed, info) = &modules[&module];
-        let name = format!("{kernel:?} ({}::{entry})", module.file_name());
-        errors.extend(binding_mismatches(&name, parsed, info, entry, bindings));
+    errors
+}
+
+#[test]
+fn every_kernel_binding_table_matches_its_wgsl() {
+    let mut errors = Vec::new();
+    for family in FAMILIES {
+        let name = family.file_name();
+        let (parsed, info) = parse_and_validate(&name, &family.source());
+        errors.extend(uniform_size_mismatches(&name, &parsed));
+        for kernel in family.kernels {
+            let label = format!("{name}::{}", kernel.entry);
+            errors.extend(binding_mismatches(
+                &label,
+                &parsed,
+                &info,
+                kernel.entry,
+                kernel.bindings,
+            ));
+        }
     }
     assert!(errors.is_empty(), "\n{}", errors.join("\n"));
 }
@@ -357,5 +480,61 @@ fn binding_checks_catch_each_kind_of_mismatch() {
     assert_eq!(
         uniform_size_mismatches("test", &module),
         ["test: uniform p (Params) is 80 bytes, more than the host's PARAMS_BYTES = 64"]
+    );
+}
+
+/// The layout check fails on a host struct with swapped, missing, retyped or extra members.
+#[test]
+fn layout_check_catches_each_kind_of_mismatch() {
+    const SOURCE: &str = "
+        struct Params { n: u32, x_off: u32, scale: f32, _pad: u32, }
+        @group(0) @binding(0) var<uniform> p: Params;
+        @compute @workgroup_size(1)
+        fn main(@builtin(global_invocation_id) id: vec3<u32>) { let n = p.n; }
+    ";
+    let (module, _) = parse_and_validate("test", SOURCE);
+    const fn m(name: &'static str, offset: usize, ty: &'static str) -> Member {
+        Member { name, offset, ty }
+    }
+    let check = |members: &[Member], size: usize| layout_mismatches("test", &module, members, size);
+    const SAME: [Member; 4] = [
+        m("n", 0, "u32"),
+        m("x_off", 4, "u32"),
+        m("scale", 8, "f32"),
+        m("_pad", 12, "u32"),
+    ];
+    assert_eq!(check(&SAME, 16), Vec::<String>::new());
+    assert_eq!(
+        check(
+            &[m("x_off", 0, "u32"), m("n", 4, "u32"), SAME[2], SAME[3]],
+            16
+        ),
+        [
+            "test: member 0 of Params is n: u32 at byte 0 in WGSL but x_off: u32 at byte 0 on the host",
+            "test: member 1 of Params is x_off: u32 at byte 4 in WGSL but n: u32 at byte 4 on the host",
+        ]
+    );
+    assert_eq!(
+        check(&[SAME[0], SAME[1], m("scale", 8, "u32"), SAME[3]], 16),
+        [
+            "test: member 2 of Params is scale: f32 at byte 8 in WGSL but scale: u32 at byte 8 on the host"
+        ]
+    );
+    assert_eq!(
+        check(&[SAME[0], SAME[1], SAME[2]], 12),
+        [
+            "test: member 3 of Params is _pad: u32 at byte 12 in WGSL but nothing on the host",
+            "test: Params is 16 bytes in WGSL but 12 on the host",
+        ]
+    );
+    assert_eq!(
+        check(
+            &[SAME[0], SAME[1], SAME[2], SAME[3], m("extra", 16, "u32")],
+            20
+        ),
+        [
+            "test: member 4 of Params is nothing in WGSL but extra: u32 at byte 16 on the host",
+            "test: Params is 16 bytes in WGSL but 20 on the host",
+        ]
     );
 }

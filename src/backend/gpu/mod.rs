@@ -1,22 +1,23 @@
 //! The GPU backend: wgpu buffers and hand-written WGSL kernels, a whole step recorded into
 //! one command encoder and submitted once.
+//!
+//! This file holds the machinery every kernel shares (buffers, uploads, read-back, workgroup
+//! counts); each kernel family's host side is `kernels/<family>.rs`, so `impl Backend` below
+//! only validates the operands and delegates.
 
 mod context;
+pub mod kernels;
 mod recorder;
-pub mod shaders;
 
 pub use context::{AdapterChoice, AdapterSummary, GpuContext, list_adapters};
 
+use kernels::{Kernel, ShaderParams};
 use recorder::Recorder;
-use shaders::Kernel;
 
 use super::{
     Activation, AdamStep, Backend, BackendError, BatchNormHyper, BufferId, Bytes, Counters,
     Indices, MatmulForm, Result, Tensor, tensor_bytes, validate,
 };
-
-/// Invocations per workgroup of the 1-d kernels (their `@workgroup_size`).
-const LINEAR_GROUP: usize = 256;
 
 /// The wgpu backend.
 pub struct GpuBackend {
@@ -70,8 +71,8 @@ impl GpuBackend {
 
     /// Workgroups for `threads` invocations in groups of `group`, spread over a second
     /// dimension past the per-dimension limit.
-    fn groups_for(&self, threads: usize, group: usize) -> (u32, u32) {
-        let groups = threads.div_ceil(group).max(1);
+    fn groups_for(&self, threads: usize, group: u32) -> (u32, u32) {
+        let groups = threads.div_ceil(group as usize).max(1);
         let max = self.ctx.limits.max_compute_workgroups_per_dimension as usize;
         if groups <= max {
             (groups as u32, 1)
@@ -80,15 +81,23 @@ impl GpuBackend {
         }
     }
 
-    fn run(
+    /// Records `kernel` over `groups` workgroups with `buffers` bound in the order of its
+    /// bindings and `params` as its uniform block.
+    fn run<P: ShaderParams>(
         &mut self,
-        kernel: Kernel,
+        kernel: &Kernel,
         buffers: &[BufferId],
-        params: &[u32],
+        params: &P,
         groups: (u32, u32),
     ) -> Result<()> {
-        self.recorder
-            .dispatch(&self.ctx, &self.buffers, buffers, kernel, params, groups)
+        self.recorder.dispatch(
+            &self.ctx,
+            &self.buffers,
+            buffers,
+            kernel,
+            bytemuck::bytes_of(params),
+            groups,
+        )
     }
 
     /// Writes to device memory are ordered before the queue's next submit, so what is recorded
@@ -107,33 +116,6 @@ impl GpuBackend {
         self.recorder.counters.bytes_uploaded += bytes.len() as u64;
         self.ctx.check()
     }
-}
-
-/// The fastest matmul kernel the operands allow: a vec4 form where the dimensions read
-/// contiguously and the offsets are multiples of 4, else the general strided kernel.
-fn matmul_kernel(form: MatmulForm, m: usize, n: usize, k: usize, a: &Tensor, b: &Tensor) -> Kernel {
-    let whole = |x: usize| x.is_multiple_of(4);
-    let aligned = whole(a.offset) && whole(b.offset);
-    match form {
-        MatmulForm::NT if whole(k) && aligned => Kernel::MatmulNtVec4,
-        MatmulForm::NN if whole(k) && n.is_multiple_of(8) && aligned => Kernel::MatmulNnVec4,
-        MatmulForm::TN if whole(m) && n.is_multiple_of(8) && aligned => Kernel::MatmulTnVec4,
-        _ => Kernel::Matmul,
-    }
-}
-
-/// Rows and columns of the C block one workgroup of `kernel` computes: 8×8 invocations of
-/// 4×4 each, or 4×8 for the NN and TN vec4 kernels.
-fn matmul_tile(kernel: Kernel) -> (usize, usize) {
-    match kernel {
-        Kernel::MatmulTnVec4 | Kernel::MatmulNnVec4 => (32, 64),
-        _ => (32, 32),
-    }
-}
-
-/// Converts an element count or offset for a shader parameter.
-fn shader_u32(n: usize) -> u32 {
-    u32::try_from(n).expect("sizes are checked against the device limits, below 2^32 elements")
 }
 
 impl Backend for GpuBackend {
@@ -249,61 +231,13 @@ impl Backend for GpuBackend {
         act: Activation,
         c: &Tensor,
     ) -> Result<()> {
-        let (m, n, k) = validate::matmul(form, a, b, bias, c)?;
-        let [a_row, a_k, b_k, b_col] = form.strides(m, n, k);
-        // Without a bias, bind A in its place: the kernel does not read it.
-        let bias_tensor = bias.unwrap_or(a);
-        let params = [
-            shader_u32(m),
-            shader_u32(n),
-            shader_u32(k),
-            u32::from(bias.is_some()),
-            shader_u32(a.offset),
-            shader_u32(b.offset),
-            shader_u32(bias_tensor.offset),
-            shader_u32(c.offset),
-            shader_u32(a_row),
-            shader_u32(a_k),
-            shader_u32(b_k),
-            shader_u32(b_col),
-            act.code(),
-            act.slope().to_bits(),
-        ];
-        let kernel = matmul_kernel(form, m, n, k, a, b);
-        let (tile_rows, tile_cols) = matmul_tile(kernel);
-        let groups = (
-            shader_u32(n.div_ceil(tile_cols)),
-            shader_u32(m.div_ceil(tile_rows)),
-        );
-        let max = self.ctx.limits.max_compute_workgroups_per_dimension;
-        if groups.0 > max || groups.1 > max {
-            return Err(BackendError::DispatchTooLarge {
-                what: format!("a {m}×{n} matmul"),
-                groups: u64::from(groups.0.max(groups.1)),
-                limit: u64::from(max),
-                device: self.ctx.adapter.name.clone(),
-            });
-        }
-        self.run(
-            kernel,
-            &[a.buffer, b.buffer, bias_tensor.buffer, c.buffer],
-            &params,
-            groups,
-        )
+        let dims = validate::matmul(form, a, b, bias, c)?;
+        kernels::matmul::matmul(self, form, dims, a, b, bias, act, c)
     }
 
     fn activation(&mut self, act: Activation, x: &Tensor, y: &Tensor) -> Result<()> {
         validate::activation(x, y)?;
-        let params = [
-            shader_u32(x.len()),
-            shader_u32(x.offset),
-            0,
-            shader_u32(y.offset),
-            act.code(),
-            act.slope().to_bits(),
-        ];
-        let groups = self.groups_for(x.len(), LINEAR_GROUP);
-        self.run(Kernel::ActForward, &[x.buffer, y.buffer], &params, groups)
+        kernels::elementwise::activation(self, act, x, y)
     }
 
     fn activation_backward(
@@ -314,95 +248,34 @@ impl Backend for GpuBackend {
         dx: &Tensor,
     ) -> Result<()> {
         validate::activation_backward(y, dy, dx)?;
-        let params = [
-            shader_u32(y.len()),
-            shader_u32(y.offset),
-            shader_u32(dy.offset),
-            shader_u32(dx.offset),
-            act.code(),
-            act.slope().to_bits(),
-        ];
-        let groups = self.groups_for(y.len(), LINEAR_GROUP);
-        self.run(
-            Kernel::ActBackward,
-            &[y.buffer, dy.buffer, dx.buffer],
-            &params,
-            groups,
-        )
+        kernels::elementwise::activation_backward(self, act, y, dy, dx)
     }
 
     fn fill(&mut self, t: &Tensor, value: f32) -> Result<()> {
-        let params = [
-            shader_u32(t.len()),
-            0,
-            0,
-            shader_u32(t.offset),
-            0,
-            0,
-            value.to_bits(),
-        ];
-        let groups = self.groups_for(t.len(), LINEAR_GROUP);
-        self.run(Kernel::Fill, &[t.buffer], &params, groups)
+        kernels::elementwise::fill(self, t, value)
     }
 
     fn column_sum(&mut self, x: &Tensor, out: &Tensor) -> Result<()> {
         validate::column_sum(x, out)?;
-        let params = [
-            shader_u32(x.rows),
-            shader_u32(x.cols),
-            shader_u32(x.offset),
-            shader_u32(out.offset),
-        ];
-        let groups = self.groups_for(x.cols, 64);
-        self.run(Kernel::ColumnSum, &[x.buffer, out.buffer], &params, groups)
+        kernels::reduce::column_sum(self, x, out)
     }
 
     fn accumulate_sum(&mut self, x: &Tensor, acc: &Tensor, scale: f32) -> Result<()> {
         validate::accumulate_sum(x, acc)?;
-        let params = [
-            shader_u32(x.rows),
-            shader_u32(x.cols),
-            shader_u32(x.offset),
-            shader_u32(acc.offset),
-            scale.to_bits(),
-        ];
-        self.run(
-            Kernel::AccumulateSum,
-            &[x.buffer, acc.buffer],
-            &params,
-            (1, 1),
-        )
+        kernels::reduce::accumulate_sum(self, x, acc, scale)
     }
 
     fn fill_uniform(&mut self, t: &Tensor, seed: u32, stream: u32) -> Result<()> {
-        let params = [shader_u32(t.len()), shader_u32(t.offset), seed, stream];
-        let groups = self.groups_for(t.len(), LINEAR_GROUP);
-        self.run(Kernel::FillUniform, &[t.buffer], &params, groups)
+        kernels::random::fill_uniform(self, t, seed, stream)
     }
 
     fn fill_normal(&mut self, t: &Tensor, seed: u32, stream: u32) -> Result<()> {
-        let params = [shader_u32(t.len()), shader_u32(t.offset), seed, stream];
-        let groups = self.groups_for(t.len(), LINEAR_GROUP);
-        self.run(Kernel::FillNormal, &[t.buffer], &params, groups)
+        kernels::random::fill_normal(self, t, seed, stream)
     }
 
     fn reparameterize(&mut self, stats: &Tensor, eps: &Tensor, z: &Tensor) -> Result<()> {
         validate::reparameterize(stats, eps, z)?;
-        let params = [
-            shader_u32(z.rows),
-            shader_u32(z.cols),
-            shader_u32(stats.offset),
-            shader_u32(eps.offset),
-            0,
-            shader_u32(z.offset),
-        ];
-        let groups = self.groups_for(z.len(), LINEAR_GROUP);
-        self.run(
-            Kernel::Reparameterize,
-            &[stats.buffer, eps.buffer, z.buffer],
-            &params,
-            groups,
-        )
+        kernels::latent::reparameterize(self, stats, eps, z)
     }
 
     fn latent_backward(
@@ -414,41 +287,12 @@ impl Backend for GpuBackend {
         dstats: &Tensor,
     ) -> Result<()> {
         validate::latent_backward(dz, stats, eps, dstats)?;
-        let params = [
-            shader_u32(dz.rows),
-            shader_u32(dz.cols),
-            shader_u32(stats.offset),
-            shader_u32(eps.offset),
-            shader_u32(dz.offset),
-            shader_u32(dstats.offset),
-            kl_scale.to_bits(),
-        ];
-        let groups = self.groups_for(dz.len(), LINEAR_GROUP);
-        self.run(
-            Kernel::LatentBackward,
-            &[stats.buffer, eps.buffer, dz.buffer, dstats.buffer],
-            &params,
-            groups,
-        )
+        kernels::latent::latent_backward(self, dz, stats, eps, kl_scale, dstats)
     }
 
     fn kl_divergence(&mut self, stats: &Tensor, kl: &Tensor) -> Result<()> {
         validate::kl_divergence(stats, kl)?;
-        let params = [
-            shader_u32(stats.rows),
-            shader_u32(stats.cols / 2),
-            shader_u32(stats.offset),
-            0,
-            0,
-            shader_u32(kl.offset),
-        ];
-        let groups = self.groups_for(stats.rows, LINEAR_GROUP);
-        self.run(
-            Kernel::KlDivergence,
-            &[stats.buffer, kl.buffer],
-            &params,
-            groups,
-        )
+        kernels::latent::kl_divergence(self, stats, kl)
     }
 
     fn bce_with_logits(
@@ -460,23 +304,7 @@ impl Backend for GpuBackend {
         loss: &Tensor,
     ) -> Result<()> {
         validate::bce_with_logits(logits, targets, grad, loss)?;
-        let params = [
-            shader_u32(logits.rows),
-            shader_u32(logits.cols),
-            shader_u32(logits.offset),
-            shader_u32(targets.offset),
-            shader_u32(grad.offset),
-            shader_u32(loss.offset),
-            grad_scale.to_bits(),
-        ];
-        // One workgroup per row.
-        let groups = self.groups_for(logits.rows, 1);
-        self.run(
-            Kernel::BceWithLogits,
-            &[logits.buffer, targets.buffer, grad.buffer, loss.buffer],
-            &params,
-            groups,
-        )
+        kernels::loss::bce_with_logits(self, logits, targets, grad_scale, grad, loss)
     }
 
     fn batch_norm(
@@ -491,35 +319,7 @@ impl Backend for GpuBackend {
         y: &Tensor,
     ) -> Result<()> {
         validate::batch_norm(x, gamma_beta, saved, running, y)?;
-        let params = [
-            shader_u32(x.rows),
-            shader_u32(x.cols),
-            shader_u32(x.offset),
-            shader_u32(gamma_beta.offset),
-            shader_u32(saved.offset),
-            shader_u32(y.offset),
-            0,
-            0,
-            act.code(),
-            act.slope().to_bits(),
-            norm.eps.to_bits(),
-            norm.momentum.to_bits(),
-            u32::from(training),
-            shader_u32(running.offset),
-        ];
-        let groups = self.groups_for(x.cols, 64);
-        self.run(
-            Kernel::BatchNormForward,
-            &[
-                x.buffer,
-                gamma_beta.buffer,
-                saved.buffer,
-                y.buffer,
-                running.buffer,
-            ],
-            &params,
-            groups,
-        )
+        kernels::batchnorm::batch_norm(self, x, gamma_beta, saved, running, act, norm, training, y)
     }
 
     fn batch_norm_backward(
@@ -533,31 +333,15 @@ impl Backend for GpuBackend {
         d_gamma_beta: &Tensor,
     ) -> Result<()> {
         validate::batch_norm_backward(x, gamma_beta, saved, dy, dx, d_gamma_beta)?;
-        let params = [
-            shader_u32(x.rows),
-            shader_u32(x.cols),
-            shader_u32(x.offset),
-            shader_u32(gamma_beta.offset),
-            shader_u32(saved.offset),
-            shader_u32(dx.offset),
-            shader_u32(dy.offset),
-            shader_u32(d_gamma_beta.offset),
-            act.code(),
-            act.slope().to_bits(),
-        ];
-        let groups = self.groups_for(x.cols, 64);
-        self.run(
-            Kernel::BatchNormBackward,
-            &[
-                x.buffer,
-                gamma_beta.buffer,
-                saved.buffer,
-                dy.buffer,
-                dx.buffer,
-                d_gamma_beta.buffer,
-            ],
-            &params,
-            groups,
+        kernels::batchnorm::batch_norm_backward(
+            self,
+            x,
+            gamma_beta,
+            saved,
+            act,
+            dy,
+            dx,
+            d_gamma_beta,
         )
     }
 
@@ -570,26 +354,7 @@ impl Backend for GpuBackend {
         v: &Tensor,
     ) -> Result<()> {
         validate::adam(params, grads, m, v)?;
-        let words = [
-            shader_u32(params.len()),
-            shader_u32(params.offset),
-            shader_u32(grads.offset),
-            shader_u32(m.offset),
-            shader_u32(v.offset),
-            step.beta1.to_bits(),
-            step.beta2.to_bits(),
-            step.eps.to_bits(),
-            step.step_size.to_bits(),
-            step.inv_sqrt_bc2.to_bits(),
-            step.decay.to_bits(),
-        ];
-        let groups = self.groups_for(params.len(), LINEAR_GROUP);
-        self.run(
-            Kernel::Adam,
-            &[grads.buffer, params.buffer, m.buffer, v.buffer],
-            &words,
-            groups,
-        )
+        kernels::adam::adam(self, step, params, grads, m, v)
     }
 
     fn gather(
@@ -602,22 +367,7 @@ impl Backend for GpuBackend {
         out: &Tensor,
     ) -> Result<()> {
         validate::gather(data, indices, first, out)?;
-        let params = [
-            shader_u32(out.rows),
-            shader_u32(out.cols),
-            shader_u32(first),
-            shader_u32(out.offset),
-            shader_u32(data.len / out.cols),
-            scale.to_bits(),
-            shift.to_bits(),
-        ];
-        let groups = self.groups_for(out.len(), LINEAR_GROUP);
-        self.run(
-            Kernel::Gather,
-            &[data.buffer, indices.buffer, out.buffer],
-            &params,
-            groups,
-        )
+        kernels::data::gather(self, data, indices, first, scale, shift, out)
     }
 
     fn submit(&mut self) -> Result<()> {

@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use std::num::NonZeroU64;
 
 use super::context::GpuContext;
-use super::shaders::{Kernel, KernelSpec, Module};
+use super::kernels::{FAMILIES, Kernel};
 use crate::backend::{BackendError, BufferId, Counters, Result};
 
-/// Bytes of one dispatch's parameters (16 words; every shader's `Params` fits).
+/// Bytes of one dispatch's parameters (16 words; every family's `Params` is checked to fit
+/// when it is defined).
 pub(crate) const PARAMS_BYTES: u64 = 64;
 /// Dispatches per submit before the recorder submits on its own.
 const ARENA_SLOTS: u64 = 1024;
@@ -21,7 +22,8 @@ const MAX_BOUND: usize = 6;
 /// A bind group is one kernel's view of particular buffers.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct BindKey {
-    kernel: Kernel,
+    /// The kernel's entry point (unique across families).
+    entry: &'static str,
     /// The bound buffers, padded with `u32::MAX`.
     ids: [BufferId; MAX_BOUND],
 }
@@ -35,8 +37,10 @@ struct Dispatch {
 
 /// Everything between recording a dispatch and its submission.
 pub(crate) struct Recorder {
-    modules: HashMap<Module, wgpu::ShaderModule>,
-    pipelines: HashMap<Kernel, (wgpu::ComputePipeline, wgpu::BindGroupLayout)>,
+    /// Compiled families, by name.
+    modules: HashMap<&'static str, wgpu::ShaderModule>,
+    /// By entry point.
+    pipelines: HashMap<&'static str, (wgpu::ComputePipeline, wgpu::BindGroupLayout)>,
     bind_groups: HashMap<BindKey, wgpu::BindGroup>,
     arena: wgpu::Buffer,
     slot_bytes: u64,
@@ -73,7 +77,7 @@ impl Recorder {
     /// Builds every kernel's pipeline now, so that no step waits for a shader compiler (on a
     /// software device each pipeline is compiled by LLVM).
     pub(crate) fn build_pipelines(&mut self, ctx: &GpuContext) -> Result<()> {
-        for kernel in Kernel::ALL {
+        for kernel in FAMILIES.iter().flat_map(|family| family.kernels) {
             self.pipeline(ctx, kernel);
         }
         ctx.check()
@@ -87,19 +91,19 @@ impl Recorder {
     fn pipeline(
         &mut self,
         ctx: &GpuContext,
-        kernel: Kernel,
+        kernel: &Kernel,
     ) -> &(wgpu::ComputePipeline, wgpu::BindGroupLayout) {
-        if !self.pipelines.contains_key(&kernel) {
-            let KernelSpec {
-                module,
-                entry,
-                bindings,
-            } = kernel.spec();
-            let shader = self.modules.entry(module).or_insert_with(|| {
+        let Kernel {
+            family,
+            entry,
+            bindings,
+        } = *kernel;
+        if !self.pipelines.contains_key(entry) {
+            let shader = self.modules.entry(family.name).or_insert_with(|| {
                 ctx.device
                     .create_shader_module(wgpu::ShaderModuleDescriptor {
-                        label: Some(module.file_name()),
-                        source: wgpu::ShaderSource::Wgsl(module.source().into()),
+                        label: Some(&family.file_name()),
+                        source: wgpu::ShaderSource::Wgsl(family.source().into()),
                     })
             });
             let mut entries = vec![wgpu::BindGroupLayoutEntry {
@@ -149,21 +153,22 @@ impl Recorder {
                     compilation_options: wgpu::PipelineCompilationOptions::default(),
                     cache: None,
                 });
-            self.pipelines.insert(kernel, (pipeline, layout));
+            self.pipelines.insert(entry, (pipeline, layout));
         }
-        &self.pipelines[&kernel]
+        &self.pipelines[entry]
     }
 
     /// Records one dispatch of `kernel` over `groups` workgroups, with the buffers `ids`
-    /// (indices into `buffers`) bound in the order of the kernel's bindings and `params` as its
-    /// uniform block. Nothing is allocated once the bind group exists.
+    /// (indices into `buffers`) bound in the order of the kernel's bindings and `params` (at
+    /// most `PARAMS_BYTES`) as its uniform block. Nothing is allocated once the bind group
+    /// exists.
     pub(crate) fn dispatch(
         &mut self,
         ctx: &GpuContext,
         buffers: &[wgpu::Buffer],
         ids: &[BufferId],
-        kernel: Kernel,
-        params: &[u32],
+        kernel: &Kernel,
+        params: &[u8],
         groups: (u32, u32),
     ) -> Result<()> {
         if self.pending.len() as u64 == ARENA_SLOTS {
@@ -171,7 +176,7 @@ impl Recorder {
         }
         let pipeline = self.pipeline(ctx, kernel).0.clone();
         let mut key = BindKey {
-            kernel,
+            entry: kernel.entry,
             ids: [BufferId(u32::MAX); MAX_BOUND],
         };
         key.ids[..ids.len()].copy_from_slice(ids);
@@ -188,7 +193,7 @@ impl Recorder {
         self.staged.resize(start + self.slot_bytes as usize, 0);
         let block = &mut self.staged[start..start + PARAMS_BYTES as usize];
         block.fill(0);
-        block[..params.len() * 4].copy_from_slice(bytemuck::cast_slice(params));
+        block[..params.len()].copy_from_slice(params);
         self.pending.push(Dispatch {
             pipeline,
             bind_group,
@@ -203,10 +208,10 @@ impl Recorder {
         ctx: &GpuContext,
         buffers: &[wgpu::Buffer],
         ids: &[BufferId],
-        kernel: Kernel,
+        kernel: &Kernel,
     ) -> Result<wgpu::BindGroup> {
         let layout = self.pipeline(ctx, kernel).1.clone();
-        let bindings = kernel.spec().bindings;
+        let bindings = kernel.bindings;
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
             resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {

@@ -1,4 +1,7 @@
-// The VAE's latent layer. `stats` packs [mu | logvar] per row (rows × 2L); eps, z, dz are rows × L.
+// A Gaussian latent layer (the VAE's). `stats` packs [mu | logvar] per row (rows × 2L); eps, z,
+// dz are rows × L.
+//
+// WORKGROUP_SIZE, the workgroup size, is prepended by the host: src/backend/gpu/kernels/latent.rs.
 
 struct Params {
     rows: u32, l: u32, stats_off: u32, eps_off: u32,
@@ -12,10 +15,10 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 // z = mu + exp(logvar / 2) · eps
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn reparameterize(@builtin(global_invocation_id) gid: vec3<u32>,
                   @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = linear_index(gid, groups, 256u);
+    let i = linear_index(gid, groups, WORKGROUP_SIZE);
     if (i >= p.rows * p.l) {
         return;
     }
@@ -26,10 +29,10 @@ fn reparameterize(@builtin(global_invocation_id) gid: vec3<u32>,
 }
 
 // out = [dmu | dlogvar]: the reparameterization's backward plus kl_scale · ∇KL.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn latent_backward(@builtin(global_invocation_id) gid: vec3<u32>,
                    @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = linear_index(gid, groups, 256u);
+    let i = linear_index(gid, groups, WORKGROUP_SIZE);
     if (i >= p.rows * p.l) {
         return;
     }
@@ -45,10 +48,10 @@ fn latent_backward(@builtin(global_invocation_id) gid: vec3<u32>,
 }
 
 // out[r] = −½ Σ_j (1 + logvar − mu² − exp(logvar)): one invocation per row.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn kl_divergence(@builtin(global_invocation_id) gid: vec3<u32>,
                  @builtin(num_workgroups) groups: vec3<u32>) {
-    let r = linear_index(gid, groups, 256u);
+    let r = linear_index(gid, groups, WORKGROUP_SIZE);
     if (r >= p.rows) {
         return;
     }
