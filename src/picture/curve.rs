@@ -317,7 +317,8 @@ mod tests {
     use ::image::ImageReader;
 
     use super::*;
-    use crate::picture::{save_png, scratch_dir};
+    use crate::fsutil::scratch_dir;
+    use crate::picture::save_png;
 
     const RED: [u8; 3] = [220, 40, 40];
     const BLUE: [u8; 3] = [30, 90, 200];
