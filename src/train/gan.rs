@@ -185,7 +185,7 @@ fn write_charts(epochs: &[GanEpoch], out: &Path) -> Result<(), TrainError> {
     };
     let (d, g) = (curve(|s| s.d_loss), curve(|s| s.g_loss));
     let (real, fake) = (curve(|s| s.d_real), curve(|s| s.d_fake));
-    save_chart(
+    Ok(save_chart(
         &out.join("loss.png"),
         "GAN losses and discriminator outputs",
         "mean per epoch",
@@ -195,7 +195,7 @@ fn write_charts(epochs: &[GanEpoch], out: &Path) -> Result<(), TrainError> {
             ("D(x)", &real),
             ("D(G(z))", &fake),
         ],
-    )
+    )?)
 }
 
 /// The GAN of a checkpoint, ready to sample.

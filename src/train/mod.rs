@@ -3,13 +3,12 @@
 mod device_data;
 pub mod gan;
 mod metrics;
-mod pictures;
 mod progress;
 pub mod vae;
 
+pub use crate::picture::{save_chart, save_grid};
 pub use device_data::DeviceData;
 pub use metrics::MetricsLog;
-pub use pictures::{save_chart, save_grid};
 
 use std::path::PathBuf;
 

@@ -284,12 +284,12 @@ fn write_loss_chart(reports: &[EpochReport], out: &Path) -> Result<(), TrainErro
         .iter()
         .map(|r| (r.epoch as f64, r.test_loss))
         .collect();
-    save_chart(
+    Ok(save_chart(
         &out.join("loss.png"),
         "VAE loss per example",
         "loss (nats)",
         &[("train", &train), ("test", &test)],
-    )
+    )?)
 }
 
 /// The VAE of a checkpoint, ready to evaluate or sample.
