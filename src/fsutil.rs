@@ -1,43 +1,112 @@
 //! File writing that never leaves a half-written file behind.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// The temporary name `path` is first written under: beside it, so the rename stays on one
-/// file system.
-pub fn temporary_path(path: &Path) -> PathBuf {
+/// Writes `bytes` to a temporary file beside `path` (`<name>.<random>.tmp`, so the rename
+/// stays on one file system), syncs it, renames it over `path`, then syncs the folder.
+///
+/// On failure `path` keeps its old contents (or stays absent) and the temporary file is
+/// removed. The file gets the permissions `File::create` would give it (0o666 less the umask
+/// on Unix), not a temporary file's 0o600.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    path.with_file_name(name)
+    name.push(".");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&name).suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    // Dropping the temporary file (on any error below, or inside a `PersistError`) deletes it.
+    let mut file = builder.tempfile_in(parent(path))?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    sync_parent(path)
 }
 
-/// Writes `bytes` to `path.tmp`, syncs it, then renames it over `path`.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = temporary_path(path);
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        sync_parent(path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+/// The folder `path` is in (`.` for a bare file name).
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
     }
-    result
 }
 
 /// Makes a rename durable: on Unix the folder entry itself must reach the disk.
 fn sync_parent(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
-    {
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        std::fs::File::open(parent)?.sync_all()?;
-    }
+    std::fs::File::open(parent(path))?.sync_all()?;
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
+}
+
+/// A fresh, empty folder for one test's files, unique per process and test.
+#[cfg(test)]
+pub(crate) fn scratch_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("gengpu-unit-{}-{test}", std::process::id()));
+    // A leftover from an earlier run with the same pid may or may not exist.
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a scratch folder");
+    dir
+}
+
+/// The names in folder `dir`, sorted: what a test expects to find there and nothing else.
+#[cfg(test)]
+pub(crate) fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+
+    #[test]
+    fn replaces_the_file_and_leaves_nothing_else() {
+        let dir = scratch_dir("atomic-replace");
+        let path = dir.join("out.bin");
+        write_atomically(&path, b"first").expect("write");
+        write_atomically(&path, b"second").expect("overwrite");
+        assert_eq!(fs::read(&path).expect("read"), b"second");
+        assert_eq!(file_names(&dir), ["out.bin"]);
+        fs::remove_dir_all(dir).expect("clean up");
+    }
+
+    #[test]
+    fn a_failed_rename_keeps_the_old_file_and_removes_the_temporary_one() {
+        let dir = scratch_dir("atomic-failed-rename");
+        // A non-empty folder cannot be replaced by a file: the rename fails after the write.
+        let path = dir.join("taken");
+        fs::create_dir(&path).expect("create a folder");
+        fs::write(path.join("inside"), b"old").expect("write");
+        write_atomically(&path, b"new").expect_err("cannot rename over a folder");
+        assert_eq!(file_names(&dir), ["taken"]);
+        assert_eq!(fs::read(path.join("inside")).expect("read"), b"old");
+
+        let missing = dir.join("no such folder").join("out.bin");
+        write_atomically(&missing, b"new").expect_err("the folder is missing");
+        assert_eq!(file_names(&dir), ["taken"]);
+        fs::remove_dir_all(dir).expect("clean up");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn permissions_are_those_of_a_created_file() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let dir = scratch_dir("atomic-permissions");
+        let (atomic, plain) = (dir.join("atomic"), dir.join("plain"));
+        write_atomically(&atomic, b"x").expect("write");
+        fs::write(&plain, b"x").expect("write");
+        let mode = |p: &Path| fs::metadata(p).expect("metadata").permissions().mode();
+        assert_eq!(mode(&atomic), mode(&plain));
+        fs::remove_dir_all(dir).expect("clean up");
+    }
 }

@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use super::VaeOnTest;
 use super::args::DataArgs;
 use gengpu::backend::select::BackendChoice;
-use gengpu::train::save_grid;
+use gengpu::picture::save_grid;
 use gengpu::train::vae::interpolate;
 
 pub fn run(

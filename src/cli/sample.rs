@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use super::{EVAL_BATCH, open_backend};
 use gengpu::backend::select::BackendChoice;
 use gengpu::model::{Generative, sample};
-use gengpu::train::save_grid;
+use gengpu::picture::save_grid;
 use gengpu::train::{self, Loaded};
 
 pub fn run(

@@ -10,7 +10,7 @@ use super::atomic::write_atomically;
 
 /// Saves `frames` as a GIF that loops forever, showing each frame for `delay_ms`
 /// (GIF stores hundredths of a second, so the delay is truncated to a multiple of 10 ms, and
-/// many viewers show delays under 20 ms as 100 ms). Written via `<path>.tmp` and a rename.
+/// many viewers show delays under 20 ms as 100 ms). Written via a temporary file and a rename.
 ///
 /// All frames must have the size of the first; gray levels are kept exactly (a GIF palette
 /// holds all 256).
@@ -55,7 +55,7 @@ mod tests {
     use ::image::{AnimationDecoder, Luma};
 
     use super::*;
-    use crate::picture::scratch_dir;
+    use crate::fsutil::{file_names, scratch_dir};
 
     fn frames(count: u8) -> Vec<GrayImage> {
         (0..count)
@@ -86,7 +86,7 @@ mod tests {
             let back = DynamicImage::ImageRgba8(frame.buffer().clone()).into_luma8();
             assert_eq!(&back, gray, "gray levels survive the palette");
         }
-        assert_eq!(fs::read_dir(&dir).expect("list").count(), 1, "no .tmp left");
+        assert_eq!(file_names(&dir), ["progress.gif"], "no temporary file left");
         fs::remove_dir_all(dir).expect("clean up");
     }
 
@@ -105,7 +105,7 @@ mod tests {
             matches!(error, PictureError::FrameSize { index: 2, .. }),
             "{error:?}"
         );
-        assert_eq!(fs::read_dir(&dir).expect("list").count(), 0);
+        assert!(file_names(&dir).is_empty());
         fs::remove_dir_all(dir).expect("clean up");
     }
 }

@@ -17,6 +17,12 @@ pub enum PictureError {
         path: PathBuf,
         error: ::image::ImageError,
     },
+    /// Drawing a chart failed (e.g. its font could not be read).
+    #[error("cannot draw {}: {error}", path.display())]
+    Draw {
+        path: PathBuf,
+        error: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// An animation was asked for with no frames.
     #[error("cannot write {}: an animation needs at least one frame", path.display())]
     NoFrames { path: PathBuf },

@@ -1,7 +1,11 @@
 //! Image grids laid out exactly like torchvision's `make_grid` + `save_image`, so dumps look
 //! like the ones users know from PyTorch's examples.
 
+use std::path::Path;
+
 use ::image::GrayImage;
+
+use super::{PictureError, save_png};
 
 /// Pixels of padding around and between cells (torchvision's default).
 const PADDING: usize = 2;
@@ -55,18 +59,16 @@ pub fn grid(
     gray_image(grid_width, grid_height, pixels)
 }
 
-/// Enlarges an image by an integer factor (each pixel becomes a `factor`×`factor` block), so
-/// that 28×28 digits are legible without blurring; the grid itself stays torchvision's.
-///
-/// # Panics
-///
-/// If `factor` is 0 or the result would be more than `u32::MAX` pixels on a side.
-pub fn upscale(img: &GrayImage, factor: u32) -> GrayImage {
-    assert!(factor > 0, "upscale: factor must be at least 1");
-    let side = |n: u32| n.checked_mul(factor).expect("upscale: image too large");
-    GrayImage::from_fn(side(img.width()), side(img.height()), |x, y| {
-        *img.get_pixel(x / factor, y / factor)
-    })
+/// Saves the [`grid`] of `count` `h`×`w` images in [0, 1], `per_row` to a row, as a gray PNG
+/// (what torchvision's `save_image` writes for one-channel images).
+pub fn save_grid(
+    images: &[f32],
+    count: usize,
+    (h, w): (usize, usize),
+    per_row: usize,
+    path: &Path,
+) -> Result<(), PictureError> {
+    save_png(&grid(images, count, h, w, per_row), path)
 }
 
 /// torchvision's `mul(255).add_(0.5).clamp_(0, 255)` then a cast to u8 (which truncates);
@@ -83,7 +85,10 @@ fn gray_image(width: usize, height: usize, pixels: Vec<u8>) -> GrayImage {
 
 #[cfg(test)]
 mod tests {
+    use ::image::ImageReader;
+
     use super::*;
+    use crate::fsutil::{file_names, scratch_dir};
 
     /// Image k has value k/10 everywhere except one marked pixel at (row 1, col 2) of 1.0.
     fn marked_images(count: usize, height: usize, width: usize) -> Vec<f32> {
@@ -184,11 +189,17 @@ mod tests {
     }
 
     #[test]
-    fn upscale_repeats_pixels() {
-        let img = GrayImage::from_raw(2, 1, vec![10, 200]).expect("2 pixels");
-        let big = upscale(&img, 3);
-        assert_eq!(big.dimensions(), (6, 3));
-        assert_eq!(big.get_pixel(2, 2).0[0], 10);
-        assert_eq!(big.get_pixel(3, 0).0[0], 200);
+    fn save_grid_writes_the_grid_as_a_gray_png() {
+        let dir = scratch_dir("grid-save");
+        let path = dir.join("sample_1.png");
+        let images = marked_images(3, 4, 5);
+        save_grid(&images, 3, (4, 5), 2, &path).expect("save");
+        let back = ImageReader::open(&path)
+            .expect("open")
+            .decode()
+            .expect("decode");
+        assert_eq!(back.into_luma8(), grid(&images, 3, 4, 5, 2));
+        assert_eq!(file_names(&dir), ["sample_1.png"]);
+        std::fs::remove_dir_all(dir).expect("clean up");
     }
 }

@@ -9,7 +9,7 @@ use super::PictureError;
 use super::atomic::write_atomically;
 
 /// Saves an 8-bit image (e.g. a [`GrayImage`](::image::GrayImage) grid or an
-/// [`RgbImage`](::image::RgbImage) chart) as a PNG, via `<path>.tmp` and a rename.
+/// [`RgbImage`](::image::RgbImage) chart) as a PNG, via a temporary file and a rename.
 pub fn save_png<P>(
     img: &ImageBuffer<P, Vec<u8>>,
     path: impl AsRef<Path>,
@@ -29,8 +29,7 @@ mod tests {
     use ::image::{GrayImage, ImageReader, RgbImage};
 
     use super::*;
-    use crate::fsutil::temporary_path;
-    use crate::picture::scratch_dir;
+    use crate::fsutil::{file_names, scratch_dir};
 
     #[test]
     fn gray_and_rgb_round_trip_and_leave_no_temporary_file() {
@@ -48,12 +47,7 @@ mod tests {
         };
         assert_eq!(decoded(&gray_path).into_luma8(), gray);
         assert_eq!(decoded(&rgb_path).into_rgb8(), rgb);
-        let mut names: Vec<_> = fs::read_dir(&dir)
-            .expect("list")
-            .map(|e| e.expect("entry").file_name())
-            .collect();
-        names.sort();
-        assert_eq!(names, ["gray.png", "rgb.png"]);
+        assert_eq!(file_names(&dir), ["gray.png", "rgb.png"]);
         fs::remove_dir_all(dir).expect("clean up");
     }
 
@@ -69,7 +63,7 @@ mod tests {
             .decode()
             .expect("decode");
         assert_eq!(back.into_luma8(), img);
-        assert!(!temporary_path(&path).exists());
+        assert_eq!(file_names(&dir), ["out.png"]);
         fs::remove_dir_all(dir).expect("clean up");
     }
 
@@ -87,13 +81,7 @@ mod tests {
         let error = save_png(&GrayImage::new(0, 0), &path).expect_err("0x0 PNG");
         assert!(error.to_string().contains("empty.png"), "{error}");
         assert!(!path.exists());
-        assert_eq!(fs::read_dir(&dir).expect("list").count(), 0);
+        assert!(file_names(&dir).is_empty());
         fs::remove_dir_all(dir).expect("clean up");
-    }
-
-    #[test]
-    fn temporary_file_is_a_sibling() {
-        let tmp = temporary_path(Path::new("out/run/sample_3.png"));
-        assert_eq!(tmp, Path::new("out/run/sample_3.png.tmp"));
     }
 }

@@ -4,8 +4,6 @@
 mod device_data;
 pub mod gan;
 mod metrics;
-mod pictures;
-pub use pictures::{save_chart, save_grid};
 mod saved;
 mod settings;
 pub mod trainer;

@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::pictures::save_chart;
 use super::{CheckpointMeta, DeviceData, MetricsLog, ModelSettings, TrainError};
 use crate::backend::Backend;
 use crate::model::Step;
 use crate::nn::State;
+use crate::picture::save_chart;
 use crate::progress::steps_bar;
 
 /// Named figures of one epoch, in the order they are shown (e.g. `("test_loss", 118.6)`).

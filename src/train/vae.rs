@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use super::pictures::save_grid;
 use super::trainer::{Chart, Figures, Trainee, figure};
 use super::{DeviceData, Settings, TrainError, require_image_shape};
 use crate::backend::Backend;
@@ -12,6 +11,7 @@ use crate::model::vae::{Vae, VaeConfig};
 use crate::model::{PICTURE_SEED, Step, eval_stream, sample};
 use crate::nn::State;
 use crate::optim::Adam;
+use crate::picture::save_grid;
 
 /// Inputs are pixel/255, as in PyTorch's example (not binarized).
 pub const PIXEL_SCALE: f32 = 1.0 / 255.0;
