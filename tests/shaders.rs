@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use gengpu::backend::gpu::kernels::{Binding, FAMILIES, Member};
+use gengpu::backend::gpu::kernels::{Binding, FAMILIES, Member, PARAMS_BYTES};
 
 #[test]
 fn every_shader_validates_with_naga() {
@@ -95,10 +95,6 @@ fn every_params_struct_matches_its_wgsl_layout() {
     }
     assert!(errors.is_empty(), "\n{}", errors.join("\n"));
 }
-
-/// The size in bytes of the parameter block the host uploads to binding 0 of every kernel
-/// (`PARAMS_BYTES` in `src/backend/gpu/recorder.rs`, which is private to the crate).
-const PARAMS_BYTES: u32 = 64;
 
 /// A module parsed and validated by naga, with its validation info.
 fn parse_and_validate(name: &str, source: &str) -> (naga::Module, naga::valid::ModuleInfo) {
@@ -258,7 +254,7 @@ fn uniform_size_mismatches(name: &str, module: &naga::Module) -> Vec<String> {
         .filter(|(_, var)| var.space == naga::AddressSpace::Uniform)
         .filter_map(|(_, var)| {
             let size = layouter[var.ty].size;
-            (size > PARAMS_BYTES).then(|| {
+            (u64::from(size) > PARAMS_BYTES).then(|| {
                 let ty = module.types[var.ty].name.as_deref().unwrap_or("?");
                 format!(
                     "{name}: uniform {} ({ty}) is {size} bytes, more than the host's \

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use thiserror::Error;
 
-use super::params::ParamLayout;
+use super::params::{ParamLayout, ParamStore};
+use crate::backend::{self, Backend};
 
 /// A state that does not fit the model it is loaded into.
 #[derive(Debug, Error)]
@@ -118,6 +119,36 @@ pub enum LoadError {
     State(#[from] StateError),
     #[error(transparent)]
     Backend(#[from] crate::backend::BackendError),
+}
+
+/// Names under which Adam's first and second moments of a parameter are saved.
+const MOMENT_PREFIXES: [&str; 2] = ["optim.m.", "optim.v."];
+
+impl ParamStore {
+    /// The parameters under their own names and Adam's moments under `optim.m.` / `optim.v.`.
+    pub fn state(&self, backend: &mut dyn Backend) -> backend::Result<State> {
+        let mut state = State::default();
+        state.push_layout(&self.layout, "", &backend.read(&self.params)?);
+        for (prefix, buffer) in MOMENT_PREFIXES.iter().zip([&self.m, &self.v]) {
+            state.push_layout(&self.layout, prefix, &backend.read(buffer)?);
+        }
+        Ok(state)
+    }
+
+    /// Restores what [`ParamStore::state`] saved; nothing is uploaded unless all of it fits.
+    pub fn load_state(
+        &self,
+        backend: &mut dyn Backend,
+        state: &State,
+    ) -> std::result::Result<(), LoadError> {
+        let params = state.layout_values(&self.layout, "")?;
+        let m = state.layout_values(&self.layout, MOMENT_PREFIXES[0])?;
+        let v = state.layout_values(&self.layout, MOMENT_PREFIXES[1])?;
+        backend.upload(&self.params, &params)?;
+        backend.upload(&self.m, &m)?;
+        backend.upload(&self.v, &v)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

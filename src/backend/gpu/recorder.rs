@@ -7,12 +7,9 @@ use std::collections::HashMap;
 use std::num::NonZeroU64;
 
 use super::context::GpuContext;
-use super::kernels::{FAMILIES, Kernel};
+use super::kernels::{FAMILIES, Kernel, PARAMS_BYTES};
 use crate::backend::{BackendError, BufferId, Counters, Result};
 
-/// Bytes of one dispatch's parameters (16 words; every family's `Params` is checked to fit
-/// when it is defined).
-pub(crate) const PARAMS_BYTES: u64 = 64;
 /// Dispatches per submit before the recorder submits on its own.
 const ARENA_SLOTS: u64 = 1024;
 

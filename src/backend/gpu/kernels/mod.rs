@@ -8,7 +8,6 @@
 //! family's WGSL against its host side.
 
 use super::GpuBackend;
-use super::recorder::PARAMS_BYTES;
 use crate::backend::{BackendError, BufferId, Result};
 
 /// Defines a family's parameter struct: `#[repr(C)]` and `Pod`, so that its bytes are the
@@ -52,6 +51,10 @@ pub(super) mod loss;
 pub(super) mod matmul;
 pub(super) mod random;
 pub(super) mod reduce;
+
+/// Bytes of one dispatch's parameters (16 words; every family's `Params` is checked to fit
+/// when it is defined).
+pub const PARAMS_BYTES: u64 = 64;
 
 /// Every family, for building every pipeline up front and for tests.
 pub static FAMILIES: [&Family; 9] = [
