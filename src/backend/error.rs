@@ -2,30 +2,63 @@
 
 use thiserror::Error;
 
+use super::gpu::{LimitsMode, Shortfall};
+
 /// What can go wrong in a backend.
 #[derive(Debug, Error)]
 pub enum BackendError {
     /// No adapter could be had from wgpu.
     #[error("no GPU adapter found: {0}")]
     NoAdapter(String),
+    /// No adapter is the one the user named.
+    #[error("{asked} matches no adapter; {adapters}")]
+    NoSuchAdapter { asked: String, adapters: String },
+    /// An adapter that offers less than the kernels need.
+    #[error(
+        "{adapter} offers less than gengpu's kernels need{}: {}",
+        under(*mode),
+        list(shortfalls)
+    )]
+    Unsuitable {
+        adapter: String,
+        mode: LimitsMode,
+        shortfalls: Vec<Shortfall>,
+    },
+    /// `--adapter` with `--backend cpu`.
+    #[error(
+        "--adapter {0} asks for the GPU backend but --backend cpu for the CPU backend; drop one"
+    )]
+    AdapterWithCpu(String),
+    /// An environment variable gengpu reads, set to something it does not understand.
+    #[error("{variable}={value:?} is not understood: expected {expected}")]
+    Environment {
+        variable: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    /// A built-in shader that naga cannot read (`tests/shaders.rs` catches it first).
+    #[error("a shader does not compile: {0}")]
+    Shader(String),
     /// The adapter refused to make a device.
     #[error("could not open a device on {adapter}: {reason}")]
     DeviceRequest { adapter: String, reason: String },
     /// A buffer larger than the device allows.
     #[error(
         "{what} needs {bytes} bytes but the device allows at most {limit} bytes per buffer \
-         ({device}); use smaller layers or batches, or another device"
+         ({limit_name} of {device}); use smaller layers or batches, or another device"
     )]
     TooLarge {
         what: String,
         bytes: u64,
         limit: u64,
+        limit_name: &'static str,
         device: String,
     },
     /// A dispatch with more workgroups than the device allows.
     #[error(
         "{what} needs {groups} workgroups along one dimension but the device allows at most \
-         {limit} ({device}); use smaller layers or batches"
+         {limit} (max_compute_workgroups_per_dimension of {device}); use smaller layers or \
+         batches"
     )]
     DispatchTooLarge {
         what: String,
@@ -48,4 +81,16 @@ pub enum BackendError {
     /// The device reported an error (validation, out of memory, lost device).
     #[error("GPU error: {0}")]
     Device(String),
+}
+
+fn list(shortfalls: &[Shortfall]) -> String {
+    let items: Vec<String> = shortfalls.iter().map(Shortfall::to_string).collect();
+    items.join("; ")
+}
+
+fn under(mode: LimitsMode) -> String {
+    match mode {
+        LimitsMode::Adapter => String::new(),
+        LimitsMode::Downlevel => format!(" under {}=downlevel", super::gpu::LIMITS_VARIABLE),
+    }
 }

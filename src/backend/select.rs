@@ -1,8 +1,10 @@
-//! Choosing a backend: `auto` takes a hardware GPU when there is one and the CPU otherwise.
+//! Choosing a backend: `auto` takes a hardware GPU when there is one and the CPU otherwise;
+//! an adapter the user names (`--adapter`, or wgpu's `WGPU_ADAPTER_NAME`) means the GPU
+//! backend on that adapter.
 
 use super::cpu::CpuBackend;
-use super::gpu::{AdapterChoice, GpuBackend};
-use super::{Backend, Result};
+use super::gpu::{AdapterChoice, AdapterName, GpuBackend};
+use super::{Backend, BackendError, Result};
 
 /// What the user asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -15,37 +17,60 @@ pub enum BackendChoice {
     Cpu,
 }
 
-/// Opens the backend `choice` asks for; returns it with a sentence saying what was chosen and
-/// why.
-pub fn open(choice: BackendChoice) -> Result<(Box<dyn Backend>, String)> {
-    match choice {
-        BackendChoice::Cpu => {
+/// The adapter `choice` and `--adapter` (`adapter`) ask for, with the reason to give, or
+/// `None` for the CPU backend. `--adapter` with `--backend cpu` is a contradiction;
+/// `WGPU_ADAPTER_NAME` is wgpu's and does not bind `--backend cpu`.
+pub fn adapter_choice(
+    choice: BackendChoice,
+    adapter: Option<&str>,
+) -> Result<Option<(AdapterChoice, String)>> {
+    Ok(match (choice, AdapterName::from_user(adapter)) {
+        (BackendChoice::Cpu, Some(AdapterName::Flag(flag))) => {
+            return Err(BackendError::AdapterWithCpu(flag));
+        }
+        (BackendChoice::Cpu, _) => None,
+        (_, Some(name)) => {
+            let why = name.to_string();
+            Some((AdapterChoice::Named(name), why))
+        }
+        (BackendChoice::Gpu, None) => Some((AdapterChoice::Any, "--backend gpu".into())),
+        (BackendChoice::Auto, None) => Some((
+            AdapterChoice::HardwareOnly,
+            "auto: a hardware GPU was found".into(),
+        )),
+    })
+}
+
+/// Opens the backend `choice` and `adapter` (`--adapter`) ask for; returns it with a sentence
+/// saying what was chosen and why.
+pub fn open(choice: BackendChoice, adapter: Option<&str>) -> Result<(Box<dyn Backend>, String)> {
+    match adapter_choice(choice, adapter)? {
+        None => {
             let cpu = CpuBackend::new();
             let why = format!("{} (--backend cpu)", cpu.device_name());
             Ok((Box::new(cpu), why))
         }
-        BackendChoice::Gpu => {
-            let gpu = GpuBackend::new(AdapterChoice::Any)?;
-            let why = format!("gpu: {} (--backend gpu)", gpu.device_name());
+        Some((AdapterChoice::HardwareOnly, why)) => {
+            match GpuBackend::new(AdapterChoice::HardwareOnly) {
+                Ok(gpu) => {
+                    let why = format!("gpu: {} ({why})", gpu.device_name());
+                    Ok((Box::new(gpu), why))
+                }
+                Err(e) => {
+                    let cpu = CpuBackend::new();
+                    let why = format!(
+                        "{} (auto: {e}; a software GPU would be slower than the CPU backend; \
+                     --backend gpu forces it)",
+                        cpu.device_name()
+                    );
+                    Ok((Box::new(cpu), why))
+                }
+            }
+        }
+        Some((adapter, why)) => {
+            let gpu = GpuBackend::new(adapter)?;
+            let why = format!("gpu: {} ({why})", gpu.device_name());
             Ok((Box::new(gpu), why))
         }
-        BackendChoice::Auto => match GpuBackend::new(AdapterChoice::HardwareOnly) {
-            Ok(gpu) => {
-                let why = format!(
-                    "gpu: {} (auto: a hardware GPU was found)",
-                    gpu.device_name()
-                );
-                Ok((Box::new(gpu), why))
-            }
-            Err(e) => {
-                let cpu = CpuBackend::new();
-                let why = format!(
-                    "{} (auto: {e}; a software GPU would be slower than the CPU backend; \
-                     --backend gpu forces it)",
-                    cpu.device_name()
-                );
-                Ok((Box::new(cpu), why))
-            }
-        },
     }
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use clap::builder::NonEmptyStringValueParser;
 
 use gengpu::backend::select::BackendChoice;
 use gengpu::model::{GanConfig, VaeConfig};
@@ -23,11 +24,15 @@ pub struct DataArgs {
     pub limit: Option<usize>,
 }
 
-#[derive(Args, Clone, Copy)]
+#[derive(Args, Clone)]
 pub struct BackendArgs {
     /// `auto` uses a hardware GPU when there is one and the CPU backend otherwise.
     #[arg(long, value_enum, default_value = "auto")]
     pub backend: BackendChoice,
+    /// The GPU adapter: its index in `gengpu info`'s list, or part of its name (any case).
+    /// Implies the GPU backend [default: `WGPU_ADAPTER_NAME` if set].
+    #[arg(long, value_name = "INDEX|NAME", value_parser = NonEmptyStringValueParser::new())]
+    pub adapter: Option<String>,
 }
 
 #[derive(Args)]

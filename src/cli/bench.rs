@@ -2,10 +2,10 @@
 
 use anyhow::{Result, bail};
 
+use super::args::BackendArgs;
 use super::open_backend;
-use gengpu::backend::select::BackendChoice;
 
-pub fn run(choice: BackendChoice, steps: usize, reps: usize, json: bool) -> Result<()> {
+pub fn run(choice: &BackendArgs, steps: usize, reps: usize, json: bool) -> Result<()> {
     if steps == 0 || reps == 0 {
         bail!("--steps and --reps must be at least 1");
     }

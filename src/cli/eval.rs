@@ -5,11 +5,10 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::VaeOnTest;
-use super::args::DataArgs;
-use gengpu::backend::select::BackendChoice;
+use super::args::{BackendArgs, DataArgs};
 use gengpu::train::vae::evaluate;
 
-pub fn run(checkpoint: &Path, args: &DataArgs, choice: BackendChoice, json: bool) -> Result<()> {
+pub fn run(checkpoint: &Path, args: &DataArgs, choice: &BackendArgs, json: bool) -> Result<()> {
     let VaeOnTest {
         mut backend,
         mut vae,

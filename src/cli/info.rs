@@ -1,45 +1,109 @@
-//! `gengpu info`: the adapters wgpu sees, their limits, and which one each choice uses.
+//! `gengpu info`: the adapters wgpu sees, what gengpu needs of each against what it offers,
+//! and which one each choice uses.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
-use gengpu::backend::gpu::{AdapterChoice, list_adapters};
+use gengpu::backend::gpu::{AdapterChoice, AdapterList, AdapterSummary, Rule, list_adapters};
+use gengpu::backend::select::{BackendChoice, adapter_choice};
 
 pub fn run() -> Result<()> {
-    let (adapters, chosen) = list_adapters(AdapterChoice::Any);
-    if adapters.is_empty() {
+    let list = list_adapters().context("cannot list the adapters")?;
+    println!("APIs: {}", list.apis);
+    println!("device limits: {}", list.mode);
+    if list.adapters.is_empty() {
         println!("no GPU adapter found: --backend auto uses the CPU backend");
         println!(
             "(on Debian, `apt-get install mesa-vulkan-drivers` gives a software Vulkan device)"
         );
         return Ok(());
     }
-    let (_, hardware) = list_adapters(AdapterChoice::HardwareOnly);
-    for (i, a) in adapters.iter().enumerate() {
-        let mark = if Some(i) == chosen { "*" } else { " " };
-        println!(
-            "{mark} [{i}] {} — {} {} ({})",
-            a.name, a.backend, a.device_type, a.driver
-        );
-        println!(
-            "      max buffer {} MiB, max storage binding {} MiB, workgroups/dim {}, invocations/group {}, workgroup memory {} KiB",
-            a.max_buffer_size >> 20,
-            a.max_storage_buffer_binding_size >> 20,
-            a.max_compute_workgroups_per_dimension,
-            a.max_compute_invocations_per_workgroup,
-            a.max_compute_workgroup_storage_size >> 10
-        );
+    for adapter in &list.adapters {
+        print_adapter(adapter);
     }
-    if let Some(i) = chosen {
-        println!("--backend gpu uses [{i}] {}", adapters[i].name);
-    }
-    match hardware {
-        Some(i) => println!(
-            "--backend auto uses [{i}] {} (a hardware GPU)",
-            adapters[i].name
-        ),
-        None => println!(
-            "--backend auto uses the CPU backend (no hardware GPU; software Vulkan is slower)"
-        ),
-    }
+    println!(
+        "needs: (sizes) as much as offered, each buffer and dispatch checked against it; \
+         (smaller) smaller is better"
+    );
+    println!("{}", uses(&list, BackendChoice::Gpu, "--backend gpu")?);
+    println!("{}", uses(&list, BackendChoice::Auto, "--backend auto")?);
+    println!(
+        "--adapter INDEX|NAME chooses another adapter, WGPU_BACKEND=vulkan|metal|dx12|gl the \
+         APIs, GENGPU_LIMITS=downlevel opens at the downlevel defaults"
+    );
     Ok(())
+}
+
+fn print_adapter(a: &AdapterSummary) {
+    println!(
+        "[{}] {} — {} {} ({})",
+        a.index, a.name, a.backend, a.device_type, a.driver
+    );
+    let mut table = vec![["limit", "downlevel", "needs", "asks", "offers"].map(String::from)];
+    for l in &a.limits {
+        let needs = match l.rule {
+            Rule::Needs(n) => value(l.name, n),
+            Rule::Sizes => "(sizes)".into(),
+            Rule::Alignment => "(smaller)".into(),
+        };
+        table.push([
+            l.name.to_string(),
+            value(l.name, l.downlevel),
+            needs,
+            value(l.name, l.asked),
+            value(l.name, l.offered),
+        ]);
+    }
+    let mut widths = [0; 5];
+    for row in &table {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in &table {
+        let numbers: Vec<String> = row[1..]
+            .iter()
+            .zip(&widths[1..])
+            .map(|(cell, &w)| format!("{cell:>w$}"))
+            .collect();
+        println!("      {:w$}  {}", row[0], numbers.join("  "), w = widths[0]);
+    }
+    if !a.shortfalls.is_empty() {
+        let lacks: Vec<String> = a.shortfalls.iter().map(ToString::to_string).collect();
+        println!("      cannot run gengpu: {}", lacks.join("; "));
+    }
+}
+
+/// A limit's value, in MiB or KiB where it is a whole number of them and a size in bytes.
+fn value(name: &str, v: u64) -> String {
+    let bytes = name.ends_with("_size");
+    if bytes && v > 0 && v.is_multiple_of(1 << 20) {
+        format!("{} MiB", v >> 20)
+    } else if bytes && v > 0 && v.is_multiple_of(1 << 10) {
+        format!("{} KiB", v >> 10)
+    } else if bytes {
+        format!("{v} B")
+    } else {
+        v.to_string()
+    }
+}
+
+/// Which adapter `choice` (without `--adapter`) uses, as `flag` says it.
+fn uses(list: &AdapterList, choice: BackendChoice, flag: &str) -> Result<String> {
+    let Some((adapter, _)) = adapter_choice(choice, None)? else {
+        return Ok(format!("{flag} uses the CPU backend"));
+    };
+    Ok(match (list.choose(&adapter), &adapter) {
+        (Ok(i), AdapterChoice::Named(name)) => {
+            format!("{flag} uses {} ({name})", list.adapters[i].label())
+        }
+        (Ok(i), AdapterChoice::HardwareOnly) => {
+            format!("{flag} uses {} (a hardware GPU)", list.adapters[i].label())
+        }
+        (Ok(i), AdapterChoice::Any) => format!("{flag} uses {}", list.adapters[i].label()),
+        (Err(e), AdapterChoice::HardwareOnly) => format!(
+            "{flag} uses the CPU backend ({e}; a software GPU would be slower than the CPU \
+             backend)"
+        ),
+        (Err(e), _) => format!("{flag} fails: {e}"),
+    })
 }

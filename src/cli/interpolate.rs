@@ -5,8 +5,7 @@ use std::path::Path;
 use anyhow::{Result, bail};
 
 use super::VaeOnTest;
-use super::args::DataArgs;
-use gengpu::backend::select::BackendChoice;
+use super::args::{BackendArgs, DataArgs};
 use gengpu::picture::save_grid;
 use gengpu::train::vae::interpolate;
 
@@ -16,7 +15,7 @@ pub fn run(
     lines: usize,
     steps: usize,
     args: &DataArgs,
-    choice: BackendChoice,
+    choice: &BackendArgs,
 ) -> Result<()> {
     if lines == 0 || steps < 2 {
         bail!("--lines must be at least 1 and --steps at least 2");

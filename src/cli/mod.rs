@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 
 use args::{BackendArgs, DataArgs, GanArgs, VaeArgs};
 use gengpu::backend::Backend;
-use gengpu::backend::select::{BackendChoice, open};
+use gengpu::backend::select::open;
 
 #[derive(Parser)]
 #[command(
@@ -142,14 +142,14 @@ pub fn run(cli: Cli) -> Result<()> {
             data,
             backend,
             json,
-        } => eval::run(&checkpoint, &data, backend.backend, json),
+        } => eval::run(&checkpoint, &data, &backend, json),
         Command::Sample {
             checkpoint,
             n,
             seed,
             out,
             backend,
-        } => sample::run(&checkpoint, n, seed, &out, backend.backend),
+        } => sample::run(&checkpoint, n, seed, &out, &backend),
         Command::Interpolate {
             checkpoint,
             out,
@@ -157,14 +157,14 @@ pub fn run(cli: Cli) -> Result<()> {
             steps,
             data,
             backend,
-        } => interpolate::run(&checkpoint, &out, lines, steps, &data, backend.backend),
+        } => interpolate::run(&checkpoint, &out, lines, steps, &data, &backend),
         Command::Info => info::run(),
         Command::Bench {
             backend,
             steps,
             reps,
             json,
-        } => bench::run(backend.backend, steps, reps, json),
+        } => bench::run(&backend, steps, reps, json),
         Command::Data {
             action:
                 DataAction::Fetch {
@@ -176,9 +176,10 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Opens the backend `choice` asks for, saying which it is and why.
-fn open_backend(choice: BackendChoice) -> Result<Box<dyn Backend>> {
-    let (backend, why) = open(choice).context("cannot open the backend")?;
+/// Opens the backend `--backend` and `--adapter` ask for, saying which it is and why.
+fn open_backend(args: &BackendArgs) -> Result<Box<dyn Backend>> {
+    let (backend, why) =
+        open(args.backend, args.adapter.as_deref()).context("cannot open the backend")?;
     println!("backend: {why}");
     Ok(backend)
 }
@@ -193,7 +194,7 @@ struct VaeOnTest {
 }
 
 impl VaeOnTest {
-    fn open(checkpoint: &std::path::Path, args: &DataArgs, choice: BackendChoice) -> Result<Self> {
+    fn open(checkpoint: &std::path::Path, args: &DataArgs, choice: &BackendArgs) -> Result<Self> {
         let (test, description) =
             gengpu::data::resolve_test(args.data.as_deref(), args.test_data.as_deref())
                 .context("cannot load the data")?;

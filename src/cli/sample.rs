@@ -4,19 +4,13 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
+use super::args::BackendArgs;
 use super::{EVAL_BATCH, open_backend};
-use gengpu::backend::select::BackendChoice;
 use gengpu::model::{Generative, sample};
 use gengpu::picture::save_grid;
 use gengpu::train::{self, Loaded};
 
-pub fn run(
-    checkpoint: &Path,
-    n: usize,
-    seed: u32,
-    out: &Path,
-    choice: BackendChoice,
-) -> Result<()> {
+pub fn run(checkpoint: &Path, n: usize, seed: u32, out: &Path, choice: &BackendArgs) -> Result<()> {
     if n == 0 {
         bail!("--n must be at least 1");
     }

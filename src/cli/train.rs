@@ -22,7 +22,7 @@ pub fn run(
         "data: {} ({} training, {} test examples)",
         data.description, data.train.count, data.test.count
     );
-    let mut backend = open_backend(common.backend.backend)?;
+    let mut backend = open_backend(&common.backend)?;
     let settings = settings((data.train.rows, data.train.cols));
     train::train(backend.as_mut(), &data, &settings)?;
     println!("wrote {}", common.out.display());

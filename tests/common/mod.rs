@@ -3,15 +3,18 @@
 
 pub mod parity;
 
+use gengpu::backend::BackendError;
 use gengpu::backend::gpu::{AdapterChoice, GpuBackend};
+use gengpu::backend::select::{BackendChoice, adapter_choice};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-/// The GPU backend on any adapter (llvmpipe included), or `None` when there is none and
-/// `GENGPU_REQUIRE_GPU` is unset, after saying so. With `GENGPU_REQUIRE_GPU=1`, as in CI,
-/// a missing adapter fails the test.
+/// The GPU backend on the adapter `--backend gpu` would take (any adapter, llvmpipe included,
+/// or the one `WGPU_ADAPTER_NAME` names; `WGPU_BACKEND` and `GENGPU_LIMITS` apply), or `None`
+/// when there is none and `GENGPU_REQUIRE_GPU` is unset, after saying so. With
+/// `GENGPU_REQUIRE_GPU=1`, as in CI, a missing adapter fails the test.
 pub fn gpu(test: &str) -> Option<GpuBackend> {
-    match GpuBackend::new(AdapterChoice::Any) {
+    match open_gpu() {
         Ok(backend) => Some(backend),
         Err(e) if std::env::var("GENGPU_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
             panic!("GENGPU_REQUIRE_GPU=1 but the GPU backend is unavailable: {e}")
@@ -23,6 +26,11 @@ pub fn gpu(test: &str) -> Option<GpuBackend> {
             None
         }
     }
+}
+
+fn open_gpu() -> Result<GpuBackend, BackendError> {
+    let choice = adapter_choice(BackendChoice::Gpu, None)?.map_or(AdapterChoice::Any, |(c, _)| c);
+    GpuBackend::new(choice)
 }
 
 /// One GPU backend shared by the tests of a test binary, for those that run many small cases:

@@ -1,39 +1,204 @@
-//! Adapter discovery and choice, and the device with the limits the models need.
+//! Adapter discovery and choice, and the device opened with the limits gengpu states
+//! (`limits.rs`).
+//!
+//! Which APIs are asked: `WGPU_BACKEND` if set (wgpu's names: `vulkan`, `metal`, `dx12`,
+//! `gl`, comma-separated); otherwise Vulkan, Metal and DX12, and GL only when none of them has
+//! an adapter (its probing is slow and, on headless Linux, noisy). The adapters are ranked
+//! (hardware before software, native APIs before GL) and numbered in that order, as
+//! `gengpu info` prints them.
 
 use std::sync::{Arc, Mutex};
 
+use super::limits::{LimitRow, LimitsMode, Shortfall, plan_limits};
 use crate::backend::{BackendError, Result};
+
+/// The environment variables of wgpu's own that gengpu honours.
+const BACKEND_VARIABLE: &str = "WGPU_BACKEND";
+const ADAPTER_NAME_VARIABLE: &str = "WGPU_ADAPTER_NAME";
 
 /// What `gengpu info` shows of one adapter.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct AdapterSummary {
+    /// Its place in the ranked list: what `--adapter INDEX` takes.
+    pub index: usize,
     pub name: String,
     pub backend: String,
     pub device_type: String,
     pub driver: String,
     /// Whether this is a real GPU (not a software rasterizer such as llvmpipe).
     pub hardware: bool,
-    pub max_buffer_size: u64,
-    pub max_storage_buffer_binding_size: u64,
-    pub max_compute_workgroups_per_dimension: u32,
-    pub max_compute_invocations_per_workgroup: u32,
-    pub max_compute_workgroup_storage_size: u32,
+    /// Each limit gengpu sets: needed, asked, offered.
+    pub limits: Vec<LimitRow>,
+    /// What it lacks for gengpu's kernels; empty if it can run them.
+    pub shortfalls: Vec<Shortfall>,
 }
 
-/// Which adapters may be chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+impl AdapterSummary {
+    /// `[index] name (API, type)`.
+    pub fn label(&self) -> String {
+        format!(
+            "[{}] {} ({}, {})",
+            self.index, self.name, self.backend, self.device_type
+        )
+    }
+}
+
+/// An adapter the user named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdapterName {
+    /// `--adapter`: an index in the list `gengpu info` prints, or part of a name.
+    Flag(String),
+    /// `WGPU_ADAPTER_NAME`: part of a name, as wgpu reads it.
+    Env(String),
+}
+
+impl AdapterName {
+    /// `--adapter`'s value if given, else `WGPU_ADAPTER_NAME`'s if set and not empty.
+    pub fn from_user(flag: Option<&str>) -> Option<AdapterName> {
+        match flag {
+            Some(flag) => Some(AdapterName::Flag(flag.to_string())),
+            None => std::env::var(ADAPTER_NAME_VARIABLE)
+                .ok()
+                .filter(|name| !name.is_empty())
+                .map(AdapterName::Env),
+        }
+    }
+
+    /// The first adapter of `adapters` it names: by index (`--adapter` only), else the first
+    /// whose name contains it, ignoring case.
+    fn find(&self, adapters: &[AdapterSummary]) -> Option<usize> {
+        let text = match self {
+            AdapterName::Flag(text) => {
+                if let Ok(index) = text.trim().parse::<usize>() {
+                    return (index < adapters.len()).then_some(index);
+                }
+                text
+            }
+            AdapterName::Env(text) => text,
+        };
+        let needle = text.to_lowercase();
+        adapters
+            .iter()
+            .position(|a| a.name.to_lowercase().contains(&needle))
+    }
+}
+
+impl std::fmt::Display for AdapterName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdapterName::Flag(text) => write!(f, "--adapter {text}"),
+            AdapterName::Env(text) => write!(f, "{ADAPTER_NAME_VARIABLE}={text}"),
+        }
+    }
+}
+
+/// Which adapter to open.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AdapterChoice {
-    /// The best adapter there is, software included.
+    /// The best adapter that can run gengpu, software included.
     Any,
-    /// Only a hardware GPU.
+    /// The best hardware GPU that can run gengpu.
     HardwareOnly,
+    /// The one the user named; an error if it cannot run gengpu.
+    Named(AdapterName),
 }
 
-/// The native APIs; GL is asked only when none of them has an adapter (its probing is slow
-/// and, on headless Linux, noisy).
+/// Every adapter wgpu sees on the APIs asked, best first, with what gengpu would ask of each.
+#[derive(Clone, Debug)]
+pub struct AdapterList {
+    /// The APIs asked, and why.
+    pub apis: String,
+    /// How far the limits are raised (`GENGPU_LIMITS`).
+    pub mode: LimitsMode,
+    pub adapters: Vec<AdapterSummary>,
+}
+
+impl AdapterList {
+    /// The index of the adapter `choice` takes, or why there is none.
+    pub fn choose(&self, choice: &AdapterChoice) -> Result<usize> {
+        let unsuitable = |a: &AdapterSummary| BackendError::Unsuitable {
+            adapter: a.label(),
+            mode: self.mode,
+            shortfalls: a.shortfalls.clone(),
+        };
+        let wanted = |a: &&AdapterSummary| *choice == AdapterChoice::Any || a.hardware;
+        match choice {
+            AdapterChoice::Named(name) => {
+                let index =
+                    name.find(&self.adapters)
+                        .ok_or_else(|| BackendError::NoSuchAdapter {
+                            asked: name.to_string(),
+                            adapters: self.describe(),
+                        })?;
+                let adapter = &self.adapters[index];
+                if adapter.shortfalls.is_empty() {
+                    Ok(index)
+                } else {
+                    Err(unsuitable(adapter))
+                }
+            }
+            AdapterChoice::Any | AdapterChoice::HardwareOnly => {
+                let mut candidates = self.adapters.iter().filter(wanted);
+                if let Some(a) = candidates.clone().find(|a| a.shortfalls.is_empty()) {
+                    return Ok(a.index);
+                }
+                Err(match candidates.next() {
+                    Some(best) => unsuitable(best),
+                    None if self.adapters.is_empty() => BackendError::NoAdapter(format!(
+                        "wgpu found no adapter ({}; on Debian, `apt-get install \
+                         mesa-vulkan-drivers` gives a software Vulkan one)",
+                        self.apis
+                    )),
+                    None => BackendError::NoAdapter(format!(
+                        "{} adapter(s) found, none of them a hardware GPU",
+                        self.adapters.len()
+                    )),
+                })
+            }
+        }
+    }
+
+    /// The adapters in one sentence, for an error.
+    fn describe(&self) -> String {
+        if self.adapters.is_empty() {
+            return format!("wgpu found none ({})", self.apis);
+        }
+        let labels: Vec<String> = self.adapters.iter().map(AdapterSummary::label).collect();
+        format!(
+            "the adapters ({}) are {} (see `gengpu info`)",
+            self.apis,
+            labels.join(", ")
+        )
+    }
+}
+
+/// The native APIs.
 const NATIVE: wgpu::Backends = wgpu::Backends::VULKAN
     .union(wgpu::Backends::METAL)
     .union(wgpu::Backends::DX12);
+
+/// The APIs `WGPU_BACKEND` names, read as wgpu reads it; `None` when it is unset or empty.
+fn backends_from_env() -> Result<Option<(wgpu::Backends, String)>> {
+    let Some(value) = std::env::var(BACKEND_VARIABLE)
+        .ok()
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(None);
+    };
+    // wgpu skips names it does not know with a log warning nobody sees; refuse them instead.
+    let unknown = value
+        .split(',')
+        .any(|name| wgpu::Backends::from_comma_list(name).is_empty());
+    if unknown {
+        return Err(BackendError::Environment {
+            variable: BACKEND_VARIABLE,
+            value,
+            expected: "wgpu's API names, comma-separated: vulkan, metal, dx12, gl",
+        });
+    }
+    let backends = wgpu::Backends::from_comma_list(&value);
+    Ok(Some((backends, format!("{BACKEND_VARIABLE}={value}"))))
+}
 
 fn enumerate(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
@@ -64,41 +229,58 @@ fn rank(info: &wgpu::AdapterInfo) -> (u8, u8) {
     (device, api)
 }
 
-fn summary(adapter: &wgpu::Adapter) -> AdapterSummary {
-    let info = adapter.get_info();
-    let limits = adapter.limits();
-    AdapterSummary {
-        name: info.name.clone(),
-        backend: format!("{:?}", info.backend),
-        device_type: format!("{:?}", info.device_type),
-        driver: format!("{} {}", info.driver, info.driver_info)
-            .trim()
-            .to_string(),
-        hardware: is_hardware(&info),
-        max_buffer_size: limits.max_buffer_size,
-        max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
-        max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
-        max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
-        max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
-    }
+/// The adapters of an [`AdapterList`], each with the limits gengpu would open it with.
+struct Found {
+    list: AdapterList,
+    adapters: Vec<(wgpu::Adapter, wgpu::Limits)>,
 }
 
-fn adapters_ranked() -> Vec<wgpu::Adapter> {
-    let mut adapters = enumerate(NATIVE);
-    if adapters.is_empty() {
-        adapters = enumerate(wgpu::Backends::GL);
-    }
+fn find_adapters() -> Result<Found> {
+    let mode = LimitsMode::from_env()?;
+    let (mut adapters, apis) = match backends_from_env()? {
+        Some((backends, why)) => (enumerate(backends), why),
+        None => {
+            let native = enumerate(NATIVE);
+            if native.is_empty() {
+                let why = "GL, since no Vulkan, Metal or DX12 adapter was found";
+                (enumerate(wgpu::Backends::GL), why.to_string())
+            } else {
+                (native, "Vulkan, Metal, DX12".to_string())
+            }
+        }
+    };
     adapters.sort_by_key(|a| rank(&a.get_info()));
-    adapters
+    let mut found = Found {
+        list: AdapterList {
+            apis,
+            mode,
+            adapters: Vec::new(),
+        },
+        adapters: Vec::new(),
+    };
+    for (index, adapter) in adapters.into_iter().enumerate() {
+        let info = adapter.get_info();
+        let plan = plan_limits(&adapter.limits(), mode)?;
+        found.list.adapters.push(AdapterSummary {
+            index,
+            name: info.name.clone(),
+            backend: format!("{:?}", info.backend),
+            device_type: format!("{:?}", info.device_type),
+            driver: format!("{} {}", info.driver, info.driver_info)
+                .trim()
+                .to_string(),
+            hardware: is_hardware(&info),
+            limits: plan.rows,
+            shortfalls: plan.shortfalls,
+        });
+        found.adapters.push((adapter, plan.limits));
+    }
+    Ok(found)
 }
 
-/// Every adapter wgpu sees, best first, and the index of the one `choice` would take.
-pub fn list_adapters(choice: AdapterChoice) -> (Vec<AdapterSummary>, Option<usize>) {
-    let summaries: Vec<_> = adapters_ranked().iter().map(summary).collect();
-    let chosen = summaries
-        .iter()
-        .position(|s| choice == AdapterChoice::Any || s.hardware);
-    (summaries, chosen)
+/// Every adapter wgpu sees, best first, with what gengpu needs and would ask of each.
+pub fn list_adapters() -> Result<AdapterList> {
+    Ok(find_adapters()?.list)
 }
 
 /// An open device: what the GPU backend runs on.
@@ -106,30 +288,19 @@ pub struct GpuContext {
     pub(crate) device: wgpu::Device,
     pub(crate) queue: wgpu::Queue,
     pub(crate) adapter: AdapterSummary,
+    /// The limits the device was opened with: what every size is checked against.
     pub(crate) limits: wgpu::Limits,
     /// The first error the device reported outside an error scope, taken at the next check.
     pub(crate) error: Arc<Mutex<Option<String>>>,
 }
 
 impl GpuContext {
-    /// Opens the best adapter `choice` allows, asking for its full limits rather than the
-    /// defaults, so that large datasets and layers fit where the hardware allows.
-    pub fn new(choice: AdapterChoice) -> Result<Self> {
-        let adapters = adapters_ranked();
-        let found = adapters.len();
-        let adapter = adapters
-            .into_iter()
-            .find(|a| choice == AdapterChoice::Any || is_hardware(&a.get_info()))
-            .ok_or_else(|| {
-                BackendError::NoAdapter(match (choice, found) {
-                    (_, 0) => "wgpu found no Vulkan, Metal, DX12 or GL adapter (on Debian, \
-                               `apt-get install mesa-vulkan-drivers` gives a software one)"
-                        .to_string(),
-                    _ => format!("{found} adapter(s) found, none of them a hardware GPU"),
-                })
-            })?;
-        let summary = summary(&adapter);
-        let limits = adapter.limits();
+    /// Opens the adapter `choice` takes, with the limits gengpu states for it.
+    pub fn new(choice: &AdapterChoice) -> Result<Self> {
+        let Found { list, adapters } = find_adapters()?;
+        let index = list.choose(choice)?;
+        let summary = list.adapters[index].clone();
+        let (adapter, limits) = &adapters[index];
         let desc = wgpu::DeviceDescriptor {
             label: Some("gengpu"),
             required_features: wgpu::Features::empty(),
@@ -151,10 +322,10 @@ impl GpuContext {
             slot.get_or_insert_with(|| e.to_string());
         }));
         Ok(GpuContext {
+            limits: device.limits(),
             device,
             queue,
             adapter: summary,
-            limits,
             error,
         })
     }
@@ -168,17 +339,24 @@ impl GpuContext {
         }
     }
 
-    /// Fails unless a buffer of `bytes` fits the device's limits.
+    /// Fails unless a buffer of `bytes` fits the device's limits: every buffer is bound whole
+    /// as storage, so the smaller of the buffer and binding limits applies.
     pub(crate) fn check_size(&self, what: &str, bytes: u64) -> Result<()> {
-        let limit = self
-            .limits
-            .max_buffer_size
-            .min(self.limits.max_storage_buffer_binding_size);
+        let (limit, limit_name) =
+            if self.limits.max_storage_buffer_binding_size <= self.limits.max_buffer_size {
+                (
+                    self.limits.max_storage_buffer_binding_size,
+                    "max_storage_buffer_binding_size",
+                )
+            } else {
+                (self.limits.max_buffer_size, "max_buffer_size")
+            };
         if bytes > limit {
             return Err(BackendError::TooLarge {
                 what: what.to_string(),
                 bytes,
                 limit,
+                limit_name,
                 device: self.adapter.name.clone(),
             });
         }

@@ -7,9 +7,13 @@
 
 mod context;
 pub mod kernels;
+mod limits;
 mod recorder;
 
-pub use context::{AdapterChoice, AdapterSummary, GpuContext, list_adapters};
+pub use context::{
+    AdapterChoice, AdapterList, AdapterName, AdapterSummary, GpuContext, list_adapters,
+};
+pub use limits::{LIMITS_VARIABLE, LimitPlan, LimitRow, LimitsMode, Rule, Shortfall, plan_limits};
 
 use kernels::{Kernel, ShaderParams};
 use recorder::Recorder;
@@ -30,7 +34,7 @@ pub struct GpuBackend {
 impl GpuBackend {
     /// Opens a device on the best adapter `choice` allows.
     pub fn new(choice: AdapterChoice) -> Result<Self> {
-        let ctx = GpuContext::new(choice)?;
+        let ctx = GpuContext::new(&choice)?;
         let mut recorder = Recorder::new(&ctx);
         recorder.build_pipelines(&ctx)?;
         Ok(GpuBackend {

@@ -13,8 +13,10 @@ use crate::backend::{BackendError, BufferId, Counters, Result};
 /// Dispatches per submit before the recorder submits on its own.
 const ARENA_SLOTS: u64 = 1024;
 
-/// Most storage buffers a kernel binds.
-const MAX_BOUND: usize = 6;
+/// Most storage buffers a kernel binds: the downlevel limit per stage, which every kernel
+/// fits (`tests/limits.rs`).
+const MAX_BOUND: usize =
+    wgpu::Limits::downlevel_defaults().max_storage_buffers_per_shader_stage as usize;
 
 /// A bind group is one kernel's view of particular buffers.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
