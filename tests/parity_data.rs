@@ -1,16 +1,71 @@
 //! Parity of the data family: gathering a batch from a byte dataset against the CPU reference and
-//! the bytes themselves.
+//! the bytes themselves, from datasets of one buffer and from datasets split into chunks.
 //!
 //! Kernel `shaders/data.wgsl`, GPU host `src/backend/gpu/kernels/data.rs`, CPU twin
 //! `src/backend/cpu/data.rs`. Fresh random inputs on awkward shapes, on views with guards at
-//! offsets and with poisoned outputs (see `common::parity`).
+//! offsets and with poisoned outputs (see `common::parity`). The split path runs on small data
+//! through `GpuBackend::limit_dataset_chunks`, which makes chunks as small as a test likes.
 
 mod common;
 
 use common::parity::{ULP, assert_bits, both, output, read};
 use common::{assert_close, gpu, rng};
 use gengpu::backend::cpu::CpuBackend;
-use rand::Rng;
+use gengpu::backend::{Backend, BackendError};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, RngCore};
+
+/// `scale·b + shift` for the bytes of the examples `indices` pick, an index past the end
+/// picking the last example: the gather's definition, straight from the bytes.
+fn direct(bytes: &[u8], cols: usize, indices: &[u32], scale: f32, shift: f32) -> Vec<f32> {
+    let last = bytes.len() / cols - 1;
+    indices
+        .iter()
+        .flat_map(|&e| {
+            let e = (e as usize).min(last);
+            bytes[e * cols..(e + 1) * cols].iter()
+        })
+        .map(|&b| scale * f32::from(b) + shift)
+        .collect()
+}
+
+/// What one gather of `rows` rows from `indices[first..]` gives on a backend, and how many
+/// dataset buffers and dispatches it took.
+struct Gathered {
+    values: Vec<f32>,
+    chunks: usize,
+    dispatches: u64,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn gather_on(
+    be: &mut dyn Backend,
+    bytes: &[u8],
+    cols: usize,
+    indices: &[u32],
+    first: usize,
+    rows: usize,
+    (scale, shift): (f32, f32),
+    out_offset: usize,
+    what: &str,
+) -> Gathered {
+    let data = be.upload_bytes(bytes, cols).unwrap();
+    let idx = be.alloc_indices(indices.len()).unwrap();
+    be.upload_indices(&idx, indices).unwrap();
+    let out = output(be, rows, cols, out_offset);
+    be.submit().unwrap();
+    let before = be.counters().dispatches;
+    be.gather(&data, &idx, first, scale, shift, &out.view)
+        .unwrap();
+    be.submit().unwrap();
+    let dispatches = be.counters().dispatches - before;
+    Gathered {
+        values: read(be, &out, what),
+        chunks: data.chunks(),
+        dispatches,
+    }
+}
 
 #[test]
 fn gather_from_a_byte_dataset() {
@@ -30,30 +85,170 @@ fn gather_from_a_byte_dataset() {
             .collect();
         indices[first] = examples as u32 - 1;
         indices[first + rows - 1] = examples as u32 - 1;
-        for (scale, shift) in [(1.0 / 255.0, 0.0), (2.0 / 255.0, -1.0), (1.0, 0.0)] {
+        for pair in [(1.0 / 255.0, 0.0), (2.0 / 255.0, -1.0), (1.0, 0.0)] {
             let o_out = if k % 2 == 0 { 0 } else { 37 };
             let what = format!(
-                "gather {rows} rows from {examples}×{cols} bytes, first {first}, scale {scale} shift {shift}, offset {o_out}"
+                "gather {rows} rows from {examples}×{cols} bytes, first {first}, scale/shift {pair:?}, offset {o_out}"
             );
             let (got, want) = both(&mut gpu, &mut cpu, |be| {
-                let data = be.upload_bytes(&bytes).unwrap();
-                let idx = be.alloc_indices(indices.len()).unwrap();
-                be.upload_indices(&idx, &indices).unwrap();
-                let out = output(be, rows, cols, o_out);
-                be.gather(&data, &idx, first, scale, shift, &out.view)
-                    .unwrap();
-                read(be, &out, &what)
+                gather_on(be, &bytes, cols, &indices, first, rows, pair, o_out, &what)
             });
-            // Straight from the bytes.
-            let direct: Vec<f32> = (0..rows * cols)
-                .map(|i| {
-                    let b = bytes[indices[first + i / cols] as usize * cols + i % cols];
-                    scale * f32::from(b) + shift
-                })
-                .collect();
-            assert_bits(&format!("{what} (cpu vs bytes)"), &want, &direct);
+            // A dataset that fits one binding is one buffer, gathered by one dispatch.
+            assert_eq!((got.chunks, got.dispatches), (1, 1), "{what}");
+            let rows_picked = &indices[first..first + rows];
+            let direct = direct(&bytes, cols, rows_picked, pair.0, pair.1);
+            assert_bits(&format!("{what} (cpu vs bytes)"), &want.values, &direct);
             // scale·b + shift may be fused into an fma: half an ULP of |shift| (1) at most.
-            assert_close(&what, &got, &want, ULP, 0.0);
+            assert_close(&what, &got.values, &want.values, ULP, 0.0);
         }
     }
+}
+
+/// The indices of a batch that reads every chunk of `examples` split `per_chunk` to a chunk:
+/// both sides of every border between chunks, the first and last examples, indices past the
+/// end (clamped to the last), and random ones, shuffled.
+fn across_borders(rng: &mut StdRng, examples: usize, per_chunk: usize) -> Vec<u32> {
+    let mut picks: Vec<u32> = (per_chunk..examples)
+        .step_by(per_chunk)
+        .flat_map(|border| [border - 1, border])
+        .map(|e| e as u32)
+        .collect();
+    let n = examples as u32;
+    picks.extend([0, n - 1, n, n + 1, u32::MAX]);
+    picks.extend((0..examples).map(|_| rng.random_range(0..n + 3)));
+    picks.shuffle(rng);
+    picks
+}
+
+#[test]
+fn gather_across_chunks() {
+    let Some(mut gpu) = gpu("gather_across_chunks") else {
+        return;
+    };
+    let mut cpu = CpuBackend::new();
+    let mut rng = rng("gather_across_chunks");
+    // (examples, bytes per example, chunk limit in bytes, examples per chunk): a chunk holds
+    // the whole examples that fit the limit once its buffer is padded to 16 bytes. Most chunks
+    // end inside a u32 word of the unsplit layout (examples of 3, 5, 7, 13, 785 bytes), and some
+    // chunks are not whole words themselves (28, 30, 52, 1570 bytes).
+    let cases = [
+        (37, 1, 16, 16),
+        (23, 3, 16, 5),
+        (40, 7, 40, 4),
+        (50, 6, 47, 5),
+        (17, 13, 64, 4),
+        (31, 5, 17, 3),
+        (9, 785, 1600, 2),
+        (12, 784, 1600, 2),
+        (6, 4, 16, 4),
+    ];
+    for (k, &(examples, cols, limit, per_chunk)) in cases.iter().enumerate() {
+        gpu.limit_dataset_chunks(limit);
+        let bytes: Vec<u8> = (0..examples * cols).map(|_| rng.random()).collect();
+        let first = k % 3;
+        let picks = across_borders(&mut rng, examples, per_chunk);
+        let rows = picks.len();
+        let indices: Vec<u32> = (0..first)
+            .map(|_| rng.random())
+            .chain(picks.iter().copied())
+            .chain([7, 7])
+            .collect();
+        for pair in [(1.0, 0.0), (2.0 / 255.0, -1.0)] {
+            let o_out = 5 * (k % 2);
+            let what = format!(
+                "gather {rows} rows from {examples}×{cols} bytes in chunks of {limit} bytes, \
+                 first {first}, scale/shift {pair:?}, offset {o_out}"
+            );
+            let (got, want) = both(&mut gpu, &mut cpu, |be| {
+                gather_on(be, &bytes, cols, &indices, first, rows, pair, o_out, &what)
+            });
+            let chunks = examples.div_ceil(per_chunk);
+            assert!(chunks > 1, "{what}: the case does not split");
+            assert_eq!(
+                (got.chunks, got.dispatches),
+                (chunks, chunks as u64),
+                "{what}"
+            );
+            assert_eq!((want.chunks, want.dispatches), (1, 1), "{what} (cpu)");
+            let direct = direct(&bytes, cols, &picks, pair.0, pair.1);
+            assert_bits(&format!("{what} (cpu vs bytes)"), &want.values, &direct);
+            assert_close(&what, &got.values, &want.values, ULP, 0.0);
+        }
+    }
+}
+
+#[test]
+fn a_dataset_is_refused_alike_and_an_example_never_split() {
+    let Some(mut gpu) = gpu("dataset refusals") else {
+        return;
+    };
+    let mut cpu = CpuBackend::new();
+    let bytes = [0u8; 300];
+    for be in [&mut gpu as &mut dyn Backend, &mut cpu] {
+        let refused = be.upload_bytes(&bytes, 7).unwrap_err();
+        assert!(matches!(refused, BackendError::Shape { .. }), "{refused}");
+        let data = be.upload_bytes(&bytes, 100).unwrap();
+        let idx = be.alloc_indices(2).unwrap();
+        let out = be.alloc(2, 50).unwrap();
+        let refused = be.gather(&data, &idx, 0, 1.0, 0.0, &out).unwrap_err();
+        assert!(
+            refused.to_string().contains("examples of 100 bytes"),
+            "{refused}"
+        );
+    }
+    // Chunks of 64 bytes cannot hold an example of 100: refused, with what to know.
+    gpu.limit_dataset_chunks(64);
+    let refused = gpu.upload_bytes(&bytes, 100).unwrap_err().to_string();
+    assert!(
+        refused.contains("example of 100 bytes") && refused.contains("(64 bytes)"),
+        "{refused}"
+    );
+}
+
+/// CIFAR-10's size (50,000 images of 3072 bytes, 153.6 MB) is more than WebGPU's 128 MiB
+/// storage bindings: the dataset is held in two buffers, and a batch with rows from both,
+/// from both sides of the border and past the end, is gathered exactly.
+#[test]
+fn a_cifar_sized_dataset_on_128_mib_bindings() {
+    let Some(mut gpu) = gpu("cifar-sized dataset") else {
+        return;
+    };
+    gpu.limit_dataset_chunks(128 << 20);
+    let mut rng = rng("cifar-sized dataset");
+    let (examples, cols) = (50_000, 3072);
+    let mut bytes = vec![0u8; examples * cols];
+    rng.fill_bytes(&mut bytes);
+    assert!(bytes.len() > 128 << 20);
+    // 43,690 whole examples fit 128 MiB.
+    let border = 43_690;
+    let mut indices = vec![0, border - 1, border, border + 1, 49_999, 50_000, u32::MAX];
+    indices.extend((0..57).map(|_| rng.random_range(0..examples as u32)));
+    let rows = indices.len();
+    let gathered = gather_on(
+        &mut gpu,
+        &bytes,
+        cols,
+        &indices,
+        0,
+        rows,
+        (1.0, 0.0),
+        3,
+        "cifar-sized gather",
+    );
+    assert_eq!((gathered.chunks, gathered.dispatches), (2, 2));
+    let want = direct(&bytes, cols, &indices, 1.0, 0.0);
+    assert_bits("cifar-sized gather", &gathered.values, &want);
+}
+
+/// `limit_dataset_chunks(u64::MAX)` gives back the device's own limit: a dataset that fits one
+/// binding is one buffer again.
+#[test]
+fn the_device_limit_is_restored() {
+    let Some(mut gpu) = gpu("restored chunk limit") else {
+        return;
+    };
+    gpu.limit_dataset_chunks(16);
+    assert_eq!(gpu.upload_bytes(&[1; 40], 8).unwrap().chunks(), 3);
+    gpu.limit_dataset_chunks(u64::MAX);
+    assert_eq!(gpu.upload_bytes(&[1; 40], 8).unwrap().chunks(), 1);
 }

@@ -477,7 +477,9 @@ fn adam_matches_pytorch_formula_in_f64() {
 fn gather_by_hand() {
     let mut be = CpuBackend::new();
     // Three examples of three bytes (9 bytes, not a multiple of 4).
-    let data = be.upload_bytes(&[0, 255, 128, 1, 2, 3, 4, 5, 6]).unwrap();
+    let data = be
+        .upload_bytes(&[0, 255, 128, 1, 2, 3, 4, 5, 6], 3)
+        .unwrap();
     let idx = be.alloc_indices(5).unwrap();
     be.upload_indices(&idx, &[1, 2, 0, 2, 1]).unwrap();
     let out = be.alloc(3, 3).unwrap();

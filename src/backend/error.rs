@@ -66,6 +66,24 @@ pub enum BackendError {
         limit: u64,
         device: String,
     },
+    /// A dataset with more examples than 32-bit indices can pick.
+    #[error(
+        "a dataset of {examples} examples is too many: examples are picked by 32-bit indices, \
+         so at most {max} (split it into several datasets)",
+        max = u32::MAX
+    )]
+    TooManyExamples { examples: u64 },
+    /// One example larger than the device's storage binding: a dataset is split into buffers
+    /// of whole examples, never within one.
+    #[error(
+        "an example of {bytes} bytes is larger than one storage binding of {device} \
+         ({limit} bytes): a dataset is split across buffers only between examples"
+    )]
+    ExampleTooLarge {
+        bytes: u64,
+        limit: u64,
+        device: String,
+    },
     /// Main memory could not hold a buffer (the CPU backend's tensors).
     #[error("cannot allocate {bytes} bytes of main memory for {what}")]
     HostMemory { what: String, bytes: u64 },

@@ -86,8 +86,11 @@ pub trait Backend {
     /// Copies `data` (exactly `indices.len` values) into `indices`.
     fn upload_indices(&mut self, indices: &Indices, data: &[u32]) -> Result<()>;
 
-    /// Makes a resident byte buffer (a dataset) holding `data`.
-    fn upload_bytes(&mut self, data: &[u8]) -> Result<Bytes>;
+    /// Makes a resident dataset holding `data`, examples of `example_bytes` bytes one after the
+    /// other (`data.len()` a multiple of it, fewer than 2^32 examples). Any size main memory
+    /// holds: the GPU backend splits a dataset larger than one storage binding into buffers of
+    /// whole examples (see [`Bytes`]).
+    fn upload_bytes(&mut self, data: &[u8], example_bytes: usize) -> Result<Bytes>;
 
     /// `c = act(op(a)·op(b) + bias)`, with `op` per `form`; `bias` has one value per column of `c`.
     fn matmul(
@@ -205,8 +208,9 @@ pub trait Backend {
     ) -> Result<()>;
 
     /// `out[r, c] = scale · data[indices[first + r] · out.cols + c] + shift`: a batch gathered
-    /// from a resident u8 dataset whose examples are `out.cols` bytes long. An index past the
-    /// last example reads the last example (a kernel cannot fail; both backends clamp alike).
+    /// from a resident u8 dataset whose examples are `out.cols` bytes long
+    /// (`data.example_bytes`). An index past the last example reads the last example (a kernel
+    /// cannot fail; both backends clamp alike).
     #[allow(clippy::too_many_arguments)]
     fn gather(
         &mut self,

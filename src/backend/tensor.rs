@@ -70,10 +70,43 @@ pub struct Indices {
     pub len: usize,
 }
 
-/// A resident buffer of bytes (a dataset's pixels).
+/// A resident dataset of bytes (a dataset's pixels): `len / example_bytes` examples of
+/// `example_bytes` bytes each, one after the other.
+///
+/// A backend may hold it in several *chunks* of whole examples, one buffer each: the GPU backend
+/// splits a dataset larger than one storage binding of its device (see
+/// `GpuBackend::upload_bytes`); the CPU backend keeps one chunk. Chunk `k` holds examples
+/// `k·chunk_examples ..` (the last chunk may hold fewer) in buffer `buffer + k`: a dataset's
+/// buffers are made one after the other, so their ids are consecutive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Bytes {
+    /// The buffer of the first chunk.
     pub(crate) buffer: BufferId,
+    /// Number of chunks (at least one).
+    pub(crate) chunks: u32,
+    /// Examples in each chunk but the last.
+    pub(crate) chunk_examples: usize,
     /// Number of bytes.
     pub len: usize,
+    /// Bytes of one example (a batch row gathered from it has this many columns).
+    pub example_bytes: usize,
+}
+
+impl Bytes {
+    /// Number of examples.
+    pub fn examples(&self) -> usize {
+        self.len / self.example_bytes
+    }
+
+    /// Number of buffers the dataset is held in.
+    pub fn chunks(&self) -> usize {
+        self.chunks as usize
+    }
+
+    /// Chunk `k`: its buffer, its first example and its number of examples.
+    pub(crate) fn chunk(&self, k: u32) -> (BufferId, usize, usize) {
+        let first = k as usize * self.chunk_examples;
+        let count = self.chunk_examples.min(self.examples() - first);
+        (BufferId(self.buffer.0 + k), first, count)
+    }
 }

@@ -2,7 +2,7 @@
 //! exactly the same calls.
 
 use super::ops::{outputs_apart, same_len, same_shape, shape_error};
-use super::{Bytes, Indices, MatmulForm, Result, Tensor};
+use super::{BackendError, Bytes, Indices, MatmulForm, Result, Tensor};
 
 /// Returns `(m, n, k)`.
 pub(crate) fn matmul(
@@ -107,11 +107,39 @@ pub(crate) fn gather(data: &Bytes, indices: &Indices, first: usize, out: &Tensor
             ),
         ));
     }
-    if out.cols == 0 || data.len < out.cols || !data.len.is_multiple_of(out.cols) {
+    if out.cols != data.example_bytes {
         return Err(shape_error(
             "gather",
-            format!("{} bytes are not whole rows of {}", data.len, out.cols),
+            format!(
+                "rows of {} values from examples of {} bytes",
+                out.cols, data.example_bytes
+            ),
         ));
+    }
+    if data.examples() == 0 {
+        return Err(shape_error(
+            "gather",
+            "a dataset of no examples".to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// A dataset of `len` bytes in examples of `example_bytes`: whole examples, and fewer than 2^32
+/// of them, since the index buffers that pick them are u32 (an example past that could never be
+/// gathered, and the kernels count examples in u32).
+pub(crate) fn upload_bytes(len: usize, example_bytes: usize) -> Result<()> {
+    if example_bytes == 0 || !len.is_multiple_of(example_bytes) {
+        return Err(shape_error(
+            "upload_bytes",
+            format!("{len} bytes are not whole examples of {example_bytes}"),
+        ));
+    }
+    let examples = len / example_bytes;
+    if u32::try_from(examples).is_err() {
+        return Err(BackendError::TooManyExamples {
+            examples: examples as u64,
+        });
     }
     Ok(())
 }
@@ -154,4 +182,21 @@ pub(crate) fn batch_norm_backward(
     same_shape(op, 2, x.cols, &[gamma_beta, d_gamma_beta, saved])?;
     same_shape(op, x.rows, x.cols, &[dy, dx])?;
     outputs_apart(op, &[dx, d_gamma_beta], &[x, gamma_beta, saved, dy])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dataset_is_whole_examples_and_fewer_than_2_to_the_32() {
+        assert!(upload_bytes(12, 3).is_ok());
+        assert!(upload_bytes(0, 3).is_ok());
+        assert!(upload_bytes(13, 3).is_err());
+        assert!(upload_bytes(12, 0).is_err());
+        // The largest count u32 indices can reach, and one more (no memory is needed to ask).
+        assert!(upload_bytes(u32::MAX as usize, 1).is_ok());
+        let refused = upload_bytes(1 << 32, 1).unwrap_err().to_string();
+        assert!(refused.contains("4294967296 examples"), "{refused}");
+    }
 }

@@ -15,9 +15,10 @@ pub struct DeviceData {
 }
 
 impl DeviceData {
-    /// Uploads `data` in its own order.
+    /// Uploads `data` in its own order: any size main memory holds (see
+    /// [`Backend::upload_bytes`]).
     pub fn upload(backend: &mut dyn Backend, data: &Dataset) -> Result<Self> {
-        let bytes = backend.upload_bytes(&data.images)?;
+        let bytes = backend.upload_bytes(&data.images, data.pixels_per_example())?;
         let order = backend.alloc_indices(data.count)?;
         let identity: Vec<u32> = (0..data.count as u32).collect();
         backend.upload_indices(&order, &identity)?;

@@ -158,12 +158,24 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
-    fn upload_bytes(&mut self, data: &[u8]) -> Result<Bytes> {
+    /// One buffer, whatever the size: chunks are a GPU concern.
+    fn upload_bytes(&mut self, data: &[u8], example_bytes: usize) -> Result<Bytes> {
+        validate::upload_bytes(data.len(), example_bytes)?;
+        let mut copy = Vec::new();
+        copy.try_reserve_exact(data.len())
+            .map_err(|_| BackendError::HostMemory {
+                what: format!("a dataset of {} bytes", data.len()),
+                bytes: data.len() as u64,
+            })?;
+        copy.extend_from_slice(data);
         self.counters.bytes_uploaded += data.len() as u64;
-        let buffer = self.push(Storage::U8(data.to_vec()));
+        let buffer = self.push(Storage::U8(copy));
         Ok(Bytes {
             buffer,
+            chunks: 1,
+            chunk_examples: data.len() / example_bytes,
             len: data.len(),
+            example_bytes,
         })
     }
 

@@ -23,12 +23,19 @@ use super::{
     Indices, MatmulForm, Result, Tensor, tensor_bytes, validate,
 };
 
+/// Buffers are made whole multiples of this many bytes (whole vec4s), so that any buffer can be
+/// bound as `array<vec4<f32>>`.
+pub(crate) const BUFFER_GRANULE: u64 = 16;
+
 /// The wgpu backend.
 pub struct GpuBackend {
     ctx: GpuContext,
     buffers: Vec<wgpu::Buffer>,
     recorder: Recorder,
     readback: Option<wgpu::Buffer>,
+    /// Most bytes of one chunk of a dataset: one storage binding of the device, unless
+    /// [`GpuBackend::limit_dataset_chunks`] lowered it.
+    chunk_limit: u64,
 }
 
 impl GpuBackend {
@@ -37,12 +44,30 @@ impl GpuBackend {
         let ctx = GpuContext::new(&choice)?;
         let mut recorder = Recorder::new(&ctx);
         recorder.build_pipelines(&ctx)?;
-        Ok(GpuBackend {
+        let mut backend = GpuBackend {
             ctx,
             buffers: Vec::new(),
             recorder,
             readback: None,
-        })
+            chunk_limit: 0,
+        };
+        backend.limit_dataset_chunks(u64::MAX);
+        Ok(backend)
+    }
+
+    /// Splits datasets uploaded from now on into chunks of at most `bytes` (whole examples),
+    /// as a device whose storage bindings are that small would; never more than the device's
+    /// own limits allow (`u64::MAX` restores them). It changes no result, only how many buffers
+    /// and gather dispatches a dataset takes: tests use it to run the split path on small data,
+    /// or to hold a large dataset to WebGPU's 128 MiB bindings on a device that allows more.
+    /// Nothing else calls it; the CLI has no way to.
+    pub fn limit_dataset_chunks(&mut self, bytes: u64) {
+        let limits = &self.ctx.limits;
+        self.chunk_limit = kernels::data::chunk_limit(
+            limits.max_buffer_size,
+            limits.max_storage_buffer_binding_size,
+        )
+        .min(bytes);
     }
 
     /// The adapter in use.
@@ -57,8 +82,7 @@ impl GpuBackend {
     }
 
     fn create_buffer(&mut self, what: &str, bytes: u64) -> Result<BufferId> {
-        // Whole vec4s, so that any buffer can be bound as array<vec4<f32>>.
-        let size = bytes.max(16).next_multiple_of(16);
+        let size = bytes.max(BUFFER_GRANULE).next_multiple_of(BUFFER_GRANULE);
         self.ctx.check_size(what, size)?;
         let buffer = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(what),
@@ -119,6 +143,20 @@ impl GpuBackend {
         self.ctx.queue.write_buffer(buffer, offset_bytes, bytes);
         self.recorder.counters.bytes_uploaded += bytes.len() as u64;
         self.ctx.check()
+    }
+
+    /// A new buffer holding `data`, its last word padded with zeros (buffer writes are whole
+    /// words).
+    fn buffer_of_bytes(&mut self, what: &str, data: &[u8]) -> Result<BufferId> {
+        let buffer = self.create_buffer(what, data.len() as u64)?;
+        let whole = data.len() / 4 * 4;
+        self.write(buffer, 0, &data[..whole])?;
+        if whole < data.len() {
+            let mut tail = [0u8; 4];
+            tail[..data.len() - whole].copy_from_slice(&data[whole..]);
+            self.write(buffer, whole as u64, &tail)?;
+        }
+        Ok(buffer)
     }
 }
 
@@ -209,20 +247,38 @@ impl Backend for GpuBackend {
         self.write(indices.buffer, 0, bytemuck::cast_slice(data))
     }
 
-    fn upload_bytes(&mut self, data: &[u8]) -> Result<Bytes> {
-        let what = format!("a dataset of {} bytes", data.len());
-        let buffer = self.create_buffer(&what, data.len() as u64)?;
-        // Buffer writes are whole words: pad the tail.
-        let whole = data.len() / 4 * 4;
-        self.write(buffer, 0, &data[..whole])?;
-        if whole < data.len() {
-            let mut tail = [0u8; 4];
-            tail[..data.len() - whole].copy_from_slice(&data[whole..]);
-            self.write(buffer, whole as u64, &tail)?;
+    /// Chunks of as many whole examples as one storage binding holds, one buffer each, made one
+    /// after the other (so their ids are consecutive, as [`Bytes`] says).
+    fn upload_bytes(&mut self, data: &[u8], example_bytes: usize) -> Result<Bytes> {
+        validate::upload_bytes(data.len(), example_bytes)?;
+        let chunk_examples = kernels::data::chunk_examples(example_bytes, self.chunk_limit)
+            .ok_or_else(|| BackendError::ExampleTooLarge {
+                bytes: example_bytes as u64,
+                limit: self.chunk_limit,
+                device: self.ctx.adapter.name.clone(),
+            })?;
+        let pieces: Vec<&[u8]> = match data.len() {
+            0 => vec![data],
+            _ => data.chunks(chunk_examples * example_bytes).collect(),
+        };
+        let mut buffer = None;
+        for (k, piece) in pieces.iter().enumerate() {
+            let what = format!(
+                "chunk {} of {} of a dataset of {} bytes",
+                k + 1,
+                pieces.len(),
+                data.len()
+            );
+            let id = self.buffer_of_bytes(&what, piece)?;
+            debug_assert!(buffer.is_none_or(|BufferId(b)| id.0 == b + k as u32));
+            buffer.get_or_insert(id);
         }
         Ok(Bytes {
-            buffer,
+            buffer: buffer.expect("at least one chunk"),
+            chunks: pieces.len() as u32,
+            chunk_examples,
             len: data.len(),
+            example_bytes,
         })
     }
 
