@@ -7,8 +7,8 @@ use std::path::Path;
 use super::{ModelSettings, TrainError};
 use crate::backend::Backend;
 use crate::checkpoint::Checkpoint;
-use crate::model::{Gan, GanConfig, Vae, VaeConfig};
-use crate::nn::LoadError;
+use crate::model::{Gan, Vae};
+use crate::nn::{LoadError, State};
 
 /// The JSON saved in a checkpoint beside the tensors.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -47,12 +47,16 @@ pub fn load(backend: &mut dyn Backend, path: &Path, batch: usize) -> Result<Load
     let meta: CheckpointMeta = file.meta()?;
     let loaded = match &meta.settings {
         ModelSettings::Vae(s) => {
-            let vae = restore_vae(backend, &file, s.config.clone(), batch)?;
+            s.config.validate()?;
+            let vae = Vae::new(backend, s.config.clone(), batch, 0)?;
+            let vae = restored(backend, &file, vae, Vae::load_state)?;
             Loaded::Vae(Box::new(vae), meta)
         }
         ModelSettings::Gan(s) => {
+            s.config.validate()?;
             // The generator is built for exactly `batch` rows; sampling chunks by it.
-            let gan = restore_gan(backend, &file, s.config.clone(), batch)?;
+            let gan = Gan::new(backend, s.config.clone(), batch, 0)?;
+            let gan = restored(backend, &file, gan, Gan::load_state)?;
             Loaded::Gan(Box::new(gan), meta)
         }
     };
@@ -74,30 +78,15 @@ pub fn load_vae(
     }
 }
 
-fn restore_vae(
+/// `model`, freshly built, with the checkpoint's state loaded by `load`.
+fn restored<M>(
     backend: &mut dyn Backend,
     file: &Checkpoint,
-    config: VaeConfig,
-    batch: usize,
-) -> Result<Vae, TrainError> {
-    config.validate()?;
-    let mut vae = Vae::new(backend, config, batch, 0)?;
-    vae.load_state(backend, file.state())
-        .map_err(|e| state_error(file, e))?;
-    Ok(vae)
-}
-
-fn restore_gan(
-    backend: &mut dyn Backend,
-    file: &Checkpoint,
-    config: GanConfig,
-    batch: usize,
-) -> Result<Gan, TrainError> {
-    config.validate()?;
-    let mut gan = Gan::new(backend, config, batch, 0)?;
-    gan.load_state(backend, file.state())
-        .map_err(|e| state_error(file, e))?;
-    Ok(gan)
+    mut model: M,
+    load: impl FnOnce(&mut M, &mut dyn Backend, &State) -> Result<(), LoadError>,
+) -> Result<M, TrainError> {
+    load(&mut model, backend, file.state()).map_err(|e| state_error(file, e))?;
+    Ok(model)
 }
 
 /// A state that does not fit, named with the file it came from.

@@ -153,6 +153,10 @@ pub fn train_epochs(
         }
         metrics.append(record, backend, &counts, steps)?;
         figures.insert(0, ("epoch", epoch as f64));
+        let saved_figures = figures
+            .iter()
+            .map(|&(name, value)| (name.to_string(), value))
+            .collect();
         history.push(figures);
 
         trainee.write_pictures(backend, &run.out, epoch)?;
@@ -162,10 +166,7 @@ pub fn train_epochs(
             epoch,
             steps: steps_done,
             data: data_description.to_string(),
-            figures: history[history.len() - 1]
-                .iter()
-                .map(|&(name, value)| (name.to_string(), value))
-                .collect(),
+            figures: saved_figures,
         };
         crate::checkpoint::save(&run.checkpoint_path(), &meta, &trainee.state(backend)?)?;
     }
