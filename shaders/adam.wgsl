@@ -24,8 +24,12 @@ fn adam(@builtin(global_invocation_id) gid: vec3<u32>,
         return;
     }
     let g = grads[p.g_off + i];
-    let mi = p.beta1 * m[p.m_off + i] + (1.0 - p.beta1) * g;
-    let vi = p.beta2 * v[p.v_off + i] + (1.0 - p.beta2) * g * g;
+    // m + (1 − β1)·(g − m), not β1·m + (1 − β1)·g: equal, but a contracted fma then rounds
+    // only the small step, never two large terms that cancel (src/backend/cpu/adam.rs).
+    let m0 = m[p.m_off + i];
+    let v0 = v[p.v_off + i];
+    let mi = m0 + (1.0 - p.beta1) * (g - m0);
+    let vi = v0 + (1.0 - p.beta2) * (g * g - v0);
     m[p.m_off + i] = mi;
     v[p.v_off + i] = vi;
     let denom = sqrt(vi) * p.inv_sqrt_bc2 + p.eps;

@@ -57,6 +57,34 @@ fn ln_unit(u: f32) -> f32 {
     return 2.0 * s * t;
 }
 
+// cos(2π·u) for u in (0, 1) from + and × alone, as cos_turns in src/backend/rng.rs: WGSL bounds
+// a device's cos only on [−π, π], and loosely (2^-11 absolute). The angle is reduced exactly to
+// x = (π/2)·f, f in [−½, ½], around the nearest quarter turn n; Taylor polynomials of sin and
+// cos to x⁹ and x¹⁰ are then accurate to a few ULP.
+fn cos_turns(u: f32) -> f32 {
+    let quarters = 4.0 * u;
+    let n = floor(quarters + 0.5);
+    let x = (quarters - n) * 1.5707964;
+    let x2 = x * x;
+    var c = -1.0 / 3628800.0;
+    c = c * x2 + 1.0 / 40320.0;
+    c = c * x2 - 1.0 / 720.0;
+    c = c * x2 + 1.0 / 24.0;
+    c = c * x2 - 0.5;
+    c = c * x2 + 1.0;
+    var s = 1.0 / 362880.0;
+    s = s * x2 - 1.0 / 5040.0;
+    s = s * x2 + 1.0 / 120.0;
+    s = s * x2 - 1.0 / 6.0;
+    s = x * (s * x2 + 1.0);
+    switch u32(n) % 4u {
+        case 0u: { return c; }
+        case 1u: { return -s; }
+        case 2u: { return -c; }
+        default: { return s; }
+    }
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn fill_uniform(@builtin(global_invocation_id) gid: vec3<u32>,
                 @builtin(num_workgroups) groups: vec3<u32>) {
@@ -75,6 +103,6 @@ fn fill_normal(@builtin(global_invocation_id) gid: vec3<u32>,
         let key = stream_key(p.seed, p.stream);
         let u1 = to_unit(random_bits(key, 2u * i));
         let u2 = to_unit(random_bits(key, 2u * i + 1u));
-        out[p.out_off + i] = sqrt(-2.0 * ln_unit(u1)) * cos(6.2831855 * u2);
+        out[p.out_off + i] = sqrt(-2.0 * ln_unit(u1)) * cos_turns(u2);
     }
 }

@@ -7,9 +7,9 @@
 
 mod common;
 
-use common::parity::{ULP, assert_bounded, both, input, output, read};
-use common::{assert_close, gpu, rng, values};
-use gengpu::backend::cpu::CpuBackend;
+use common::accuracy::{Approx, assert_within};
+use common::parity::{input, output, read, run_all};
+use common::{gpu, rng, values};
 use rand::Rng;
 use rand::rngs::StdRng;
 
@@ -39,6 +39,12 @@ fn latent_stats(rng: &mut StdRng, rows: usize, l: usize) -> Vec<f32> {
     stats
 }
 
+/// `(mu, logvar)` of latent element `i` (row `i / l`, column `i % l`) of `[mu | logvar]` rows.
+fn mu_logvar(stats: &[f32], l: usize, i: usize) -> (Approx, Approx) {
+    let s = (i / l) * 2 * l + i % l;
+    (Approx::from(stats[s]), Approx::from(stats[s + l]))
+}
+
 /// Standard normal draws from the test's generator (not the kernels').
 fn normals(rng: &mut StdRng, n: usize) -> Vec<f32> {
     (0..n)
@@ -54,30 +60,29 @@ fn reparameterize_matches() {
     let Some(mut gpu) = gpu("reparameterize") else {
         return;
     };
-    let mut cpu = CpuBackend::new();
     let mut rng = rng("reparameterize");
     for (k, &(rows, l)) in LATENT_SHAPES.iter().enumerate() {
         let [o_s, o_e, o_z] = if k % 2 == 0 { [0, 0, 0] } else { [7, 2, 31] };
         let stats = latent_stats(&mut rng, rows, l);
         let eps = normals(&mut rng, rows * l);
         let what = format!("reparameterize {rows}×{l} offsets {o_s}/{o_e}/{o_z}");
-        let (got, want) = both(&mut gpu, &mut cpu, |be| {
+        let runs = run_all(&mut gpu, |be| {
             let ts = input(be, rows, 2 * l, o_s, &stats);
             let te = input(be, rows, l, o_e, &eps);
             let tz = output(be, rows, l, o_z);
             be.reparameterize(&ts.view, &te.view, &tz.view).unwrap();
             read(be, &tz, &what)
         });
-        // A few ULP of each term, as mu + exp(logvar/2)·eps may cancel: two for the sum (or an
-        // fma), eight for exp (llvmpipe is within 3.5; WGSL allows 3 + 2·|x|).
-        let bound: Vec<f32> = (0..rows * l)
+        // z = mu + exp(0.5·logvar)·eps
+        let model: Vec<Approx> = (0..rows * l)
             .map(|i| {
-                let (r, j) = (i / l, i % l);
-                let (mu, lv) = (stats[r * 2 * l + j], stats[r * 2 * l + l + j]);
-                ULP * (2.0 * mu.abs() + 8.0 * (0.5 * lv).exp() * eps[i].abs()) + 1e-30
+                let (mu, logvar) = mu_logvar(&stats, l, i);
+                mu.add(Approx::from(0.5).mul(logvar).exp().mul(eps[i]))
             })
             .collect();
-        assert_bounded(&what, &got, &want, &bound);
+        for (who, got) in runs.each() {
+            assert_within(&format!("{what}, {who}"), got, &model);
+        }
     }
 }
 
@@ -86,7 +91,6 @@ fn latent_backward_matches() {
     let Some(mut gpu) = gpu("latent_backward") else {
         return;
     };
-    let mut cpu = CpuBackend::new();
     let mut rng = rng("latent_backward");
     for (k, &(rows, l)) in LATENT_SHAPES.iter().enumerate() {
         let [o_dz, o_s, o_e, o_out] = if k % 2 == 1 {
@@ -101,7 +105,7 @@ fn latent_backward_matches() {
         let what = format!(
             "latent_backward {rows}×{l} kl_scale {kl_scale} offsets {o_dz}/{o_s}/{o_e}/{o_out}"
         );
-        let (got, want) = both(&mut gpu, &mut cpu, |be| {
+        let runs = run_all(&mut gpu, |be| {
             let tdz = input(be, rows, l, o_dz, &dz);
             let ts = input(be, rows, 2 * l, o_s, &stats);
             let te = input(be, rows, l, o_e, &eps);
@@ -110,21 +114,23 @@ fn latent_backward_matches() {
                 .unwrap();
             read(be, &out, &what)
         });
-        // A few ULP of the terms of each sum: two where there is no transcendental (an fma
-        // changes the last bit), eight where there is an exp (as in reparameterize).
-        let mut bound = vec![0.0f32; rows * 2 * l];
-        for r in 0..rows {
-            for j in 0..l {
-                let (mu, lv) = (stats[r * 2 * l + j], stats[r * 2 * l + l + j]);
-                let (g, e) = (dz[r * l + j], eps[r * l + j]);
-                bound[r * 2 * l + j] = 2.0 * ULP * (g.abs() + (kl_scale * mu).abs()) + 1e-30;
-                bound[r * 2 * l + l + j] = 8.0
-                    * ULP
-                    * (0.5 * (g * e).abs() * (0.5 * lv).exp() + 0.5 * kl_scale * (lv.exp() + 1.0))
-                    + 1e-30;
-            }
+        // dmu = g + k·mu; dlogvar = 0.5·g·eps·exp(0.5·logvar) + 0.5·k·(exp(logvar) − 1)
+        let mut model = vec![Approx::from(0.0); rows * 2 * l];
+        for i in 0..rows * l {
+            let (mu, logvar) = mu_logvar(&stats, l, i);
+            let (r, j) = (i / l, i % l);
+            let g = Approx::from(dz[i]);
+            let half = Approx::from(0.5);
+            model[r * 2 * l + j] = g.add(mu.mul(kl_scale));
+            model[r * 2 * l + l + j] = half
+                .mul(g)
+                .mul(eps[i])
+                .mul(half.mul(logvar).exp())
+                .add(half.mul(kl_scale).mul(logvar.exp().sub(1.0)));
         }
-        assert_bounded(&what, &got, &want, &bound);
+        for (who, got) in runs.each() {
+            assert_within(&format!("{what}, {who}"), got, &model);
+        }
     }
 }
 
@@ -133,7 +139,6 @@ fn kl_divergence_matches() {
     let Some(mut gpu) = gpu("kl_divergence") else {
         return;
     };
-    let mut cpu = CpuBackend::new();
     let mut rng = rng("kl_divergence");
     for (k, &(rows, l)) in LATENT_SHAPES
         .iter()
@@ -143,16 +148,33 @@ fn kl_divergence_matches() {
         let [o_s, o_out] = if k % 2 == 0 { [0, 0] } else { [3, 11] };
         let stats = latent_stats(&mut rng, rows, l);
         let what = format!("kl_divergence {rows}×{l} offsets {o_s}/{o_out}");
-        let (got, want) = both(&mut gpu, &mut cpu, |be| {
+        let runs = run_all(&mut gpu, |be| {
             let ts = input(be, rows, 2 * l, o_s, &stats);
             let out = output(be, rows, 1, o_out);
             be.kl_divergence(&ts.view, &out.view).unwrap();
             read(be, &out, &what)
         });
+        // −½ Σ_j (1 + logvar − mu² − exp(logvar)): one running sum of all 4·L terms.
+        let model: Vec<Approx> = (0..rows)
+            .map(|r| {
+                let terms = (0..l).flat_map(|j| {
+                    let (mu, logvar) = mu_logvar(&stats, l, r * l + j);
+                    [
+                        Approx::from(1.0),
+                        logvar,
+                        mu.mul(mu).neg(),
+                        logvar.exp().neg(),
+                    ]
+                });
+                Approx::sum(terms).mul(-0.5)
+            })
+            .collect();
         assert!(
-            want.iter().all(|&v| v >= 0.0),
+            model.iter().all(|kl| kl.exact >= 0.0),
             "{what}: KL is never negative"
         );
-        assert_close(&what, &got, &want, 1e-5, 1e-4);
+        for (who, got) in runs.each() {
+            assert_within(&format!("{what}, {who}"), got, &model);
+        }
     }
 }

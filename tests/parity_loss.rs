@@ -7,10 +7,10 @@
 
 mod common;
 
-use common::parity::{ULP, assert_bounded, both, input, output, read};
-use common::{assert_close, gpu, rng, values};
-use gengpu::backend::Activation;
-use gengpu::backend::cpu::CpuBackend;
+use common::accuracy::{Approx, assert_within};
+use common::formulas::sigmoid;
+use common::parity::{input, output, read, run_all};
+use common::{gpu, rng, values};
 use rand::Rng;
 
 #[test]
@@ -18,7 +18,6 @@ fn bce_with_logits_matches() {
     let Some(mut gpu) = gpu("bce_with_logits") else {
         return;
     };
-    let mut cpu = CpuBackend::new();
     let mut rng = rng("bce_with_logits");
     let shapes = [
         (1, 1),
@@ -55,7 +54,7 @@ fn bce_with_logits_matches() {
         let what = format!(
             "bce_with_logits {rows}×{cols} scale {grad_scale} offsets {o_x}/{o_t}/{o_g}/{o_l}"
         );
-        let (got, want) = both(&mut gpu, &mut cpu, |be| {
+        let runs = run_all(&mut gpu, |be| {
             let tx = input(be, rows, cols, o_x, &logits);
             let tt = input(be, rows, cols, o_t, &targets);
             let grad = output(be, rows, cols, o_g);
@@ -64,25 +63,29 @@ fn bce_with_logits_matches() {
                 .unwrap();
             (read(be, &grad, &what), read(be, &loss, &what))
         });
-        // Per-element gradient: σ(x) − t cancels, so the bound is a few ULP of both terms, and
-        // at least two ULP of 1, the gradients' scale (exp(−50) may be ~1e-6 off relatively:
-        // WGSL allows exp an error of 3 + 2·|x| ULP).
-        let bound: Vec<f32> = logits
-            .iter()
-            .zip(&targets)
-            .map(|(&x, &t)| ULP * grad_scale.abs() * (8.0 * (sigmoid(x) + t) + 2.0))
+        // grad = scale·(σ(x) − t); loss = Σ (max(x, 0) − x·t + log(1 + exp(−|x|))): one
+        // running sum of every element's three terms, then a workgroup tree, so any order.
+        let pairs = || {
+            logits
+                .iter()
+                .zip(&targets)
+                .map(|(&x, &t)| (Approx::from(x), t))
+        };
+        let grad_model: Vec<Approx> = pairs()
+            .map(|(x, t)| sigmoid(x).sub(t).mul(grad_scale))
             .collect();
-        assert_bounded(&format!("{what} grad"), &got.0, &want.0, &bound);
-        // Per-row loss: a reduction.
-        assert_close(&format!("{what} loss"), &got.1, &want.1, 1e-5, 1e-4);
-        assert!(
-            got.1.iter().all(|v| v.is_finite() && *v >= 0.0),
-            "{what}: loss {:?}",
-            got.1
-        );
+        let terms = |(x, t): (Approx, f32)| {
+            let softplus = x.neg().max(x).neg().exp().add(1.0).log();
+            [x.max(0.0), x.mul(t).neg(), softplus]
+        };
+        let all_terms: Vec<[Approx; 3]> = pairs().map(terms).collect();
+        let loss_model: Vec<Approx> = all_terms
+            .chunks(cols)
+            .map(|row| Approx::sum(row.iter().flatten().copied()))
+            .collect();
+        for (who, (grad, loss)) in runs.each() {
+            assert_within(&format!("{what} grad, {who}"), grad, &grad_model);
+            assert_within(&format!("{what} loss, {who}"), loss, &loss_model);
+        }
     }
-}
-
-fn sigmoid(x: f32) -> f32 {
-    Activation::Sigmoid.apply(x)
 }

@@ -6,10 +6,12 @@
 
 mod common;
 
+use common::accuracy::{Approx, assert_within};
+use common::formulas::activation;
 use common::parity::ACTIVATIONS;
-use common::{POISON, assert_close, rng, shared_gpu, values};
+use common::{POISON, rng, shared_gpu, values};
 use gengpu::backend::cpu::CpuBackend;
-use gengpu::backend::{Activation, Backend, MatmulForm, Tensor};
+use gengpu::backend::{Activation, Backend, Contraction, MatmulForm, Tensor};
 
 /// Runs `form` on both backends and compares.
 fn check(m: usize, n: usize, k: usize, form: MatmulForm, bias: bool, act: Activation) {
@@ -37,8 +39,7 @@ fn check_at(
         MatmulForm::NT => ((m, k), (n, k)),
         MatmulForm::TN => ((k, m), (k, n)),
     };
-    // Scaled like PyTorch's Linear init (±1/√k), so that outputs are O(1): the tolerance is
-    // per element, and unscaled sums of k products cancel to values far below their terms.
+    // Scaled like PyTorch's Linear init (±1/√k), so that outputs are O(1).
     let scale = 1.0 / (k as f32).sqrt();
     let a = values(&mut rng, a_shape.0 * a_shape.1, -scale, scale);
     let b = values(&mut rng, b_shape.0 * b_shape.1, -1.0, 1.0);
@@ -60,10 +61,33 @@ fn check_at(
             .unwrap();
         be.read(&tc).unwrap()
     };
-    let want = run(&mut cpu, 0.0);
-    let got = run(&mut *gpu, POISON);
     let what = format!("matmul {form:?} m={m} n={n} k={k} bias={bias} {act:?} offset={offset}");
-    assert_close(&what, &got, &want, 1e-5, 1e-4);
+    // act(Σ_j a·b (+ bias)): k + 1 terms summed in any order, by any tiling, fused or not.
+    let a_at = |i: usize, j: usize| match form {
+        MatmulForm::TN => a[j * m + i],
+        _ => a[i * k + j],
+    };
+    let b_at = |j: usize, c: usize| match form {
+        MatmulForm::NT => b[c * k + j],
+        _ => b[j * n + c],
+    };
+    let model: Vec<Approx> = (0..m * n)
+        .map(|e| {
+            let (i, c) = (e / n, e % n);
+            let products = (0..k).map(|j| Approx::from(a_at(i, j)).mul(b_at(j, c)));
+            let bias_term = bias.then(|| Approx::from(bias_values[c]));
+            activation(act, Approx::sum(products.chain(bias_term)))
+        })
+        .collect();
+    let got = run(&mut *gpu, POISON);
+    assert_within(&format!("{what}, gpu"), &got, &model);
+    assert_within(&format!("{what}, cpu"), &run(&mut cpu, 0.0), &model);
+    let mut fused = CpuBackend::with_contraction(Contraction::Fused);
+    assert_within(
+        &format!("{what}, cpu with fma"),
+        &run(&mut fused, 0.0),
+        &model,
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! [`Backend::submit`] (or a read-back, which submits first); on the CPU they run at once.
 //! Either way, results are observed only through [`Backend::read`].
 
+mod contraction;
 pub mod cpu;
 mod error;
 pub mod gpu;
@@ -17,6 +18,7 @@ pub mod select;
 mod tensor;
 mod validate;
 
+pub use contraction::Contraction;
 pub use error::BackendError;
 pub use ops::{Activation, AdamStep, BatchNormHyper, MatmulForm};
 pub use tensor::{BufferId, Bytes, Indices, Tensor};

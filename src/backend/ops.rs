@@ -1,6 +1,6 @@
 //! Operation descriptors and the shape rules both backends enforce identically.
 
-use super::{BackendError, Result, Tensor};
+use super::{BackendError, Contraction, Result, Tensor};
 
 /// Elementwise activations, fused into matmul epilogues or applied alone.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -50,8 +50,8 @@ impl Activation {
         }
     }
 
-    /// `act'(x)` expressed through `y = act(x)`, the CPU reference.
-    pub fn derivative_from_output(self, y: f32) -> f32 {
+    /// `act'(x)` expressed through `y = act(x)`, the CPU reference; `fma` rounds `1 − y·y`.
+    pub fn derivative_from_output(self, y: f32, fma: Contraction) -> f32 {
         match self {
             Activation::Identity => 1.0,
             Activation::Relu => {
@@ -69,7 +69,7 @@ impl Activation {
                 }
             }
             Activation::Sigmoid => y * (1.0 - y),
-            Activation::Tanh => 1.0 - y * y,
+            Activation::Tanh => fma.mul_add(-y, y, 1.0),
         }
     }
 }

@@ -1,7 +1,10 @@
 //! The counter-based random number generator, shared bit for bit with `shaders/random.wgsl`.
 //!
 //! A draw is a pure function of (seed, stream, element index): no state to carry, nothing to
-//! upload per step, and the CPU and GPU backends draw identical numbers.
+//! upload per step, and the CPU and GPU backends draw identical numbers (the uniform ones bit for
+//! bit, the normal ones within a few ULP on any conformant device).
+
+use super::Contraction;
 
 /// Chris Wellons' `lowbias32` integer hash: a cheap, well-mixed bijection of u32.
 pub fn hash(mut x: u32) -> u32 {
@@ -38,10 +41,48 @@ pub fn uniform(seed: u32, stream: u32, index: u32) -> f32 {
 /// Element `index` of the standard normal stream `(seed, stream)`, by Box–Muller from the
 /// uniform draws `2·index` and `2·index + 1`.
 pub fn normal(seed: u32, stream: u32, index: u32) -> f32 {
+    normal_rounded(seed, stream, index, Contraction::Separate)
+}
+
+/// [`normal`], with the cosine's polynomial rounded as `fma` says (the CPU backend's modes).
+pub fn normal_rounded(seed: u32, stream: u32, index: u32, fma: Contraction) -> f32 {
     let k = key(seed, stream);
     let u1 = to_unit(bits(k, index.wrapping_mul(2)));
     let u2 = to_unit(bits(k, index.wrapping_mul(2).wrapping_add(1)));
-    (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+    (-2.0 * u1.ln()).sqrt() * cos_turns(u2, fma)
+}
+
+/// `cos(2π·u)` for `u` in (0, 1), from additions and multiplications alone, as `cos_turns` in
+/// `shaders/random.wgsl`. WGSL bounds a device's `cos` only on [−π, π], and loosely there
+/// (2^-11 absolute); this is within a few ULP on any device. The angle is reduced exactly to
+/// `x = (π/2)·f` with `f` in [−½, ½] around the nearest quarter turn `n`, where Taylor
+/// polynomials of sin and cos (to x⁹ and x¹⁰; the next terms are below 2^-28) are accurate.
+pub fn cos_turns(u: f32, fma: Contraction) -> f32 {
+    // u = (k + ½)/2^23, so 4u, its nearest integer and their difference are all exact.
+    let quarters = 4.0 * u;
+    let n = (quarters + 0.5).floor();
+    let x = (quarters - n) * std::f32::consts::FRAC_PI_2;
+    let x2 = x * x;
+    let horner = |coefficients: &[f32]| {
+        coefficients
+            .iter()
+            .fold(0.0, |acc, &c| fma.mul_add(acc, x2, c))
+    };
+    let cos = horner(&[
+        -1.0 / 3_628_800.0,
+        1.0 / 40_320.0,
+        -1.0 / 720.0,
+        1.0 / 24.0,
+        -0.5,
+        1.0,
+    ]);
+    let sin = x * horner(&[1.0 / 362_880.0, -1.0 / 5040.0, 1.0 / 120.0, -1.0 / 6.0, 1.0]);
+    match n as u32 % 4 {
+        0 => cos,
+        1 => -sin,
+        2 => -cos,
+        _ => sin,
+    }
 }
 
 /// The first `n` elements of the standard normal stream `(seed, stream)`, on the host: latents
@@ -60,6 +101,18 @@ mod tests {
         assert_eq!(hash(0), 0);
         assert_eq!(hash(1), 0x6889_90c0);
         assert_eq!(hash(0xdead_beef), 0xe628_c683);
+    }
+
+    #[test]
+    fn cosine_of_turns_is_within_a_few_ulp() {
+        for k in (0..1u32 << 23).step_by(97) {
+            let u = (k as f32 + 0.5) / 8_388_608.0;
+            let exact = (std::f64::consts::TAU * f64::from(u)).cos();
+            for fma in [Contraction::Separate, Contraction::Fused] {
+                let err = (f64::from(cos_turns(u, fma)) - exact).abs();
+                assert!(err < 4.0 * f64::from(f32::EPSILON), "u {u}: error {err:e}");
+            }
+        }
     }
 
     #[test]

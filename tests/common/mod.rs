@@ -1,6 +1,8 @@
 //! Shared helpers of the integration tests.
 #![allow(dead_code)]
 
+pub mod accuracy;
+pub mod formulas;
 pub mod parity;
 
 use gengpu::backend::BackendError;

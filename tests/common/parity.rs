@@ -9,14 +9,12 @@
 use super::POISON;
 use gengpu::backend::cpu::CpuBackend;
 use gengpu::backend::gpu::GpuBackend;
-use gengpu::backend::{Activation, Backend, Tensor};
+use gengpu::backend::{Activation, Backend, Contraction, Tensor};
 
 /// The value of the guard elements around every view.
 const GUARD: f32 = -1234.5;
 /// Guard elements after every view.
 const TAIL: usize = 3;
-/// The unit round-off of f32 (2^-23): tolerances of transcendental kernels are a few of it.
-pub const ULP: f32 = f32::EPSILON;
 
 /// A `rows × cols` view `offset` elements into a buffer that has guards around it.
 #[derive(Clone, Copy)]
@@ -70,26 +68,33 @@ pub fn read(be: &mut dyn Backend, s: &Slot, what: &str) -> Vec<f32> {
     all[s.offset..end].to_vec()
 }
 
-/// Runs `f` on both backends: `(gpu, cpu)`.
-pub fn both<T>(
-    gpu: &mut GpuBackend,
-    cpu: &mut CpuBackend,
-    f: impl Fn(&mut dyn Backend) -> T,
-) -> (T, T) {
-    (f(gpu), f(cpu))
+/// What one parity case computed: on the GPU, and on the CPU reference twice, once rounding
+/// every product before adding it (as llvmpipe does) and once fusing every `a·b + c` (as most
+/// GPUs may). Each test holds all three to one bound ([`crate::common::accuracy`]): that the
+/// two references both pass proves the bound wide enough for contraction.
+pub struct Runs<T> {
+    pub gpu: T,
+    pub cpu: T,
+    pub cpu_fused: T,
 }
 
-/// Fails unless `|got − want| ≤ bound[i]` everywhere (a per-element bound, for kernels whose
-/// error scales with the size of intermediate terms rather than of the result); NaN never passes.
-#[track_caller]
-pub fn assert_bounded(what: &str, got: &[f32], want: &[f32], bound: &[f32]) {
-    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
-    for (i, ((&g, &w), &b)) in got.iter().zip(want).zip(bound).enumerate() {
-        let err = (g - w).abs();
-        assert!(
-            err <= b && !err.is_nan(),
-            "{what}: element {i} is {g} but the reference is {w} (error {err:e}, bound {b:e})"
-        );
+impl<T> Runs<T> {
+    /// Each result with the name a failure reports.
+    pub fn each(&self) -> [(&'static str, &T); 3] {
+        [
+            ("gpu", &self.gpu),
+            ("cpu", &self.cpu),
+            ("cpu with fma", &self.cpu_fused),
+        ]
+    }
+}
+
+/// Runs `f` on the GPU and on both CPU references.
+pub fn run_all<T>(gpu: &mut GpuBackend, f: impl Fn(&mut dyn Backend) -> T) -> Runs<T> {
+    Runs {
+        gpu: f(gpu),
+        cpu: f(&mut CpuBackend::new()),
+        cpu_fused: f(&mut CpuBackend::with_contraction(Contraction::Fused)),
     }
 }
 

@@ -3,6 +3,8 @@
 //! Kernel: `shaders/data.wgsl`; GPU host: `src/backend/gpu/kernels/data.rs`; parity test:
 //! `tests/parity_data.rs`.
 
+use crate::backend::Contraction;
+
 /// Row `r` of `out` (rows of `cols` values) is `scale · b + shift` for the bytes `b` of example
 /// `indices[first + r]` of `bytes` (examples of `cols` bytes); an index past the last example
 /// reads the last one.
@@ -10,9 +12,9 @@ pub(super) fn gather(
     bytes: &[u8],
     indices: &[u32],
     first: usize,
-    scale: f32,
-    shift: f32,
+    (scale, shift): (f32, f32),
     cols: usize,
+    fma: Contraction,
     out: &mut [f32],
 ) {
     let examples = bytes.len() / cols;
@@ -20,7 +22,7 @@ pub(super) fn gather(
         let example = (example as usize).min(examples - 1);
         let src = &bytes[example * cols..(example + 1) * cols];
         for (o, &b) in row.iter_mut().zip(src) {
-            *o = scale * f32::from(b) + shift;
+            *o = fma.mul_add(scale, f32::from(b), shift);
         }
     }
 }

@@ -17,11 +17,9 @@ mod random;
 mod reduce;
 
 use super::{
-    Activation, AdamStep, Backend, BackendError, BatchNormHyper, BufferId, Bytes, Counters,
-    Indices, MatmulForm, Result, Tensor, tensor_bytes, validate,
+    Activation, AdamStep, Backend, BackendError, BatchNormHyper, BufferId, Bytes, Contraction,
+    Counters, Indices, MatmulForm, Result, Tensor, tensor_bytes, validate,
 };
-
-pub use loss::bce_logit;
 
 /// Memory of one buffer.
 enum Storage {
@@ -35,12 +33,23 @@ enum Storage {
 pub struct CpuBackend {
     buffers: Vec<Storage>,
     counters: Counters,
+    /// How `a·b + c` is rounded wherever a kernel computes one (the matmul is the GEMM crate's).
+    fma: Contraction,
 }
 
 impl CpuBackend {
-    /// A backend with no buffers yet.
+    /// A backend with no buffers yet, rounding every product before adding it.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A backend that rounds `a·b + c` as `fma` says: the parity tests run the reference both
+    /// ways, as a GPU may or may not contract.
+    pub fn with_contraction(fma: Contraction) -> Self {
+        Self {
+            fma,
+            ..Self::default()
+        }
     }
 
     fn storage(&self, id: BufferId) -> Result<&Storage> {
@@ -214,7 +223,7 @@ impl Backend for CpuBackend {
     ) -> Result<()> {
         validate::activation_backward(y, dy, dx)?;
         self.compute([dx], |me, [dx]| {
-            elementwise::activation_backward(act, me.f32s(y)?, me.f32s(dy)?, dx);
+            elementwise::activation_backward(act, me.f32s(y)?, me.f32s(dy)?, me.fma, dx);
             Ok(())
         })
     }
@@ -237,7 +246,7 @@ impl Backend for CpuBackend {
     fn accumulate_sum(&mut self, x: &Tensor, acc: &Tensor, scale: f32) -> Result<()> {
         validate::accumulate_sum(x, acc)?;
         self.compute([acc], |me, [acc]| {
-            reduce::accumulate_sum(me.f32s(x)?, scale, &mut acc[0]);
+            reduce::accumulate_sum(me.f32s(x)?, scale, me.fma, &mut acc[0]);
             Ok(())
         })
     }
@@ -250,8 +259,8 @@ impl Backend for CpuBackend {
     }
 
     fn fill_normal(&mut self, t: &Tensor, seed: u32, stream: u32) -> Result<()> {
-        self.compute([t], |_, [out]| {
-            random::fill_normal(seed, stream, out);
+        self.compute([t], |me, [out]| {
+            random::fill_normal(seed, stream, me.fma, out);
             Ok(())
         })
     }
@@ -260,7 +269,7 @@ impl Backend for CpuBackend {
         validate::reparameterize(stats, eps, z)?;
         let l = z.cols;
         self.compute([z], |me, [z]| {
-            latent::reparameterize(l, me.f32s(stats)?, me.f32s(eps)?, z);
+            latent::reparameterize(l, me.f32s(stats)?, me.f32s(eps)?, me.fma, z);
             Ok(())
         })
     }
@@ -277,7 +286,7 @@ impl Backend for CpuBackend {
         let l = dz.cols;
         self.compute([dstats], |me, [dstats]| {
             let (dz, stats, eps) = (me.f32s(dz)?, me.f32s(stats)?, me.f32s(eps)?);
-            latent::latent_backward(l, dz, stats, eps, kl_scale, dstats);
+            latent::latent_backward(l, dz, stats, eps, kl_scale, me.fma, dstats);
             Ok(())
         })
     }
@@ -286,7 +295,7 @@ impl Backend for CpuBackend {
         validate::kl_divergence(stats, kl)?;
         let l = stats.cols / 2;
         self.compute([kl], |me, [kl]| {
-            latent::kl_divergence(l, me.f32s(stats)?, kl);
+            latent::kl_divergence(l, me.f32s(stats)?, me.fma, kl);
             Ok(())
         })
     }
@@ -303,7 +312,7 @@ impl Backend for CpuBackend {
         let cols = logits.cols;
         self.compute([grad, loss], |me, [grad, loss]| {
             let (x, t) = (me.f32s(logits)?, me.f32s(targets)?);
-            loss::bce_with_logits(cols, x, t, grad_scale, grad, loss);
+            loss::bce_with_logits(cols, x, t, grad_scale, me.fma, grad, loss);
             Ok(())
         })
     }
@@ -323,7 +332,7 @@ impl Backend for CpuBackend {
         let shape = (x.rows, x.cols);
         self.compute([saved, running, y], |me, [saved, running, y]| {
             let (x, gb) = (me.f32s(x)?, me.f32s(gamma_beta)?);
-            batchnorm::batch_norm(shape, x, gb, act, norm, training, saved, running, y);
+            batchnorm::batch_norm(shape, x, gb, act, norm, training, me.fma, saved, running, y);
             Ok(())
         })
     }
@@ -347,7 +356,7 @@ impl Backend for CpuBackend {
                 me.f32s(saved)?,
                 me.f32s(dy)?,
             );
-            batchnorm::batch_norm_backward(shape, x, gb, saved, act, dy, dx, dgb);
+            batchnorm::batch_norm_backward(shape, x, gb, saved, act, dy, me.fma, dx, dgb);
             Ok(())
         })
     }
@@ -362,7 +371,7 @@ impl Backend for CpuBackend {
     ) -> Result<()> {
         validate::adam(params, grads, m, v)?;
         self.compute([params, m, v], |me, [p, m, v]| {
-            adam::adam(step, p, m, v, me.f32s(grads)?);
+            adam::adam(step, me.f32s(grads)?, me.fma, p, m, v);
             Ok(())
         })
     }
@@ -384,7 +393,7 @@ impl Backend for CpuBackend {
             else {
                 return Err(BackendError::UnknownBuffer(data.buffer.0));
             };
-            data::gather(bytes, idx, first, scale, shift, cols, out);
+            data::gather(bytes, idx, first, (scale, shift), cols, me.fma, out);
             Ok(())
         })
     }

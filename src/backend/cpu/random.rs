@@ -4,7 +4,7 @@
 //! Kernel: `shaders/random.wgsl`; GPU host: `src/backend/gpu/kernels/random.rs`; parity test:
 //! `tests/parity_random.rs`.
 
-use crate::backend::rng;
+use crate::backend::{Contraction, rng};
 
 /// Element `i` of `out` is draw `i` of the uniform stream `(seed, stream)`.
 pub(super) fn fill_uniform(seed: u32, stream: u32, out: &mut [f32]) {
@@ -15,8 +15,8 @@ pub(super) fn fill_uniform(seed: u32, stream: u32, out: &mut [f32]) {
 }
 
 /// Element `i` of `out` is draw `i` of the standard normal stream `(seed, stream)`.
-pub(super) fn fill_normal(seed: u32, stream: u32, out: &mut [f32]) {
+pub(super) fn fill_normal(seed: u32, stream: u32, fma: Contraction, out: &mut [f32]) {
     for (i, o) in out.iter_mut().enumerate() {
-        *o = rng::normal(seed, stream, i as u32);
+        *o = rng::normal_rounded(seed, stream, i as u32, fma);
     }
 }

@@ -3,6 +3,8 @@
 //! Kernel: `shaders/reduce.wgsl`; GPU host: `src/backend/gpu/kernels/reduce.rs`; parity test:
 //! `tests/parity_reduce.rs`.
 
+use crate::backend::Contraction;
+
 /// `out[c] = Σ_r x[r, c]`, for `x` of rows of `out.len()` values.
 pub(super) fn column_sum(x: &[f32], out: &mut [f32]) {
     out.fill(0.0);
@@ -12,7 +14,7 @@ pub(super) fn column_sum(x: &[f32], out: &mut [f32]) {
 }
 
 /// `acc += scale · Σ x`.
-pub(super) fn accumulate_sum(x: &[f32], scale: f32, acc: &mut f32) {
+pub(super) fn accumulate_sum(x: &[f32], scale: f32, fma: Contraction, acc: &mut f32) {
     let sum: f32 = x.iter().sum();
-    *acc += scale * sum;
+    *acc = fma.mul_add(scale, sum, *acc);
 }
