@@ -16,12 +16,12 @@ const META_KEY: &str = "gengpu";
 /// What can go wrong reading or writing a checkpoint.
 #[derive(Debug, Error)]
 pub enum CheckpointError {
-    #[error("cannot read checkpoint {path}: {source}")]
+    #[error("cannot read checkpoint {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot write checkpoint {path}: {source}")]
+    #[error("cannot write checkpoint {path}")]
     Write {
         path: PathBuf,
         source: std::io::Error,

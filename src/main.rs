@@ -16,6 +16,8 @@ fn main() -> ExitCode {
     }
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of standard output stopped early (`| head`): nothing went wrong here.
+        Err(e) if cli::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

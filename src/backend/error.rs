@@ -7,9 +7,15 @@ use super::gpu::{LimitsMode, Shortfall};
 /// What can go wrong in a backend.
 #[derive(Debug, Error)]
 pub enum BackendError {
-    /// No adapter could be had from wgpu.
-    #[error("no GPU adapter found: {0}")]
-    NoAdapter(String),
+    /// wgpu found no adapter at all.
+    #[error(
+        "wgpu found no GPU adapter ({apis}; on Debian, `apt-get install mesa-vulkan-drivers` \
+         gives a software Vulkan one)"
+    )]
+    NoAdapter { apis: String },
+    /// A hardware GPU was asked for, and every adapter is a software one.
+    #[error("no hardware GPU: {} is a software adapter", software.join(", "))]
+    OnlySoftware { software: Vec<String> },
     /// No adapter is the one the user named.
     #[error("{asked} matches no adapter; {adapters}")]
     NoSuchAdapter { asked: String, adapters: String },

@@ -58,11 +58,13 @@ pub fn open(choice: BackendChoice, adapter: Option<&str>) -> Result<(Box<dyn Bac
                 }
                 Err(e) => {
                     let cpu = CpuBackend::new();
-                    let why = format!(
-                        "{} (auto: {e}; a software GPU would be slower than the CPU backend; \
-                     --backend gpu forces it)",
-                        cpu.device_name()
-                    );
+                    let reason = match e {
+                        BackendError::OnlySoftware { .. } => {
+                            format!("{e}, slower than the CPU backend; --backend gpu would use it")
+                        }
+                        _ => e.to_string(),
+                    };
+                    let why = format!("{} (auto: {reason})", cpu.device_name());
                     Ok((Box::new(cpu), why))
                 }
             }

@@ -13,7 +13,7 @@ pub fn fetch(
     // One byte-count bar per download (drawn only on a terminal).
     let mut bar: Option<indicatif::ProgressBar> = None;
     let report = data::fetch(name, base_url, cache_dir, |event| match event {
-        FetchEvent::Verified { file } => println!("{file}: already present, checksum verified"),
+        FetchEvent::Verified { file } => eprintln!("{file}: already present, checksum verified"),
         FetchEvent::Started { file, total } => {
             bar = Some(bytes_bar(file, total.unwrap_or(0)));
         }
@@ -26,11 +26,11 @@ pub fn fetch(
             if let Some(b) = bar.take() {
                 b.finish_and_clear();
             }
-            println!("{file}: {bytes} bytes, checksum verified");
+            eprintln!("{file}: {bytes} bytes, checksum verified");
         }
     })
     .with_context(|| format!("cannot fetch {name}"))?;
-    println!(
+    eprintln!(
         "{name} is in {}; train on it with --data {name}",
         report.dir.display()
     );

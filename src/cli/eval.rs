@@ -28,9 +28,9 @@ pub fn run(checkpoint: &Path, args: &DataArgs, choice: &BackendArgs, json: bool)
             "examples": test.count,
             "data": description,
         });
-        println!("{report}");
+        outln!("{report}");
     } else {
-        println!(
+        outln!(
             "test loss {loss:.3} (BCE {bce:.3} + KL {kl:.3}) over {} examples ({description})",
             test.count
         );

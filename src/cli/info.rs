@@ -6,37 +6,98 @@ use anyhow::{Context, Result};
 use gengpu::backend::gpu::{AdapterChoice, AdapterList, AdapterSummary, Rule, list_adapters};
 use gengpu::backend::select::{BackendChoice, adapter_choice};
 
-pub fn run() -> Result<()> {
+pub fn run(json: bool) -> Result<()> {
     let list = list_adapters().context("cannot list the adapters")?;
-    println!("APIs: {}", list.apis);
-    println!("device limits: {}", list.mode);
-    if list.adapters.is_empty() {
-        println!("no GPU adapter found: --backend auto uses the CPU backend");
-        println!(
-            "(on Debian, `apt-get install mesa-vulkan-drivers` gives a software Vulkan device)"
+    let gpu = uses(&list, BackendChoice::Gpu, "--backend gpu")?;
+    let auto = uses(&list, BackendChoice::Auto, "--backend auto")?;
+    if json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&report(&list, &gpu, &auto))?
         );
         return Ok(());
     }
-    for adapter in &list.adapters {
-        print_adapter(adapter);
+    outln!("APIs: {}", list.apis);
+    outln!("device limits: {}", list.mode);
+    if list.adapters.is_empty() {
+        outln!("no GPU adapter found: --backend auto uses the CPU backend");
+        outln!("(on Debian, `apt-get install mesa-vulkan-drivers` gives a software Vulkan device)");
+        return Ok(());
     }
-    println!(
+    for adapter in &list.adapters {
+        print_adapter(adapter)?;
+    }
+    outln!(
         "needs: (sizes) as much as offered, each buffer and dispatch checked against it; \
          (smaller) smaller is better"
     );
-    println!("{}", uses(&list, BackendChoice::Gpu, "--backend gpu")?);
-    println!("{}", uses(&list, BackendChoice::Auto, "--backend auto")?);
-    println!(
+    outln!("{gpu}");
+    outln!("{auto}");
+    outln!(
         "--adapter INDEX|NAME chooses another adapter, WGPU_BACKEND=vulkan|metal|dx12|gl the \
          APIs, GENGPU_LIMITS=downlevel opens at the downlevel defaults"
     );
     Ok(())
 }
 
-fn print_adapter(a: &AdapterSummary) {
-    println!(
+/// What gengpu needs of a limit: a number, or as much as offered, or as small as offered.
+fn needs(rule: &Rule) -> serde_json::Value {
+    match rule {
+        Rule::Needs(n) => (*n).into(),
+        Rule::Sizes => "as offered".into(),
+        Rule::Alignment => "smaller is better".into(),
+    }
+}
+
+/// `info --json`: the same as the table, as one document.
+fn report(list: &AdapterList, gpu: &str, auto: &str) -> serde_json::Value {
+    let adapters: Vec<serde_json::Value> = list
+        .adapters
+        .iter()
+        .map(|a| {
+            let limits: Vec<serde_json::Value> = a
+                .limits
+                .iter()
+                .map(|l| {
+                    serde_json::json!({
+                        "name": l.name,
+                        "downlevel": l.downlevel,
+                        "needs": needs(&l.rule),
+                        "asks": l.asked,
+                        "offers": l.offered,
+                    })
+                })
+                .collect();
+            let lacks: Vec<String> = a.shortfalls.iter().map(ToString::to_string).collect();
+            serde_json::json!({
+                "index": a.index,
+                "name": a.name,
+                "backend": a.backend,
+                "device_type": a.device_type,
+                "driver": a.driver,
+                "hardware": a.hardware,
+                "limits": limits,
+                "cannot_run": lacks,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "apis": list.apis,
+        "device_limits": list.mode.to_string(),
+        "adapters": adapters,
+        "backend_gpu": gpu,
+        "backend_auto": auto,
+    })
+}
+
+fn print_adapter(a: &AdapterSummary) -> Result<()> {
+    outln!(
         "[{}] {} — {} {} ({})",
-        a.index, a.name, a.backend, a.device_type, a.driver
+        a.index,
+        a.name,
+        a.backend,
+        a.device_type,
+        a.driver
     );
     let mut table = vec![["limit", "downlevel", "needs", "asks", "offers"].map(String::from)];
     for l in &a.limits {
@@ -65,12 +126,13 @@ fn print_adapter(a: &AdapterSummary) {
             .zip(&widths[1..])
             .map(|(cell, &w)| format!("{cell:>w$}"))
             .collect();
-        println!("      {:w$}  {}", row[0], numbers.join("  "), w = widths[0]);
+        outln!("      {:w$}  {}", row[0], numbers.join("  "), w = widths[0]);
     }
     if !a.shortfalls.is_empty() {
         let lacks: Vec<String> = a.shortfalls.iter().map(ToString::to_string).collect();
-        println!("      cannot run gengpu: {}", lacks.join("; "));
+        outln!("      cannot run gengpu: {}", lacks.join("; "));
     }
+    Ok(())
 }
 
 /// A limit's value, in MiB or KiB where it is a whole number of them and a size in bytes.

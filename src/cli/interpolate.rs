@@ -30,7 +30,7 @@ pub fn run(
     let count = images.len() / vae.config.pixels();
     let shape = (vae.config.height, vae.config.width);
     save_grid(&images, count, shape, steps, out)?;
-    println!(
+    eprintln!(
         "wrote {} lines of {steps} to {}",
         count / steps,
         out.display()

@@ -1,6 +1,9 @@
 //! The `gengpu` command line: the arguments (clap), then one small function per command, in
 //! one file each.
 
+#[macro_use]
+mod output;
+
 mod args;
 mod bench;
 mod data;
@@ -18,6 +21,7 @@ use clap::{Parser, Subcommand};
 use args::{BackendArgs, DataArgs, GanArgs, VaeArgs};
 use gengpu::backend::Backend;
 use gengpu::backend::select::open;
+pub use output::is_broken_pipe;
 
 #[derive(Parser)]
 #[command(
@@ -80,8 +84,12 @@ enum Command {
         #[command(flatten)]
         backend: BackendArgs,
     },
-    /// List the GPU adapters wgpu sees and which one would be used.
-    Info,
+    /// List the GPU adapters wgpu sees, what gengpu needs of each, and which one it would use.
+    Info {
+        /// Print one JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Time matmuls and whole training steps on a backend, with dispatch and byte counts.
     Bench {
         #[command(flatten)]
@@ -158,7 +166,7 @@ pub fn run(cli: Cli) -> Result<()> {
             data,
             backend,
         } => interpolate::run(&checkpoint, &out, lines, steps, &data, &backend),
-        Command::Info => info::run(),
+        Command::Info { json } => info::run(json),
         Command::Bench {
             backend,
             steps,
@@ -180,7 +188,7 @@ pub fn run(cli: Cli) -> Result<()> {
 fn open_backend(args: &BackendArgs) -> Result<Box<dyn Backend>> {
     let (backend, why) =
         open(args.backend, args.adapter.as_deref()).context("cannot open the backend")?;
-    println!("backend: {why}");
+    eprintln!("backend: {why}");
     Ok(backend)
 }
 

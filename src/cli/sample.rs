@@ -23,6 +23,6 @@ pub fn run(checkpoint: &Path, n: usize, seed: u32, out: &Path, choice: &BackendA
     };
     let images = sample(backend.as_mut(), model, n, seed)?;
     save_grid(&images, n, shape, 8, out)?;
-    println!("wrote {n} samples to {}", out.display());
+    eprintln!("wrote {n} samples to {}", out.display());
     Ok(())
 }

@@ -18,13 +18,13 @@ pub fn run(
         common.data.limit,
     )
     .context("cannot load the data")?;
-    println!(
+    eprintln!(
         "data: {} ({} training, {} test examples)",
         data.description, data.train.count, data.test.count
     );
     let mut backend = open_backend(&common.backend)?;
     let settings = settings((data.train.rows, data.train.cols));
     train::train(backend.as_mut(), &data, &settings)?;
-    println!("wrote {}", common.out.display());
+    eprintln!("wrote {}", common.out.display());
     Ok(())
 }

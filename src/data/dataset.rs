@@ -495,14 +495,7 @@ fn locate(spec: &str) -> Result<(PathBuf, String), DataError> {
     }
     let dir = PathBuf::from(spec);
     if !dir.is_dir() {
-        let message = format!(
-            "no such folder, nor a dataset name ({})",
-            fetch::DATASETS.join(", ")
-        );
-        return Err(DataError::io(
-            dir,
-            io::Error::new(io::ErrorKind::NotFound, message),
-        ));
+        return Err(DataError::NoSuchFolder { dir });
     }
     Ok((dir, spec.to_string()))
 }

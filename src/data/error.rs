@@ -9,14 +9,14 @@ use thiserror::Error;
 /// An error of the data module.
 #[derive(Debug, Error)]
 pub enum DataError {
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
 
-    #[error("{name}: corrupt gzip data: {source}")]
+    #[error("{name}: corrupt gzip data")]
     Gzip {
         name: String,
         #[source]
@@ -95,6 +95,13 @@ pub enum DataError {
         dir.display()
     )]
     NotFetched { name: String, dir: PathBuf },
+
+    #[error(
+        "{}: no such folder, nor a dataset name ({})",
+        dir.display(),
+        super::fetch::DATASETS.join(", ")
+    )]
+    NoSuchFolder { dir: PathBuf },
 
     #[error("unknown dataset {name:?} (known: {})", super::fetch::DATASETS.join(", "))]
     UnknownDataset { name: String },

@@ -36,12 +36,12 @@ pub enum TrainError {
     Picture(#[from] PictureError),
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: {source}")]
+    #[error("{path} does not fit the model")]
     State { path: PathBuf, source: StateError },
     #[error("{path} does not hold {expected}")]
     WrongModel {

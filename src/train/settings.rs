@@ -103,7 +103,7 @@ impl RunOptions {
             }
         }
         if removed > 0 {
-            println!(
+            eprintln!(
                 "replaced {removed} files of an earlier run in {}",
                 self.out.display()
             );

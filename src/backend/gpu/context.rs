@@ -144,15 +144,12 @@ impl AdapterList {
                 }
                 Err(match candidates.next() {
                     Some(best) => unsuitable(best),
-                    None if self.adapters.is_empty() => BackendError::NoAdapter(format!(
-                        "wgpu found no adapter ({}; on Debian, `apt-get install \
-                         mesa-vulkan-drivers` gives a software Vulkan one)",
-                        self.apis
-                    )),
-                    None => BackendError::NoAdapter(format!(
-                        "{} adapter(s) found, none of them a hardware GPU",
-                        self.adapters.len()
-                    )),
+                    None if self.adapters.is_empty() => BackendError::NoAdapter {
+                        apis: self.apis.clone(),
+                    },
+                    None => BackendError::OnlySoftware {
+                        software: self.adapters.iter().map(|a| a.name.clone()).collect(),
+                    },
                 })
             }
         }

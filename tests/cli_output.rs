@@ -1,0 +1,135 @@
+//! What `gengpu` writes where: standard output holds only what was asked (a table, or exactly
+//! one JSON document), a closed pipe ends the program quietly, and an error states each cause
+//! once.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn gengpu(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gengpu"))
+        .args(args)
+        .output()
+        .expect("run gengpu")
+}
+
+/// Standard output of a command that must succeed, parsed as one JSON document.
+#[track_caller]
+fn json_of(args: &[&str]) -> serde_json::Value {
+    let output = gengpu(args);
+    assert!(
+        output.status.success(),
+        "gengpu {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "gengpu {args:?}: standard output is not one JSON document ({e}):\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gengpu-out-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
+#[test]
+fn eval_json_is_one_document() {
+    let dir = scratch("eval");
+    let out = dir.join("run");
+    let trained = gengpu(&[
+        "train",
+        "vae",
+        "--epochs",
+        "1",
+        "--limit",
+        "200",
+        "--batch-size",
+        "50",
+        "--hidden",
+        "16",
+        "--latent",
+        "2",
+        "--backend",
+        "cpu",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(trained.status.success(), "{trained:?}");
+    let checkpoint = out.join("checkpoint.safetensors");
+    let report = json_of(&[
+        "eval",
+        "--checkpoint",
+        checkpoint.to_str().expect("utf-8"),
+        "--json",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(
+        report["test_loss"].as_f64().is_some_and(f64::is_finite),
+        "{report}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn info_json_is_one_document() {
+    let report = json_of(&["info", "--json"]);
+    assert!(report["adapters"].is_array(), "{report}");
+    assert!(
+        report["backend_auto"]
+            .as_str()
+            .is_some_and(|s| s.contains("--backend auto"))
+    );
+}
+
+/// `gengpu info | true`: the reader closes the pipe before gengpu writes (`| head -1` closes it
+/// after one line, the same failure as soon as gengpu writes past the pipe's buffer).
+#[test]
+fn a_closed_pipe_ends_quietly_with_success() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gengpu"))
+        .arg("info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run gengpu info");
+    // Closed at once: listing the adapters takes far longer than this.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("error"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_error_states_its_cause_once() {
+    let missing = std::env::temp_dir().join("gengpu-no-such-checkpoint.safetensors");
+    let output = gengpu(&[
+        "eval",
+        "--checkpoint",
+        missing.to_str().expect("utf-8"),
+        "--backend",
+        "cpu",
+    ]);
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "nothing on standard output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("no error line in {stderr}"));
+    assert!(error.contains("gengpu-no-such-checkpoint"), "{error}");
+    // The OS's own words ("No such file or directory", "cannot find the file") appear once.
+    let cause = error.rsplit(": ").next().expect("a cause");
+    assert_eq!(error.matches(cause).count(), 1, "{error}");
+
+    let output = gengpu(&["train", "vae", "--data", "/nonexistent/digits"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.matches("no such folder").count(), 1, "{stderr}");
+}
