@@ -5,6 +5,7 @@ pub mod backend;
 pub mod bench;
 pub mod checkpoint;
 pub mod data;
+pub mod export;
 pub mod fsutil;
 pub mod model;
 pub mod nn;

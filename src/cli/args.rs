@@ -37,8 +37,10 @@ pub struct BackendArgs {
 
 #[derive(Args)]
 pub struct CommonTrainArgs {
+    /// Passes over the training data.
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
+    /// Seeds the weights, the data order and every random draw: the same seed, the same run.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     #[command(flatten)]
@@ -48,7 +50,7 @@ pub struct CommonTrainArgs {
     /// Output folder.
     #[arg(long, default_value = "runs/latest")]
     pub out: PathBuf,
-    /// Steps between progress-bar loss updates.
+    /// Steps between progress-bar loss updates (each one reads the losses back from the GPU).
     #[arg(long, default_value_t = 20)]
     pub log_every: usize,
 }
@@ -69,8 +71,10 @@ impl CommonTrainArgs {
 pub struct VaeArgs {
     #[command(flatten)]
     pub common: CommonTrainArgs,
+    /// Examples per training step.
     #[arg(long, default_value_t = 128)]
     pub batch_size: usize,
+    /// Adam's learning rate.
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f32,
     /// Latent size [default: 20, as in PyTorch's example].
@@ -102,12 +106,16 @@ impl VaeArgs {
 pub struct GanArgs {
     #[command(flatten)]
     pub common: CommonTrainArgs,
+    /// Examples per training step (real images for D, and as many generated).
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
+    /// Adam's learning rate, for both networks.
     #[arg(long, default_value_t = 2e-4)]
     pub lr: f32,
+    /// Adam's β1 (decay of the gradient's running mean).
     #[arg(long, default_value_t = 0.5)]
     pub beta1: f32,
+    /// Adam's β2 (decay of the squared gradient's running mean).
     #[arg(long, default_value_t = 0.999)]
     pub beta2: f32,
     /// Size of the generator's input noise [default: 100, as in PyTorch-GAN].

@@ -8,6 +8,7 @@ mod args;
 mod bench;
 mod data;
 mod eval;
+mod export;
 mod info;
 mod interpolate;
 mod sample;
@@ -16,7 +17,7 @@ mod train;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use args::{BackendArgs, DataArgs, GanArgs, VaeArgs};
 use gengpu::backend::Backend;
@@ -43,6 +44,7 @@ enum Command {
     },
     /// The test loss of a VAE checkpoint.
     Eval {
+        /// A checkpoint written by `gengpu train vae`.
         #[arg(long)]
         checkpoint: PathBuf,
         #[command(flatten)]
@@ -55,13 +57,16 @@ enum Command {
     },
     /// Decode draws from the prior (VAE) or generator outputs (GAN) into an image grid.
     Sample {
+        /// A checkpoint written by `gengpu train vae|gan`.
         #[arg(long)]
         checkpoint: PathBuf,
         /// How many images.
         #[arg(long, default_value_t = 64)]
         n: usize,
+        /// Seeds the latent draws.
         #[arg(long, default_value_t = 1)]
         seed: u32,
+        /// The PNG to write (a grid, 8 per row).
         #[arg(long)]
         out: PathBuf,
         #[command(flatten)]
@@ -69,8 +74,10 @@ enum Command {
     },
     /// Decode straight lines in a VAE's latent space between test digits.
     Interpolate {
+        /// A checkpoint written by `gengpu train vae`.
         #[arg(long)]
         checkpoint: PathBuf,
+        /// The PNG to write (one line per row).
         #[arg(long)]
         out: PathBuf,
         /// Number of lines (pairs of digits).
@@ -83,6 +90,16 @@ enum Command {
         data: DataArgs,
         #[command(flatten)]
         backend: BackendArgs,
+    },
+    /// Write a checkpoint's weights (no optimizer state) named and shaped as PyTorch's
+    /// reference modules: examples/vae's VAE, PyTorch-GAN's Generator and Discriminator.
+    Export {
+        /// A checkpoint written by `gengpu train vae|gan`.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// The safetensors file to write.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// List the GPU adapters wgpu sees, what gengpu needs of each, and which one it would use.
     Info {
@@ -104,6 +121,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script: e.g. `gengpu completions bash > ~/.local/share/bash-completion/completions/gengpu`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Datasets: download the standard files into the cache.
     Data {
         #[command(subcommand)]
@@ -123,6 +146,7 @@ enum TrainModel {
 enum DataAction {
     /// Download `mnist` or `fashion-mnist`, verify checksums, keep them in the cache.
     Fetch {
+        /// `mnist` or `fashion-mnist`.
         name: String,
         /// Another server holding the same files (a mirror).
         #[arg(long)]
@@ -166,7 +190,14 @@ pub fn run(cli: Cli) -> Result<()> {
             data,
             backend,
         } => interpolate::run(&checkpoint, &out, lines, steps, &data, &backend),
+        Command::Export { checkpoint, out } => export::run(&checkpoint, &out),
         Command::Info { json } => info::run(json),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "gengpu", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
+            Ok(())
+        }
         Command::Bench {
             backend,
             steps,
@@ -217,5 +248,35 @@ impl VaeOnTest {
             test,
             description,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every flag and argument of every command says what it is (`--help` lists defaults).
+    #[test]
+    fn every_argument_has_help() {
+        fn check(command: &clap::Command, path: &str) {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "help" || id == "version" {
+                    continue;
+                }
+                assert!(arg.get_help().is_some(), "{path} {id} has no help text");
+            }
+            for sub in command.get_subcommands() {
+                assert!(
+                    sub.get_about().is_some(),
+                    "{path} {} has no help",
+                    sub.get_name()
+                );
+                check(sub, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        Cli::command().debug_assert();
+        check(&Cli::command(), "gengpu");
     }
 }
