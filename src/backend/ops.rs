@@ -152,6 +152,19 @@ impl MatmulForm {
         let (b_k, b_col) = if tb { (1, k) } else { (n, 1) };
         [a_row, a_k, b_k, b_col]
     }
+
+    /// The operand shapes `(rows, cols)` of A and B for an `m × n × k` product of this form.
+    pub fn operand_shapes(self, m: usize, n: usize, k: usize) -> ((usize, usize), (usize, usize)) {
+        let (ta, tb) = self.transposes();
+        let a = if ta { (k, m) } else { (m, k) };
+        let b = if tb { (n, k) } else { (k, n) };
+        (a, b)
+    }
+}
+
+/// Floating-point operations of an `m × n × k` product: a multiply and an add per term.
+pub fn matmul_flop((m, n, k): (usize, usize, usize)) -> u64 {
+    2 * (m as u64) * (n as u64) * (k as u64)
 }
 
 /// The coefficients of one Adam (AdamW) update, as the kernel takes them: the optimizer

@@ -92,7 +92,7 @@ enum Command {
         /// Repetitions of each matmul.
         #[arg(long, default_value_t = 10)]
         reps: usize,
-        /// Print JSON lines instead of a table.
+        /// Print one JSON object (and nothing else) on standard output instead of a table.
         #[arg(long)]
         json: bool,
     },

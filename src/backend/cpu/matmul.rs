@@ -5,6 +5,9 @@
 
 use crate::backend::{Activation, MatmulForm};
 
+/// What `gengpu bench` calls this implementation.
+pub(super) const VARIANT: &str = "matrixmultiply sgemm";
+
 /// `c = act(op(a)·op(b) + bias)` for the `m × n × k` product of `form`; `bias` has `n` values.
 ///
 /// # Panics

@@ -189,6 +189,7 @@ impl Backend for CpuBackend {
         c: &Tensor,
     ) -> Result<()> {
         let dims = validate::matmul(form, a, b, bias, c)?;
+        self.counters.matmul_flop += super::matmul_flop(dims);
         self.compute([c], |me, [c]| {
             let (a, b) = (me.f32s(a)?, me.f32s(b)?);
             let bias = bias.map(|t| me.f32s(t)).transpose()?;
@@ -391,6 +392,28 @@ impl Backend for CpuBackend {
 
     fn submit(&mut self) -> Result<()> {
         Ok(())
+    }
+
+    fn timing_method(&self) -> &'static str {
+        "host time around the operations (they run as they are called)"
+    }
+
+    fn finish_timed(&mut self) -> Result<Option<f64>> {
+        Ok(None)
+    }
+
+    fn record_peak_probe(&mut self) -> Result<Option<u64>> {
+        Ok(None)
+    }
+
+    fn matmul_variant(
+        &mut self,
+        _form: MatmulForm,
+        _a: &Tensor,
+        _b: &Tensor,
+        _c: &Tensor,
+    ) -> Result<String> {
+        Ok(matmul::VARIANT.into())
     }
 
     fn counters(&self) -> Counters {

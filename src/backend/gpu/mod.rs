@@ -9,6 +9,7 @@ mod context;
 pub mod kernels;
 mod limits;
 mod recorder;
+mod timing;
 
 pub use context::{
     AdapterChoice, AdapterList, AdapterName, AdapterSummary, GpuContext, list_adapters,
@@ -33,6 +34,8 @@ pub struct GpuBackend {
     buffers: Vec<wgpu::Buffer>,
     recorder: Recorder,
     readback: Option<wgpu::Buffer>,
+    /// What the peak probe writes, made on its first run.
+    probe_sink: Option<Tensor>,
     /// Most bytes of one chunk of a dataset: one storage binding of the device, unless
     /// [`GpuBackend::limit_dataset_chunks`] lowered it.
     chunk_limit: u64,
@@ -49,6 +52,7 @@ impl GpuBackend {
             buffers: Vec::new(),
             recorder,
             readback: None,
+            probe_sink: None,
             chunk_limit: 0,
         };
         backend.limit_dataset_chunks(u64::MAX);
@@ -212,26 +216,10 @@ impl Backend for GpuBackend {
             });
         encoder.copy_buffer_to_buffer(source, 4 * t.offset as u64, staging, 0, bytes);
         self.ctx.queue.submit([encoder.finish()]);
-        let (sender, receiver) = std::sync::mpsc::channel();
-        staging.map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
-            let _ = sender.send(r);
-        });
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| BackendError::Device(e.to_string()))?;
-        receiver
-            .recv()
-            .map_err(|e| BackendError::Device(e.to_string()))?
-            .map_err(|e| BackendError::Device(e.to_string()))?;
-        let values = {
-            let view = staging
-                .get_mapped_range(0..bytes)
-                .map_err(|e| BackendError::Device(e.to_string()))?;
-            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
-        };
-        staging.unmap();
+        let raw = self.ctx.read_mapped(staging, bytes)?;
+        let values = bytemuck::pod_collect_to_vec::<u8, f32>(&raw);
         self.recorder.counters.submits += 1;
+        self.recorder.counters.host_waits += 1;
         self.recorder.counters.bytes_read += bytes;
         self.ctx.check()?;
         Ok(values)
@@ -432,6 +420,36 @@ impl Backend for GpuBackend {
 
     fn submit(&mut self) -> Result<()> {
         self.flush()
+    }
+
+    fn timing_method(&self) -> &'static str {
+        self.recorder.timing_method()
+    }
+
+    fn finish_timed(&mut self) -> Result<Option<f64>> {
+        self.recorder.finish_timed(&self.ctx).map(Some)
+    }
+
+    fn record_peak_probe(&mut self) -> Result<Option<u64>> {
+        let sink = match self.probe_sink {
+            Some(sink) => sink,
+            None => {
+                let sink = self.alloc(1, kernels::probe::SINK_LEN)?;
+                *self.probe_sink.insert(sink)
+            }
+        };
+        kernels::probe::peak_probe(self, &sink).map(Some)
+    }
+
+    fn matmul_variant(
+        &mut self,
+        form: MatmulForm,
+        a: &Tensor,
+        b: &Tensor,
+        c: &Tensor,
+    ) -> Result<String> {
+        let dims = validate::matmul(form, a, b, None, c)?;
+        kernels::matmul::variant_name(self, form, dims, a, b)
     }
 
     fn counters(&self) -> Counters {

@@ -6,8 +6,11 @@
 use std::collections::HashMap;
 use std::num::NonZeroU64;
 
+use std::time::Instant;
+
 use super::context::GpuContext;
 use super::kernels::{FAMILIES, Kernel, PARAMS_BYTES};
+use super::timing::Timestamps;
 use crate::backend::{BackendError, BufferId, Counters, Result};
 
 /// Dispatches per submit before the recorder submits on its own.
@@ -47,6 +50,8 @@ pub(crate) struct Recorder {
     staged: Vec<u8>,
     uploaded: Vec<u8>,
     pending: Vec<Dispatch>,
+    /// Where the device has them: what times [`Recorder::finish_timed`].
+    timestamps: Option<Timestamps>,
     pub(crate) counters: Counters,
 }
 
@@ -69,6 +74,7 @@ impl Recorder {
             staged: Vec::new(),
             uploaded: Vec::new(),
             pending: Vec::new(),
+            timestamps: Timestamps::new(ctx),
             counters: Counters::default(),
         }
     }
@@ -235,14 +241,45 @@ impl Recorder {
         }))
     }
 
+    /// How [`Recorder::finish_timed`] measures.
+    pub(crate) fn timing_method(&self) -> &'static str {
+        match self.timestamps {
+            Some(_) => "GPU timestamp queries",
+            None => "host time around a completed submit",
+        }
+    }
+
     /// Uploads the parameter blocks that changed, then encodes every pending dispatch into one
     /// compute pass and submits it. Does not wait.
     pub(crate) fn submit(&mut self, ctx: &GpuContext) -> Result<()> {
+        self.submit_with(ctx, false)
+    }
+
+    /// Submits what is pending, waits for it, and returns the seconds the device took: from
+    /// timestamps written around the pass where the device has them, else host time from the
+    /// submit to its completion (the queue is idle before, since every submit before it was
+    /// waited for or is included).
+    pub(crate) fn finish_timed(&mut self, ctx: &GpuContext) -> Result<f64> {
+        ctx.wait()?;
+        let started = Instant::now();
+        let timed = self.has_pending() && self.timestamps.is_some();
+        self.submit_with(ctx, timed)?;
+        ctx.wait()?;
+        let host = started.elapsed().as_secs_f64();
+        self.counters.host_waits += 1;
+        match &self.timestamps {
+            Some(timestamps) if timed => timestamps.seconds(ctx),
+            _ => Ok(host),
+        }
+    }
+
+    fn submit_with(&mut self, ctx: &GpuContext, timed: bool) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let used = self.pending.len() * self.slot_bytes as usize;
         self.upload_changed_params(ctx, used);
+        let timestamps = self.timestamps.as_ref().filter(|_| timed);
         let mut encoder = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -251,7 +288,7 @@ impl Recorder {
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("step"),
-                timestamp_writes: None,
+                timestamp_writes: timestamps.map(Timestamps::writes),
             });
             for d in &self.pending {
                 pass.set_pipeline(&d.pipeline);
@@ -259,6 +296,9 @@ impl Recorder {
                 pass.set_bind_group(0, &d.bind_group, &[offset]);
                 pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
             }
+        }
+        if let Some(timestamps) = timestamps {
+            timestamps.resolve(&mut encoder);
         }
         ctx.queue.submit([encoder.finish()]);
         self.counters.dispatches += self.pending.len() as u64;

@@ -103,6 +103,7 @@ pub(crate) fn matmul(
     c: &Tensor,
 ) -> Result<()> {
     let (kernel, block) = matmul_kernel(form, m, n, k, a, b);
+    gpu.recorder.counters.matmul_flop += crate::backend::matmul_flop((m, n, k));
     let [a_row, a_k, b_k, b_col] = form.strides(m, n, k);
     // Without a bias, bind A in its place: the kernel does not read it.
     let bias_tensor = bias.unwrap_or(a);
@@ -144,4 +145,15 @@ pub(crate) fn matmul(
         &p,
         groups,
     )
+}
+
+/// The kernel [`matmul`] runs for these operands.
+pub(crate) fn variant_name(
+    _gpu: &mut GpuBackend,
+    form: MatmulForm,
+    (m, n, k): (usize, usize, usize),
+    a: &Tensor,
+    b: &Tensor,
+) -> Result<String> {
+    Ok(matmul_kernel(form, m, n, k, a, b).0.entry.to_string())
 }

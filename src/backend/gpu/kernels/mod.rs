@@ -49,6 +49,7 @@ pub(super) mod elementwise;
 pub(super) mod latent;
 pub(super) mod loss;
 pub(super) mod matmul;
+pub(super) mod probe;
 pub(super) mod random;
 pub(super) mod reduce;
 
@@ -57,7 +58,7 @@ pub(super) mod reduce;
 pub const PARAMS_BYTES: u64 = 64;
 
 /// Every family, for building every pipeline up front and for tests.
-pub static FAMILIES: [&Family; 9] = [
+pub static FAMILIES: [&Family; 10] = [
     &matmul::FAMILY,
     &elementwise::FAMILY,
     &reduce::FAMILY,
@@ -67,6 +68,7 @@ pub static FAMILIES: [&Family; 9] = [
     &adam::FAMILY,
     &data::FAMILY,
     &batchnorm::FAMILY,
+    &probe::FAMILY,
 ];
 
 /// Prepended to every family (WGSL has no includes).
