@@ -13,8 +13,12 @@ pub fn run(choice: &BackendArgs, steps: usize, reps: usize, json: bool) -> Resul
     if steps == 0 || reps == 0 {
         bail!("--steps and --reps must be at least 1");
     }
-    let (mut backend, why) =
-        open(choice.backend, choice.adapter.as_deref()).context("cannot open the backend")?;
+    let (mut backend, why) = open(
+        choice.backend,
+        choice.adapter.as_deref(),
+        !choice.no_autotune,
+    )
+    .context("cannot open the backend")?;
     eprintln!("backend: {why}");
     let report = gengpu::bench::run(backend.as_mut(), steps, reps, &mut |status| {
         eprintln!("bench: {status}");

@@ -3,7 +3,10 @@
 
 use anyhow::{Context, Result};
 
-use gengpu::backend::gpu::{AdapterChoice, AdapterList, AdapterSummary, Rule, list_adapters};
+use gengpu::backend::gpu::{
+    AdapterChoice, AdapterList, AdapterSummary, NO_AUTOTUNE_VARIABLE, Rule, cached_winners,
+    list_adapters, tuning_cache_path,
+};
 use gengpu::backend::select::{BackendChoice, adapter_choice};
 
 pub fn run() -> Result<()> {
@@ -70,6 +73,24 @@ fn print_adapter(a: &AdapterSummary) {
     if !a.shortfalls.is_empty() {
         let lacks: Vec<String> = a.shortfalls.iter().map(ToString::to_string).collect();
         println!("      cannot run gengpu: {}", lacks.join("; "));
+    }
+    print_tuning(a);
+}
+
+/// The matmul variants autotuning chose on this adapter and driver (from the cache file).
+fn print_tuning(a: &AdapterSummary) {
+    let winners = cached_winners(a);
+    if winners.is_empty() {
+        println!(
+            "      matmul autotuning: nothing tuned yet (the first run times the variants; \
+             --no-autotune or {NO_AUTOTUNE_VARIABLE}=1 keeps the defaults)"
+        );
+        return;
+    }
+    let file = tuning_cache_path().map_or_else(String::new, |p| format!(" ({})", p.display()));
+    println!("      matmul autotuning winners{file}:");
+    for (class, variant) in winners {
+        println!("        {class:<64} {variant}");
     }
 }
 

@@ -178,8 +178,8 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// Opens the backend `--backend` and `--adapter` ask for, saying which it is and why.
 fn open_backend(args: &BackendArgs) -> Result<Box<dyn Backend>> {
-    let (backend, why) =
-        open(args.backend, args.adapter.as_deref()).context("cannot open the backend")?;
+    let (backend, why) = open(args.backend, args.adapter.as_deref(), !args.no_autotune)
+        .context("cannot open the backend")?;
     println!("backend: {why}");
     Ok(backend)
 }

@@ -10,6 +10,7 @@ pub mod kernels;
 mod limits;
 mod recorder;
 mod timing;
+mod tune;
 
 pub use context::{
     AdapterChoice, AdapterList, AdapterName, AdapterSummary, GpuContext, list_adapters,
@@ -18,6 +19,8 @@ pub use limits::{LIMITS_VARIABLE, LimitPlan, LimitRow, LimitsMode, Rule, Shortfa
 
 use kernels::{Kernel, ShaderParams};
 use recorder::Recorder;
+use tune::Tuner;
+pub use tune::{NO_AUTOTUNE_VARIABLE, cache_path as tuning_cache_path, cached_winners};
 
 use super::{
     Activation, AdamStep, Backend, BackendError, BatchNormHyper, BufferId, Bytes, Counters,
@@ -34,6 +37,8 @@ pub struct GpuBackend {
     buffers: Vec<wgpu::Buffer>,
     recorder: Recorder,
     readback: Option<wgpu::Buffer>,
+    /// Which matmul variant runs for each shape class.
+    tuner: Tuner,
     /// What the peak probe writes, made on its first run.
     probe_sink: Option<Tensor>,
     /// Most bytes of one chunk of a dataset: one storage binding of the device, unless
@@ -47,7 +52,9 @@ impl GpuBackend {
         let ctx = GpuContext::new(&choice)?;
         let mut recorder = Recorder::new(&ctx);
         recorder.build_pipelines(&ctx)?;
+        let tuner = Tuner::new(&ctx.adapter);
         let mut backend = GpuBackend {
+            tuner,
             ctx,
             buffers: Vec::new(),
             recorder,
@@ -77,6 +84,39 @@ impl GpuBackend {
     /// The adapter in use.
     pub fn adapter(&self) -> &AdapterSummary {
         &self.ctx.adapter
+    }
+
+    /// Turns matmul autotuning on or off (it is on unless `GENGPU_NO_AUTOTUNE=1`); off, each
+    /// form runs its default variant.
+    pub fn set_autotune(&mut self, enabled: bool) {
+        self.tuner.set_enabled(enabled);
+    }
+
+    /// Makes every matmul run the variant `name` where it fits the operands (else the default),
+    /// or lifts the pin (`None`): how the parity tests cover every variant.
+    pub fn pin_matmul_variant(&mut self, name: Option<&str>) -> Result<()> {
+        let variant =
+            match name {
+                None => None,
+                Some(name) => Some(kernels::matmul::variant_named(name).ok_or_else(|| {
+                    BackendError::Shape {
+                        op: "matmul",
+                        detail: format!("no matmul variant is named {name:?}"),
+                    }
+                })?),
+            };
+        self.tuner.pin(variant);
+        Ok(())
+    }
+
+    /// The names of every matmul variant (each covered by `tests/parity_matmul.rs`).
+    pub fn matmul_variant_names() -> Vec<&'static str> {
+        kernels::matmul::VARIANTS.iter().map(|v| v.name).collect()
+    }
+
+    /// The matmul winners known for this device (cached or tuned in this run), by shape class.
+    pub fn matmul_winners(&self) -> Vec<(String, String)> {
+        self.tuner.winners()
     }
 
     fn buffer(&self, id: BufferId) -> Result<&wgpu::Buffer> {
@@ -449,7 +489,7 @@ impl Backend for GpuBackend {
         c: &Tensor,
     ) -> Result<String> {
         let dims = validate::matmul(form, a, b, None, c)?;
-        kernels::matmul::variant_name(self, form, dims, a, b)
+        tune::choose(self, form, dims, a, b, c).map(|variant| variant.name.to_string())
     }
 
     fn counters(&self) -> Counters {
