@@ -17,6 +17,8 @@ use crate::train::{DeviceData, gan, vae};
 
 /// The side of the CPU's reference GEMM: large enough for the GEMM's full rate.
 const CPU_PEAK_SIDE: usize = 1024;
+/// Fewest repetitions of the peak: every percentage depends on it.
+const PEAK_REPS: usize = 10;
 /// The VAE's batch in the benchmark (PyTorch's example).
 const VAE_BATCH: usize = 128;
 /// The GAN's batch (PyTorch-GAN's).
@@ -120,6 +122,7 @@ pub fn run(
 
 /// The reference rate in GFLOP/s, and what it is.
 fn peak(backend: &mut dyn Backend, reps: usize) -> Result<(f64, String)> {
+    let reps = reps.max(PEAK_REPS);
     let mut flop = 0;
     let seconds = median_seconds(backend, reps, |backend, _| {
         if let Some(probe) = backend.record_peak_probe()? {

@@ -13,6 +13,7 @@ mod elementwise;
 mod latent;
 mod loss;
 mod matmul;
+mod parallel;
 mod random;
 mod reduce;
 
@@ -304,7 +305,16 @@ impl Backend for CpuBackend {
         let cols = logits.cols;
         self.compute([grad, loss], |me, [grad, loss]| {
             let (x, t) = (me.f32s(logits)?, me.f32s(targets)?);
-            loss::bce_with_logits(cols, x, t, grad_scale, grad, loss);
+            // Rows are independent: the cores take whole rows each.
+            let rows = parallel::chunk_len(loss.len(), parallel::COSTLY.div_ceil(cols));
+            let work: Vec<_> = loss
+                .chunks_mut(rows)
+                .zip(grad.chunks_mut(rows * cols))
+                .zip(x.chunks(rows * cols).zip(t.chunks(rows * cols)))
+                .collect();
+            parallel::for_each_chunk(work, |((loss, grad), (x, t))| {
+                loss::bce_with_logits(cols, x, t, grad_scale, grad, loss);
+            });
             Ok(())
         })
     }
@@ -363,7 +373,15 @@ impl Backend for CpuBackend {
     ) -> Result<()> {
         validate::adam(params, grads, m, v)?;
         self.compute([params, m, v], |me, [p, m, v]| {
-            adam::adam(step, p, m, v, me.f32s(grads)?);
+            // Every parameter's update is its own: the cores take a slice each.
+            let chunk = parallel::chunk_len(p.len(), parallel::CHEAP);
+            let work: Vec<_> = p
+                .chunks_mut(chunk)
+                .zip(m.chunks_mut(chunk))
+                .zip(v.chunks_mut(chunk))
+                .zip(me.f32s(grads)?.chunks(chunk))
+                .collect();
+            parallel::for_each_chunk(work, |(((p, m), v), g)| adam::adam(step, p, m, v, g));
             Ok(())
         })
     }
