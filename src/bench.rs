@@ -67,6 +67,9 @@ pub struct StepTime {
     pub gflop: f64,
     pub percent_of_peak: f64,
     pub dispatches: u64,
+    /// The dispatch (GPU) that advances the step's parameters on the device, beside
+    /// `dispatches`.
+    pub param_advances: u64,
     pub submits: u64,
     pub host_waits: u64,
     pub bytes_uploaded: u64,
@@ -249,7 +252,7 @@ fn bench_step(s: usize) -> Step {
     }
 }
 
-/// Two steps to warm up (pipelines, tuning), one counted as a training loop runs it
+/// Three steps to warm up (pipelines, tuning, parameter deltas), one counted as a training loop runs it
 /// (submitted, not waited for: timing adds a wait and a read-back of its own), then the median
 /// of `steps` timed ones.
 fn time_steps(
@@ -260,17 +263,20 @@ fn time_steps(
     peak_gflops: f64,
     mut step: impl FnMut(&mut dyn Backend, usize) -> Result<()>,
 ) -> Result<StepTime> {
-    // The first step tunes new matmul classes; the second re-uploads the parameter blocks
-    // tuning's dispatches displaced. The third is a step as a training loop runs it.
-    for s in 0..2 {
+    // The first step tunes new matmul classes; on the GPU the next two set the per-word
+    // deltas by which the device advances the parameters from one step to the next (the
+    // parameter blocks tuning displaced, then the steady ones). The fourth is a step as a
+    // training loop runs it.
+    const WARM_UP: usize = 3;
+    for s in 0..WARM_UP {
         step(backend, s)?;
         backend.finish_timed()?;
     }
     let before = backend.counters();
-    step(backend, 2)?;
+    step(backend, WARM_UP)?;
     backend.submit()?;
     let counts = backend.counters().since(&before);
-    let seconds = median_seconds(backend, steps, |backend, s| step(backend, s + 3))?;
+    let seconds = median_seconds(backend, steps, |backend, s| step(backend, s + WARM_UP + 1))?;
     let gflop = counts.matmul_flop as f64 / 1e9;
     Ok(StepTime {
         model: model.into(),
@@ -279,6 +285,7 @@ fn time_steps(
         gflop,
         percent_of_peak: 100.0 * gflop / seconds / peak_gflops,
         dispatches: counts.dispatches,
+        param_advances: counts.param_advances,
         submits: counts.submits,
         host_waits: counts.host_waits,
         bytes_uploaded: counts.bytes_uploaded,

@@ -34,6 +34,9 @@ pub struct Counters {
     pub bytes_read: u64,
     /// Times the host waited for the device (read-backs, timed submits).
     pub host_waits: u64,
+    /// Dispatches that advanced the dispatch parameters on the device (at most one per submit,
+    /// GPU only), not counted in `dispatches`: what a step uploads instead of its step number.
+    pub param_advances: u64,
     /// Floating-point operations of the matmuls recorded (2·m·n·k each): nearly all of a
     /// training step's arithmetic, so its rate against a device's peak.
     pub matmul_flop: u64,
@@ -48,6 +51,7 @@ impl Counters {
             bytes_uploaded: self.bytes_uploaded - earlier.bytes_uploaded,
             bytes_read: self.bytes_read - earlier.bytes_read,
             host_waits: self.host_waits - earlier.host_waits,
+            param_advances: self.param_advances - earlier.param_advances,
             matmul_flop: self.matmul_flop - earlier.matmul_flop,
         }
     }

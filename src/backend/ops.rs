@@ -167,19 +167,24 @@ pub fn matmul_flop((m, n, k): (usize, usize, usize)) -> u64 {
     2 * (m as u64) * (n as u64) * (k as u64)
 }
 
-/// The coefficients of one Adam (AdamW) update, as the kernel takes them: the optimizer
+/// The coefficients of one Adam (AdamW) update, as the kernels take them: the optimizer
 /// (`crate::optim::Adam`) computes them from its settings and the step number.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdamStep {
     pub beta1: f32,
     pub beta2: f32,
     pub eps: f32,
-    /// `lr / (1 − β1^t)`.
+    /// `lr / (1 − β1^t)`, computed in f64 (the CPU backend uses it).
     pub step_size: f32,
-    /// `1 / √(1 − β2^t)`.
+    /// `1 / √(1 − β2^t)`, computed in f64 (the CPU backend uses it).
     pub inv_sqrt_bc2: f32,
     /// `1 − lr·weight_decay` (decoupled weight decay; 1 for plain Adam).
     pub decay: f32,
+    /// The learning rate and the step number `t` (from 1): the GPU kernel derives the two bias
+    /// corrections from them on the device, so that its parameters change by one word, by one,
+    /// per step, which the device advances itself (nothing is uploaded per step).
+    pub lr: f32,
+    pub t: u32,
 }
 
 /// Batch normalization's constants.

@@ -48,18 +48,19 @@ fn print_table(r: &Report) {
     }
     println!();
     println!(
-        "{:<6} {:>5} {:>9} {:>6} {:>7}  per step: dispatches, submits, host waits, B up, B down",
+        "{:<6} {:>5} {:>9} {:>6} {:>7}  per step: dispatches+advance, submits, host waits, B up, B down",
         "step", "batch", "ms", "GFLOP", "% peak"
     );
     for s in &r.steps {
         println!(
-            "{:<6} {:>5} {:>9.3} {:>6.3} {:>6.1}%  {}, {}, {}, {}, {}",
+            "{:<6} {:>5} {:>9.3} {:>6.3} {:>6.1}%  {}+{}, {}, {}, {}, {}",
             s.model,
             s.batch,
             s.ms,
             s.gflop,
             s.percent_of_peak,
             s.dispatches,
+            s.param_advances,
             s.submits,
             s.host_waits,
             s.bytes_uploaded,

@@ -8,6 +8,7 @@
 mod context;
 pub mod kernels;
 mod limits;
+mod params;
 mod recorder;
 mod timing;
 mod tune;

@@ -52,13 +52,14 @@ pub(super) mod matmul;
 pub(super) mod probe;
 pub(super) mod random;
 pub(super) mod reduce;
+pub(super) mod step;
 
 /// Bytes of one dispatch's parameters (16 words; every family's `Params` is checked to fit
 /// when it is defined).
 pub const PARAMS_BYTES: u64 = 64;
 
 /// Every family, for building every pipeline up front and for tests.
-pub static FAMILIES: [&Family; 10] = [
+pub static FAMILIES: [&Family; 11] = [
     &matmul::FAMILY,
     &elementwise::FAMILY,
     &reduce::FAMILY,
@@ -69,6 +70,7 @@ pub static FAMILIES: [&Family; 10] = [
     &data::FAMILY,
     &batchnorm::FAMILY,
     &probe::FAMILY,
+    &step::FAMILY,
 ];
 
 /// Prepended to every family (WGSL has no includes).
