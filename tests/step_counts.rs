@@ -1,7 +1,8 @@
 //! What a steady GPU training step costs the host, counted (not timed): one submit, no host
 //! wait, no byte uploaded — the device advances the step number, the random stream and the
-//! batch position itself (`src/backend/gpu/params.rs`) — and the weights after many such steps,
-//! across an epoch boundary where the batch position jumps back, still agree with the CPU's.
+//! batch position itself (`src/backend/gpu/params.rs`) — no new buffer, bind group or
+//! pipeline; and the weights after many such steps, across an epoch boundary where the batch
+//! position jumps back, still agree with the CPU's.
 
 mod common;
 
@@ -22,8 +23,13 @@ const STEPS: usize = 15;
 /// those of the words that do not move.
 const SETTLING: usize = 2;
 
-/// `STEPS` VAE steps; returns the parameters and each step's counts.
-fn run(backend: &mut dyn Backend, data: &Dataset) -> (Vec<f32>, Vec<Counters>) {
+/// `STEPS` VAE steps; returns the parameters and each step's counts. `after_step` sees the
+/// backend after each step.
+fn run<B: Backend>(
+    backend: &mut B,
+    data: &Dataset,
+    mut after_step: impl FnMut(&B),
+) -> (Vec<f32>, Vec<Counters>) {
     let config = VaeConfig {
         height: 28,
         width: 28,
@@ -49,6 +55,7 @@ fn run(backend: &mut dyn Backend, data: &Dataset) -> (Vec<f32>, Vec<Counters>) {
         vae.train_step(backend, BATCH, step, &adam).unwrap();
         backend.submit().unwrap();
         counts.push(backend.counters().since(&before));
+        after_step(backend);
     }
     (backend.read(&vae.store.params).unwrap(), counts)
 }
@@ -59,8 +66,14 @@ fn steady_gpu_steps_upload_nothing_and_match_the_cpu() {
         return;
     };
     let data = Dataset::bundled();
-    let (cpu_params, _) = run(&mut CpuBackend::new(), &data);
-    let (gpu_params, counts) = run(&mut gpu, &data);
+    let (cpu_params, _) = run(&mut CpuBackend::new(), &data, |_| {});
+    let mut resources = Vec::new();
+    let (gpu_params, counts) = run(&mut gpu, &data, |gpu| resources.push(gpu.resources()));
+    // (buffers, bind groups, pipelines): made by the first step, flat after it.
+    assert!(
+        resources[1..].iter().all(|r| *r == resources[1]),
+        "{resources:?}"
+    );
     for (s, c) in counts.iter().enumerate().skip(SETTLING) {
         assert_eq!((c.submits, c.host_waits), (1, 0), "step {s}: {c:?}");
         // Where the batch position jumps back (and the step after, which undoes the jump's

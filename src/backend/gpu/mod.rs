@@ -110,6 +110,13 @@ impl GpuBackend {
         Ok(())
     }
 
+    /// How many buffers, bind groups and pipelines the backend holds: made before the first
+    /// step and cached, so the counts stay flat however many steps run (`tests/step_counts.rs`).
+    pub fn resources(&self) -> (usize, usize, usize) {
+        let (bind_groups, pipelines) = self.recorder.cached();
+        (self.buffers.len(), bind_groups, pipelines)
+    }
+
     /// The names of every matmul variant (each covered by `tests/parity_matmul.rs`).
     pub fn matmul_variant_names() -> Vec<&'static str> {
         kernels::matmul::VARIANTS.iter().map(|v| v.name).collect()

@@ -75,6 +75,11 @@ impl Recorder {
         ctx.check()
     }
 
+    /// How many bind groups and pipelines are cached.
+    pub(crate) fn cached(&self) -> (usize, usize) {
+        (self.bind_groups.len(), self.pipelines.len())
+    }
+
     /// Whether dispatches wait for a submit.
     pub(crate) fn has_pending(&self) -> bool {
         !self.pending.is_empty()
