@@ -47,12 +47,16 @@ pub(super) fn matmul(
             1,
         );
     }
-    for row in c.chunks_exact_mut(n) {
-        if let Some(bias) = bias {
-            row.iter_mut().zip(bias).for_each(|(y, b)| *y += b);
-        }
-        if act != Activation::Identity {
-            row.iter_mut().for_each(|y| *y = act.apply(*y));
+    // The epilogue in one pass over C, as the GPU kernels fuse it.
+    match (bias, act) {
+        (None, Activation::Identity) => {}
+        (None, act) => c.iter_mut().for_each(|y| *y = act.apply(*y)),
+        (Some(bias), act) => {
+            for row in c.chunks_exact_mut(n) {
+                for (y, b) in row.iter_mut().zip(bias) {
+                    *y = act.apply(*y + b);
+                }
+            }
         }
     }
 }
