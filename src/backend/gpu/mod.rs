@@ -96,16 +96,15 @@ impl GpuBackend {
     /// Makes every matmul run the variant `name` where it fits the operands (else the default),
     /// or lifts the pin (`None`): how the parity tests cover every variant.
     pub fn pin_matmul_variant(&mut self, name: Option<&str>) -> Result<()> {
-        let variant =
-            match name {
-                None => None,
-                Some(name) => Some(kernels::matmul::variant_named(name).ok_or_else(|| {
-                    BackendError::Shape {
-                        op: "matmul",
-                        detail: format!("no matmul variant is named {name:?}"),
-                    }
-                })?),
-            };
+        let variant = match name {
+            None => None,
+            Some(name) => Some(kernels::matmul::variant_named(name).ok_or_else(|| {
+                BackendError::UnknownMatmulVariant {
+                    asked: name.to_string(),
+                    known: Self::matmul_variant_names().join(", "),
+                }
+            })?),
+        };
         self.tuner.pin(variant);
         Ok(())
     }
@@ -120,11 +119,6 @@ impl GpuBackend {
     /// The names of every matmul variant (each covered by `tests/parity_matmul.rs`).
     pub fn matmul_variant_names() -> Vec<&'static str> {
         kernels::matmul::VARIANTS.iter().map(|v| v.name).collect()
-    }
-
-    /// The matmul winners known for this device (cached or tuned in this run), by shape class.
-    pub fn matmul_winners(&self) -> Vec<(String, String)> {
-        self.tuner.winners()
     }
 
     fn buffer(&self, id: BufferId) -> Result<&wgpu::Buffer> {

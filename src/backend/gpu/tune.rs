@@ -86,17 +86,6 @@ impl Tuner {
         self.pinned = variant;
     }
 
-    /// The winners so far (cached and tuned), by shape class.
-    pub(crate) fn winners(&self) -> Vec<(String, String)> {
-        let mut list: Vec<(String, String)> = self
-            .winners
-            .iter()
-            .map(|(class, v)| (class.clone(), v.name.to_string()))
-            .collect();
-        list.sort();
-        list
-    }
-
     /// Adds a winner and writes the cache file (merged with what other runs wrote there).
     fn remember(&mut self, class: String, winner: &'static Variant) {
         self.winners.insert(class.clone(), winner);
