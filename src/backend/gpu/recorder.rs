@@ -237,18 +237,14 @@ impl Recorder {
     /// The advancing dispatch's pipeline and bind group.
     fn advance_pipeline(&mut self, ctx: &GpuContext) -> (wgpu::ComputePipeline, wgpu::BindGroup) {
         let (pipeline, layout) = self.pipeline(ctx, &ADVANCE_PARAMS).clone();
-        let group = self.advance_group.get_or_insert_with(|| {
-            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        if self.advance_group.is_none() {
+            let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("advance parameters"),
                 layout: &layout,
                 entries: &[
                     wgpu::BindGroupEntry {
                         binding: 0,
-                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                            buffer: &self.params.uniform,
-                            offset: 0,
-                            size: NonZeroU64::new(PARAMS_BYTES),
-                        }),
+                        resource: self.uniform_block(),
                     },
                     wgpu::BindGroupEntry {
                         binding: 1,
@@ -259,9 +255,11 @@ impl Recorder {
                         resource: self.params.shadow.as_entire_binding(),
                     },
                 ],
-            })
-        });
-        (pipeline, group.clone())
+            });
+            self.advance_group = Some(group);
+        }
+        let group = self.advance_group.clone().expect("made above");
+        (pipeline, group)
     }
 
     /// Records the advancing dispatch and the copy of the arena's twin into the arena.
