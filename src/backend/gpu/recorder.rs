@@ -292,8 +292,9 @@ impl Recorder {
         }
     }
 
-    /// Uploads the parameter blocks that changed, then encodes every pending dispatch into one
-    /// compute pass and submits it. Does not wait.
+    /// Brings the parameter arena up to date (advanced on the device; only deltas that changed
+    /// are uploaded), then encodes every pending dispatch into one compute pass and submits
+    /// it. Does not wait.
     pub(crate) fn submit(&mut self, ctx: &GpuContext) -> Result<()> {
         self.submit_with(ctx, false)
     }
