@@ -26,25 +26,37 @@ pub(super) fn matmul(
         "matmul operands do not hold m×k, k×n and m×n values"
     );
     let [a_row, a_k, b_k, b_col] = form.strides(m, n, k);
+    // A product wider than tall runs faster as its transpose, Cᵀ = op(B)ᵀ·op(A)ᵀ written
+    // through C's transposed strides (measured: the VAE's 128-row products 10–25% faster, the
+    // others slower). Each element is the same sum of the same products in the same order.
+    let transpose = m < n;
+    // (rows, cols, lhs and its row and k strides, rhs and its k and column strides, C's row
+    // and column strides) of the product sgemm computes.
+    let (rows, cols, lhs, lhs_strides, rhs, rhs_strides, c_strides) = if transpose {
+        (n, m, b, (b_col, b_k), a, (a_k, a_row), (1, n))
+    } else {
+        (m, n, a, (a_row, a_k), b, (b_k, b_col), (n, 1))
+    };
     // SAFETY: `a`, `b` and `c` hold exactly the m×k, k×n and m×n values of the product (checked
-    // above), every index sgemm forms from these dimensions and the form's strides lies inside
-    // them, and `c`, being borrowed mutably, overlaps neither.
+    // above), every index sgemm forms from these dimensions and the form's strides (or, for the
+    // transpose, the same strides swapped) lies inside them, and `c`, being borrowed mutably,
+    // overlaps neither.
     unsafe {
         matrixmultiply::sgemm(
-            m,
+            rows,
             k,
-            n,
+            cols,
             1.0,
-            a.as_ptr(),
-            a_row as isize,
-            a_k as isize,
-            b.as_ptr(),
-            b_k as isize,
-            b_col as isize,
+            lhs.as_ptr(),
+            lhs_strides.0 as isize,
+            lhs_strides.1 as isize,
+            rhs.as_ptr(),
+            rhs_strides.0 as isize,
+            rhs_strides.1 as isize,
             0.0,
             c.as_mut_ptr(),
-            n as isize,
-            1,
+            c_strides.0 as isize,
+            c_strides.1 as isize,
         );
     }
     // The epilogue in one pass over C, as the GPU kernels fuse it.
