@@ -10,8 +10,14 @@ pub(super) const COSTLY: usize = 1 << 13;
 /// The slice length that spreads `len` units over the cores, at least `min` each (so that
 /// small passes stay on one thread).
 pub(super) fn chunk_len(len: usize, min: usize) -> usize {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    len.div_ceil(threads).max(min).max(1)
+    len.div_ceil(threads()).max(min).max(1)
+}
+
+/// The cores, asked once: on Linux each question reads the cgroup files (it showed in the
+/// profile).
+pub(super) fn threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Runs `f` on each chunk of `work` (one item per chunk, made by the caller with
