@@ -1,6 +1,8 @@
-//! Elementwise work split over the cores: each thread runs the same reference loop on its own
-//! contiguous slice, so results are bit-identical to one thread's. Only large passes are
-//! split: a thread costs tens of microseconds to start.
+//! Work split over the cores: each thread runs the same reference loop (or sgemm) on its own
+//! contiguous part, so results are bit-identical to one thread's. Only large passes are
+//! split: handing work to another thread costs microseconds.
+
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
 /// Elements per thread for cheap arithmetic (a few operations each, as Adam's).
 pub(super) const CHEAP: usize = 1 << 16;
@@ -21,15 +23,13 @@ pub(super) fn threads() -> usize {
 }
 
 /// Runs `f` on each chunk of `work` (one item per chunk, made by the caller with
-/// [`chunk_len`]), the first on the calling thread and the others on threads of their own.
-pub(super) fn for_each_chunk<T: Send>(work: Vec<T>, f: impl Fn(T) + Sync) {
-    let mut work = work.into_iter();
-    let Some(first) = work.next() else { return };
-    std::thread::scope(|scope| {
-        for item in work {
-            let f = &f;
-            scope.spawn(move || f(item));
-        }
-        f(first);
-    });
+/// [`chunk_len`]) on rayon's pool of persistent threads (starting a thread per pass cost tens
+/// of microseconds: the VAE step ran 3.7 ms with them, 3.4–3.6 ms with the pool); a single
+/// chunk runs on the calling thread.
+pub(super) fn for_each_chunk<T: Send>(work: Vec<T>, f: impl Fn(T) + Sync + Send) {
+    if work.len() == 1 {
+        work.into_iter().for_each(f);
+        return;
+    }
+    work.into_par_iter().for_each(&f);
 }
