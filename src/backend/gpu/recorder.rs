@@ -262,18 +262,21 @@ impl Recorder {
         (pipeline, group)
     }
 
-    /// Records the advancing dispatch and the copy of the arena's twin into the arena.
+    /// Records the advancing dispatch and the copy of the arena's twin into the arena; with
+    /// `timed`, the submit's time starts here.
     fn encode_advance(
         &mut self,
         ctx: &GpuContext,
         encoder: &mut wgpu::CommandEncoder,
         advance: &Advance,
+        timed: bool,
     ) {
         let (pipeline, group) = self.advance_pipeline(ctx);
+        let timestamps = self.timestamps.as_ref().filter(|_| timed);
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("advance parameters"),
-                timestamp_writes: None,
+                timestamp_writes: timestamps.map(|t| t.writes(true, false)),
             });
             pass.set_pipeline(&pipeline);
             pass.set_bind_group(0, &group, &[self.params.advance_offset()]);
@@ -287,7 +290,7 @@ impl Recorder {
     /// How [`Recorder::finish_timed`] measures.
     pub(crate) fn timing_method(&self) -> &'static str {
         match self.timestamps {
-            Some(_) => "GPU timestamp queries",
+            Some(_) => "GPU timestamp queries around the submit's passes",
             None => "host time around a completed submit",
         }
     }
@@ -330,13 +333,13 @@ impl Recorder {
                 label: Some("step"),
             });
         if let Some(advance) = &advance {
-            self.encode_advance(ctx, &mut encoder, advance);
+            self.encode_advance(ctx, &mut encoder, advance, timed);
         }
         let timestamps = self.timestamps.as_ref().filter(|_| timed);
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("step"),
-                timestamp_writes: timestamps.map(Timestamps::writes),
+                timestamp_writes: timestamps.map(|t| t.writes(advance.is_none(), true)),
             });
             for d in &self.pending {
                 pass.set_pipeline(&d.pipeline);

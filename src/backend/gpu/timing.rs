@@ -1,6 +1,7 @@
 //! Device time of a submit from GPU timestamp queries, where the adapter has them
-//! (`Features::TIMESTAMP_QUERY`): written at the start and end of the step's compute pass,
-//! resolved and read back after the submit completes. Benchmarks and tuning only.
+//! (`Features::TIMESTAMP_QUERY`): written at the start of the submit's first compute pass (the
+//! parameter advance, when there is one) and at the end of its last (the step's), resolved and
+//! read back after the submit completes. Benchmarks and tuning only.
 
 use super::context::GpuContext;
 use crate::backend::Result;
@@ -52,12 +53,13 @@ impl Timestamps {
         })
     }
 
-    /// The pass's timestamp writes: its start and its end.
-    pub(crate) fn writes(&self) -> wgpu::ComputePassTimestampWrites<'_> {
+    /// The timestamp writes of a submit's pass: the start of the first pass (`first`) and
+    /// the end of the last (`last`) are timed, so that a submit of two passes is timed whole.
+    pub(crate) fn writes(&self, first: bool, last: bool) -> wgpu::ComputePassTimestampWrites<'_> {
         wgpu::ComputePassTimestampWrites {
             query_set: &self.queries,
-            beginning_of_pass_write_index: Some(0),
-            end_of_pass_write_index: Some(1),
+            beginning_of_pass_write_index: first.then_some(0),
+            end_of_pass_write_index: last.then_some(1),
         }
     }
 
