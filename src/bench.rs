@@ -1,9 +1,14 @@
-//! `gengpu bench`: matmul throughput and whole training steps, timed on one backend, with the
-//! hardware-independent counts per step beside the times.
+//! `gengpu bench`: the device's attainable fp32 rate (its peak), matmuls and whole training
+//! steps, each as a share of that peak, with the hardware-independent counts per step.
+//!
+//! On the GPU the peak is a probe of independent vec4 FMA chains; on the CPU it is the CPU
+//! path's own large-GEMM rate. Every time is the median of repetitions after a warm-up (the
+//! peak's, the fastest of them), each submitted and waited for on its own and timed by
+//! [`Backend::finish_timed`].
 
 use std::time::Instant;
 
-use crate::backend::{Activation, Backend, Counters, MatmulForm, Result, Tensor};
+use crate::backend::{Activation, Backend, MatmulForm, Result, matmul_flop};
 use crate::data::Dataset;
 use crate::model::Step;
 use crate::model::gan::{Gan, GanConfig};
@@ -11,114 +16,230 @@ use crate::model::vae::{Vae, VaeConfig};
 use crate::optim::Adam;
 use crate::train::{DeviceData, gan, vae};
 
-/// One measurement.
+/// The side of the CPU's reference GEMM: large enough for the GEMM's full rate.
+const CPU_PEAK_SIDE: usize = 1024;
+/// Fewest repetitions of the peak: every percentage depends on it.
+const PEAK_REPS: usize = 20;
+/// The VAE's batch in the benchmark (PyTorch's example).
+const VAE_BATCH: usize = 128;
+/// The GAN's batch (PyTorch-GAN's).
+const GAN_BATCH: usize = 64;
+
+/// Everything one `gengpu bench` run measured.
 #[derive(Clone, Debug, serde::Serialize)]
-pub struct Measurement {
+pub struct Report {
+    /// `gpu` or `cpu`.
+    pub backend: String,
+    pub device: String,
+    /// How times were taken.
+    pub timing: String,
+    /// The reference rate every percentage is of, in GFLOP/s.
+    pub peak_gflops: f64,
+    /// What the reference is.
+    pub peak: String,
+    pub matmul: Vec<MatmulTime>,
+    pub steps: Vec<StepTime>,
+}
+
+/// One matmul shape.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct MatmulTime {
+    /// `512^3`, or the model shape it stands for (`vae.fc1`, `vae.fc1.dw`, `vae.fc2.dx`).
     pub name: String,
-    /// Milliseconds per repetition (after a warm-up that builds pipelines).
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    /// `NN`, `NT` or `TN`.
+    pub form: String,
+    /// The kernel that ran (on the GPU, the autotuned winner for the shape class).
+    pub variant: String,
     pub ms: f64,
-    /// GFLOP/s, for matmuls.
-    pub gflops: Option<f64>,
-    /// Counts per repetition.
-    pub per_step: Option<Counters>,
+    pub gflops: f64,
+    pub percent_of_peak: f64,
 }
 
-/// Waits for everything submitted, by reading one value back.
-fn sync(backend: &mut dyn Backend, t: &Tensor) -> Result<()> {
-    backend.read(&t.view(0, 1, 1)).map(|_| ())
+/// One model's training step; every count is per step.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct StepTime {
+    pub model: String,
+    pub batch: usize,
+    pub ms: f64,
+    /// The step's own floating-point operations (its matmuls), in GFLOP.
+    pub gflop: f64,
+    pub percent_of_peak: f64,
+    pub dispatches: u64,
+    /// The dispatch (GPU) that advances the step's parameters on the device, beside
+    /// `dispatches`.
+    pub param_advances: u64,
+    pub submits: u64,
+    pub host_waits: u64,
+    pub bytes_uploaded: u64,
+    pub bytes_read: u64,
 }
 
-/// `C = A·Bᵀ`-style products of the given sizes, `reps` times each.
-pub fn matmuls(backend: &mut dyn Backend, reps: usize) -> Result<Vec<Measurement>> {
-    let shapes = [
-        ("matmul 512x512x512 NN", MatmulForm::NN, 512, 512, 512),
-        (
-            "matmul VAE fc1 128x400x784 NT",
-            MatmulForm::NT,
-            128,
-            400,
-            784,
-        ),
-        (
-            "matmul VAE dW1 400x784x128 TN",
-            MatmulForm::TN,
-            400,
-            784,
-            128,
-        ),
-    ];
-    let mut out = Vec::new();
-    for (name, form, m, n, k) in shapes {
-        let (a_shape, b_shape) = match form {
-            MatmulForm::NN => ((m, k), (k, n)),
-            MatmulForm::NT => ((m, k), (n, k)),
-            MatmulForm::TN => ((k, m), (k, n)),
-        };
-        let a = backend.alloc(a_shape.0, a_shape.1)?;
-        let b = backend.alloc(b_shape.0, b_shape.1)?;
-        let c = backend.alloc(m, n)?;
-        backend.fill(&a, 0.5)?;
-        backend.fill(&b, 0.25)?;
-        backend.matmul(form, &a, &b, None, Activation::Identity, &c)?;
-        sync(backend, &c)?;
-        let started = Instant::now();
-        for _ in 0..reps {
-            backend.matmul(form, &a, &b, None, Activation::Identity, &c)?;
-            backend.submit()?;
-        }
-        sync(backend, &c)?;
-        let seconds = started.elapsed().as_secs_f64() / reps as f64;
-        out.push(Measurement {
-            name: name.into(),
+/// Runs the whole benchmark: `reps` repetitions of each matmul and of the peak, `steps` of
+/// each model's training step. `say` receives status lines as they happen.
+pub fn run(
+    backend: &mut dyn Backend,
+    steps: usize,
+    reps: usize,
+    say: &mut dyn FnMut(&str),
+) -> Result<Report> {
+    say("measuring the peak");
+    let (peak_gflops, peak) = peak(backend, reps)?;
+    say("timing matmuls");
+    let mut shapes = vec![("512^3".to_string(), MatmulForm::NN, (512, 512, 512))];
+    let data = Dataset::bundled();
+    let config = VaeConfig::pytorch_example(data.rows, data.cols);
+    shapes.extend(vae_matmul_shapes(&config, VAE_BATCH));
+    let mut matmul = Vec::new();
+    for (name, form, dims) in shapes {
+        let (variant, times) = time_matmul(backend, form, dims, reps)?;
+        let seconds = times.median();
+        let gflops = matmul_flop(dims) as f64 / seconds / 1e9;
+        matmul.push(MatmulTime {
+            name,
+            m: dims.0,
+            n: dims.1,
+            k: dims.2,
+            form: format!("{form:?}"),
+            variant,
             ms: seconds * 1e3,
-            gflops: Some(2.0 * (m * n * k) as f64 / seconds / 1e9),
-            per_step: None,
+            gflops,
+            percent_of_peak: 100.0 * gflops / peak_gflops,
         });
     }
-    Ok(out)
+    say("timing training steps");
+    let steps = vec![
+        vae_steps(backend, &data, steps, peak_gflops)?,
+        gan_steps(backend, &data, steps, peak_gflops)?,
+    ];
+    Ok(Report {
+        backend: backend.kind().into(),
+        device: backend.device_name(),
+        timing: backend.timing_method().into(),
+        peak_gflops,
+        peak,
+        matmul,
+        steps,
+    })
+}
+
+/// The reference rate in GFLOP/s, and what it is.
+fn peak(backend: &mut dyn Backend, reps: usize) -> Result<(f64, String)> {
+    let reps = reps.max(PEAK_REPS);
+    let mut flop = 0;
+    let seconds = timed_runs(backend, reps, |backend, _| {
+        if let Some(probe) = backend.record_peak_probe()? {
+            flop = probe;
+        }
+        Ok(())
+    })?
+    .fastest();
+    if flop > 0 {
+        let what = "probe: independent vec4 FMA chains in WGSL (shaders/probe.wgsl)";
+        return Ok((flop as f64 / seconds / 1e9, what.into()));
+    }
+    let dims = (CPU_PEAK_SIDE, CPU_PEAK_SIDE, CPU_PEAK_SIDE);
+    let (variant, times) = time_matmul(backend, MatmulForm::NN, dims, reps)?;
+    let what = format!("the CPU path's large GEMM: {variant}, {CPU_PEAK_SIDE}^3 NN");
+    Ok((matmul_flop(dims) as f64 / times.fastest() / 1e9, what))
+}
+
+/// Every matmul of a VAE training step: per layer, its forward (`NT`), its weight gradient
+/// (`TN`) and, but for the first layer, its input gradient (`NN`). Layers are numbered as
+/// PyTorch's example names them (`fc1` … `fc4`, `fc2` standing for `fc21` and `fc22`).
+fn vae_matmul_shapes(
+    config: &VaeConfig,
+    batch: usize,
+) -> Vec<(String, MatmulForm, (usize, usize, usize))> {
+    let encoder = std::iter::once(config.pixels())
+        .chain(config.hidden.iter().copied())
+        .chain([2 * config.latent]);
+    let decoder = std::iter::once(config.latent)
+        .chain(config.hidden.iter().rev().copied())
+        .chain([config.pixels()]);
+    let widths = |w: Vec<usize>| w.windows(2).map(|p| (p[0], p[1])).collect::<Vec<_>>();
+    let layers = [widths(encoder.collect()), widths(decoder.collect())].concat();
+    let mut shapes = Vec::new();
+    for (i, &(input, output)) in layers.iter().enumerate() {
+        let name = format!("vae.fc{}", i + 1);
+        shapes.push((name.clone(), MatmulForm::NT, (batch, output, input)));
+        shapes.push((format!("{name}.dw"), MatmulForm::TN, (output, input, batch)));
+        if i > 0 {
+            shapes.push((format!("{name}.dx"), MatmulForm::NN, (batch, input, output)));
+        }
+    }
+    shapes
+}
+
+/// The variant and the times of an `m × n × k` product of `form` on constant operands.
+fn time_matmul(
+    backend: &mut dyn Backend,
+    form: MatmulForm,
+    (m, n, k): (usize, usize, usize),
+    reps: usize,
+) -> Result<(String, Times)> {
+    let (a_shape, b_shape) = form.operand_shapes(m, n, k);
+    let a = backend.alloc(a_shape.0, a_shape.1)?;
+    let b = backend.alloc(b_shape.0, b_shape.1)?;
+    let c = backend.alloc(m, n)?;
+    backend.fill(&a, 0.5)?;
+    backend.fill(&b, 0.25)?;
+    let variant = backend.matmul_variant(form, &a, &b, &c)?;
+    let times = timed_runs(backend, reps, |backend, _| {
+        backend.matmul(form, &a, &b, None, Activation::Identity, &c)
+    })?;
+    Ok((variant, times))
 }
 
 /// Times `steps` VAE training steps (PyTorch's example: 784-400-20, batch 128).
-pub fn vae_steps(backend: &mut dyn Backend, steps: usize) -> Result<Measurement> {
-    let data = Dataset::bundled();
+fn vae_steps(
+    backend: &mut dyn Backend,
+    data: &Dataset,
+    steps: usize,
+    peak_gflops: f64,
+) -> Result<StepTime> {
     let config = VaeConfig::pytorch_example(data.rows, data.cols);
-    let batch = 128;
-    let mut vae = Vae::new(backend, config, batch, 1)?;
-    let device = DeviceData::upload(backend, &data)?;
+    let mut vae = Vae::new(backend, config, VAE_BATCH, 1)?;
+    let device = DeviceData::upload(backend, data)?;
     let adam = Adam::pytorch(1e-3);
-    let params = vae.store.params;
     time_steps(
-        "VAE training step (batch 128)",
+        "vae",
+        VAE_BATCH,
         backend,
         steps,
-        &params,
+        peak_gflops,
         |backend, s| {
-            let first = (s * batch) % (data.count - batch);
-            device.gather(backend, first, vae::PIXEL_SCALE, 0.0, &vae.input(batch))?;
-            vae.train_step(backend, batch, bench_step(s), &adam)
+            let first = (s * VAE_BATCH) % (data.count - VAE_BATCH);
+            device.gather(backend, first, vae::PIXEL_SCALE, 0.0, &vae.input(VAE_BATCH))?;
+            vae.train_step(backend, VAE_BATCH, bench_step(s), &adam)
         },
     )
 }
 
 /// Times `steps` GAN training steps (PyTorch-GAN's MLP GAN, batch 64).
-pub fn gan_steps(backend: &mut dyn Backend, steps: usize) -> Result<Measurement> {
-    let data = Dataset::bundled();
+fn gan_steps(
+    backend: &mut dyn Backend,
+    data: &Dataset,
+    steps: usize,
+    peak_gflops: f64,
+) -> Result<StepTime> {
     let config = GanConfig::pytorch_gan(data.rows, data.cols);
-    let batch = 64;
-    let mut gan = Gan::new(backend, config, batch, 1)?;
-    let device = DeviceData::upload(backend, &data)?;
+    let mut gan = Gan::new(backend, config, GAN_BATCH, 1)?;
+    let device = DeviceData::upload(backend, data)?;
     let adam = Adam {
         beta1: 0.5,
         ..Adam::pytorch(2e-4)
     };
-    let params = gan.d.params;
     time_steps(
-        "GAN training step (batch 64)",
+        "gan",
+        GAN_BATCH,
         backend,
         steps,
-        &params,
+        peak_gflops,
         |backend, s| {
-            let first = (s * batch) % (data.count - batch);
+            let first = (s * GAN_BATCH) % (data.count - GAN_BATCH);
             let real = gan.real_input();
             device.gather(backend, first, gan::PIXEL_SCALE, gan::PIXEL_SHIFT, &real)?;
             gan.train_step(backend, bench_step(s), &adam)
@@ -134,46 +255,88 @@ fn bench_step(s: usize) -> Step {
     }
 }
 
-/// Runs `step` once to warm up, then `steps` times, each submitted on its own, and waits for
-/// the device by reading `written` (a tensor the steps write).
+/// Three steps to warm up (pipelines, tuning, parameter deltas), one counted as a training loop runs it
+/// (submitted, not waited for: timing adds a wait and a read-back of its own), then the median
+/// of `steps` timed ones.
 fn time_steps(
-    name: &str,
+    model: &str,
+    batch: usize,
     backend: &mut dyn Backend,
     steps: usize,
-    written: &Tensor,
+    peak_gflops: f64,
     mut step: impl FnMut(&mut dyn Backend, usize) -> Result<()>,
-) -> Result<Measurement> {
-    step(backend, 0)?;
-    backend.submit()?;
-    sync(backend, written)?;
-    let before = backend.counters();
-    let started = Instant::now();
-    for s in 1..=steps {
+) -> Result<StepTime> {
+    // The first step tunes new matmul classes; on the GPU the next two set the per-word
+    // deltas by which the device advances the parameters from one step to the next (the
+    // parameter blocks tuning displaced, then the steady ones). The fourth is a step as a
+    // training loop runs it.
+    const WARM_UP: usize = 3;
+    for s in 0..WARM_UP {
         step(backend, s)?;
-        backend.submit()?;
+        backend.finish_timed()?;
     }
-    sync(backend, written)?;
-    Ok(per_step(name, started, steps, backend, &before))
+    let before = backend.counters();
+    step(backend, WARM_UP)?;
+    backend.submit()?;
+    let counts = backend.counters().since(&before);
+    let seconds = timed_runs(backend, steps, |backend, s| step(backend, s + WARM_UP + 1))?.median();
+    let gflop = counts.matmul_flop as f64 / 1e9;
+    Ok(StepTime {
+        model: model.into(),
+        batch,
+        ms: seconds * 1e3,
+        gflop,
+        percent_of_peak: 100.0 * gflop / seconds / peak_gflops,
+        dispatches: counts.dispatches,
+        param_advances: counts.param_advances,
+        submits: counts.submits,
+        host_waits: counts.host_waits,
+        bytes_uploaded: counts.bytes_uploaded,
+        bytes_read: counts.bytes_read,
+    })
 }
 
-fn per_step(
-    name: &str,
-    started: Instant,
-    steps: usize,
-    backend: &dyn Backend,
-    before: &Counters,
-) -> Measurement {
-    let total = backend.counters().since(before);
-    let n = steps as u64;
-    Measurement {
-        name: name.into(),
-        ms: started.elapsed().as_secs_f64() * 1e3 / steps as f64,
-        gflops: None,
-        per_step: Some(Counters {
-            dispatches: total.dispatches / n,
-            submits: total.submits / n,
-            bytes_uploaded: total.bytes_uploaded / n,
-            bytes_read: total.bytes_read / n,
-        }),
+/// The seconds of `reps` runs of `record` after one warm-up run (run 0), each run submitted
+/// and waited for on its own: the device's time where the backend measures it, else the host's
+/// around the recording (the CPU runs operations as they are recorded).
+fn timed_runs(
+    backend: &mut dyn Backend,
+    reps: usize,
+    mut record: impl FnMut(&mut dyn Backend, usize) -> Result<()>,
+) -> Result<Times> {
+    let mut times = Vec::with_capacity(reps);
+    for rep in 0..=reps {
+        // Whatever ran before is finished, so that it is not in this run's time.
+        backend.finish_timed()?;
+        let started = Instant::now();
+        record(backend, rep)?;
+        let device = backend.finish_timed()?;
+        if rep > 0 {
+            times.push(device.unwrap_or_else(|| started.elapsed().as_secs_f64()));
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(Times(times))
+}
+
+/// Seconds of at least one run, sorted.
+struct Times(Vec<f64>);
+
+impl Times {
+    /// The middle value (the mean of the middle two for an even count): what kernels and
+    /// steps report.
+    fn median(&self) -> f64 {
+        let (times, mid) = (&self.0, self.0.len() / 2);
+        if times.len() % 2 == 1 {
+            times[mid]
+        } else {
+            (times[mid - 1] + times[mid]) / 2.0
+        }
+    }
+
+    /// The fastest run: what the peak reports, since on a shared machine other work only ever
+    /// slows a run down, and a percentage of a peak measured too low would flatter.
+    fn fastest(&self) -> f64 {
+        self.0[0]
     }
 }

@@ -61,6 +61,8 @@ impl Adam {
             step_size: (f64::from(self.lr) / bc1) as f32,
             inv_sqrt_bc2: (1.0 / bc2.sqrt()) as f32,
             decay: 1.0 - self.lr * self.weight_decay,
+            lr: self.lr,
+            t: step.max(1),
         }
     }
 

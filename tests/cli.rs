@@ -526,3 +526,56 @@ fn a_new_run_replaces_the_outputs_of_an_earlier_one_and_nothing_else() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// `bench --json` prints exactly one JSON object on standard output, with the fields the
+/// issue asks for; status lines go to standard error. (Its times are not checked: a benchmark
+/// is not a test.)
+#[test]
+fn bench_json_is_one_object_with_every_field() {
+    let output = gengpu(&[
+        "bench",
+        "--backend",
+        "cpu",
+        "--steps",
+        "1",
+        "--reps",
+        "1",
+        "--json",
+    ]);
+    assert!(output.status.success(), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    for field in ["backend", "device", "peak_gflops", "matmul", "steps"] {
+        assert!(report.get(field).is_some(), "no {field} in {stdout}");
+    }
+    let matmul = &report["matmul"].as_array().expect("matmul is a list")[0];
+    for field in [
+        "name",
+        "m",
+        "n",
+        "k",
+        "form",
+        "variant",
+        "ms",
+        "gflops",
+        "percent_of_peak",
+    ] {
+        assert!(matmul.get(field).is_some(), "no matmul {field} in {stdout}");
+    }
+    let steps = report["steps"].as_array().expect("steps is a list");
+    assert_eq!(steps.len(), 2, "a VAE and a GAN step");
+    for field in [
+        "model",
+        "batch",
+        "ms",
+        "gflop",
+        "percent_of_peak",
+        "dispatches",
+        "submits",
+        "host_waits",
+        "bytes_uploaded",
+        "bytes_read",
+    ] {
+        assert!(steps[0].get(field).is_some(), "no step {field} in {stdout}");
+    }
+}

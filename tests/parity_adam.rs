@@ -13,15 +13,44 @@ use gengpu::backend::AdamStep;
 use gengpu::optim::Adam;
 use rand::Rng;
 
+/// `1 − β^t` as adam.wgsl's `bias_correction` computes it from `t` and the host's f32 `ln β`,
+/// around its true value (which the CPU backend takes from f64): a series below y = −t·ln β =
+/// 1/8, `1 − exp(−y)` above, either one where the computed y may fall on both sides.
+fn bias_correction(t: u32, beta: f32) -> Approx {
+    let ln = f64::from(beta).ln();
+    // ln β is rounded to f32 on the host: half an ULP.
+    let ln = Approx {
+        exact: ln,
+        err: ln.abs() * f64::from(f32::EPSILON) / 2.0,
+    };
+    let y = Approx::from(t as f32).mul(ln).neg();
+    let truth = -(-y.exact).exp_m1();
+    let one = Approx::from(1.0);
+    let inner = one.sub(y.div(5.0));
+    let inner = one.sub(y.div(4.0).mul(inner));
+    let inner = one.sub(y.div(3.0).mul(inner));
+    let series = y.mul(one.sub(y.div(2.0).mul(inner)));
+    let direct = one.sub(y.neg().exp());
+    let off = |b: Approx| b.err + (b.exact - truth).abs();
+    let err = if (y.exact - 0.125).abs() <= y.err {
+        off(series).max(off(direct))
+    } else if y.exact < 0.125 {
+        off(series)
+    } else {
+        off(direct)
+    };
+    Approx { exact: truth, err }
+}
+
 /// One Adam update of one parameter as adam.wgsl computes it: `(p, m, v)` after gradient `g`.
 fn adam_model(s: &AdamStep, (p, m, v): (Approx, Approx, Approx), g: f32) -> [Approx; 3] {
     let g = Approx::from(g);
+    let step_size = Approx::from(s.lr).div(bias_correction(s.t, s.beta1));
+    let inv_sqrt_bc2 = bias_correction(s.t, s.beta2).inverse_sqrt();
     let m = m.add(Approx::from(1.0).sub(s.beta1).mul(g.sub(m)));
     let v = v.add(Approx::from(1.0).sub(s.beta2).mul(g.mul(g).sub(v)));
-    let denom = v.sqrt().mul(s.inv_sqrt_bc2).add(s.eps);
-    let p = p
-        .mul(s.decay)
-        .sub(Approx::from(s.step_size).mul(m).div(denom));
+    let denom = v.sqrt().mul(inv_sqrt_bc2).add(s.eps);
+    let p = p.mul(s.decay).sub(step_size.mul(m).div(denom));
     [p, m, v]
 }
 

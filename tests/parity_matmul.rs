@@ -1,21 +1,45 @@
 //! Parity of the matmul family: the matmul against the CPU reference, in every form, with and
-//! without the fused bias + activation epilogue, on awkward shapes.
+//! without the fused bias + activation epilogue, on awkward shapes, with every variant the
+//! autotuner may choose (each pinned in turn; a variant that does not fit a shape leaves it to
+//! the default, and each test checks that every variant ran somewhere).
 //!
 //! Kernel `shaders/matmul.wgsl`, GPU host `src/backend/gpu/kernels/matmul.rs`, CPU twin
 //! `src/backend/cpu/matmul.rs`.
 
 mod common;
 
+use std::collections::BTreeSet;
+
 use common::accuracy::{Approx, assert_within};
 use common::formulas::activation;
 use common::parity::ACTIVATIONS;
 use common::{POISON, rng, shared_gpu, values};
 use gengpu::backend::cpu::CpuBackend;
+use gengpu::backend::gpu::GpuBackend;
 use gengpu::backend::{Activation, Backend, Contraction, MatmulForm, Tensor};
 
-/// Runs `form` on both backends and compares.
-fn check(m: usize, n: usize, k: usize, form: MatmulForm, bias: bool, act: Activation) {
-    check_at(m, n, k, form, bias, act, 0);
+/// Runs `form` on both backends and compares; returns the GPU variants that ran.
+fn check(
+    m: usize,
+    n: usize,
+    k: usize,
+    form: MatmulForm,
+    bias: bool,
+    act: Activation,
+) -> BTreeSet<String> {
+    check_at(m, n, k, form, bias, act, 0)
+}
+
+/// Fails unless every variant ran in one of the checks whose variants are `ran`.
+#[track_caller]
+fn every_variant_ran(ran: &[BTreeSet<String>]) {
+    let ran: BTreeSet<&str> = ran.iter().flatten().map(String::as_str).collect();
+    if ran.is_empty() {
+        return; // no GPU: skipped
+    }
+    for name in GpuBackend::matmul_variant_names() {
+        assert!(ran.contains(name), "variant {name} never ran: {ran:?}");
+    }
 }
 
 /// As [`check`], with every operand a view `offset` elements into a larger buffer, as
@@ -28,9 +52,10 @@ fn check_at(
     bias: bool,
     act: Activation,
     offset: usize,
-) {
+) -> BTreeSet<String> {
+    let mut ran = BTreeSet::new();
     let Some(mut gpu) = shared_gpu("matmul") else {
-        return;
+        return ran;
     };
     let mut cpu = CpuBackend::new();
     let mut rng = rng("matmul");
@@ -44,7 +69,8 @@ fn check_at(
     let a = values(&mut rng, a_shape.0 * a_shape.1, -scale, scale);
     let b = values(&mut rng, b_shape.0 * b_shape.1, -1.0, 1.0);
     let bias_values = values(&mut rng, n, -1.0, 1.0);
-    let run = |be: &mut dyn Backend, poison: f32| -> Vec<f32> {
+    // The product's values, and the variant that computed them.
+    let run = |be: &mut dyn Backend, poison: f32| -> (Vec<f32>, String) {
         let mut at = |rows: usize, cols: usize| -> Tensor {
             let whole = be.alloc(1, offset + rows * cols).unwrap();
             whole.view(offset, rows, cols)
@@ -57,9 +83,11 @@ fn check_at(
         be.upload(&tb, &b).unwrap();
         be.upload(&tbias, &bias_values).unwrap();
         be.fill(&tc, poison).unwrap();
+        let variant = be.matmul_variant(form, &ta, &tb, &tc).unwrap();
+        be.fill(&tc, poison).unwrap();
         be.matmul(form, &ta, &tb, bias.then_some(&tbias), act, &tc)
             .unwrap();
-        be.read(&tc).unwrap()
+        (be.read(&tc).unwrap(), variant)
     };
     let what = format!("matmul {form:?} m={m} n={n} k={k} bias={bias} {act:?} offset={offset}");
     // act(Σ_j a·b (+ bias)): k + 1 terms summed in any order, by any tiling, fused or not.
@@ -79,19 +107,26 @@ fn check_at(
             activation(act, Approx::sum(products.chain(bias_term)))
         })
         .collect();
-    let got = run(&mut *gpu, POISON);
-    assert_within(&format!("{what}, gpu"), &got, &model);
-    assert_within(&format!("{what}, cpu"), &run(&mut cpu, 0.0), &model);
+    assert_within(&format!("{what}, cpu"), &run(&mut cpu, 0.0).0, &model);
     let mut fused = CpuBackend::with_contraction(Contraction::Fused);
     assert_within(
         &format!("{what}, cpu with fma"),
-        &run(&mut fused, 0.0),
+        &run(&mut fused, 0.0).0,
         &model,
     );
+    for variant in GpuBackend::matmul_variant_names() {
+        gpu.pin_matmul_variant(Some(variant)).unwrap();
+        let (got, used) = run(&mut *gpu, POISON);
+        assert_within(&format!("{what}, gpu variant {variant} (ran {used})"), &got, &model);
+        ran.insert(used);
+    }
+    gpu.pin_matmul_variant(None).unwrap();
+    ran
 }
 
 #[test]
 fn matmul_forms_on_awkward_shapes() {
+    let mut ran = Vec::new();
     for form in [MatmulForm::NN, MatmulForm::NT, MatmulForm::TN] {
         for &(m, n, k) in &[
             (1, 1, 1),
@@ -100,35 +135,56 @@ fn matmul_forms_on_awkward_shapes() {
             (33, 31, 17),
             (64, 64, 64),
             (37, 97, 101),
+            // Past one 64×64 tile and several 8-step slices of k, by a little.
+            (72, 136, 40),
         ] {
-            check(m, n, k, form, false, Activation::Identity);
+            ran.push(check(m, n, k, form, false, Activation::Identity));
         }
     }
+    every_variant_ran(&ran);
 }
 
 #[test]
 fn matmul_fused_epilogue() {
+    let mut ran = Vec::new();
     for act in ACTIVATIONS {
-        check(29, 43, 19, MatmulForm::NT, true, act);
-        check(3, 5, 7, MatmulForm::NN, true, act);
+        for form in [MatmulForm::NN, MatmulForm::NT, MatmulForm::TN] {
+            ran.push(check(29, 43, 19, form, true, act));
+            ran.push(check(3, 5, 7, form, true, act));
+            ran.push(check(16, 16, 8, form, true, act));
+        }
     }
+    every_variant_ran(&ran);
 }
 
 #[test]
 fn matmul_vae_shapes() {
-    check(128, 400, 784, MatmulForm::NT, true, Activation::Relu);
-    check(400, 784, 128, MatmulForm::TN, false, Activation::Identity);
+    let ran = [
+        check(128, 400, 784, MatmulForm::NT, true, Activation::Relu),
+        check(400, 784, 128, MatmulForm::TN, false, Activation::Identity),
+        check(128, 400, 784, MatmulForm::NN, false, Activation::Identity),
+    ];
+    assert!(ran.iter().all(|r| r.is_empty() || r.len() >= 3));
 }
 
 /// Shapes and offsets that take the vec4 kernels (dimensions and offsets multiples of 4) at
 /// edges that are not multiples of the 32×32 tile, and offsets that must fall back.
 #[test]
 fn matmul_vec4_paths_and_their_fallbacks() {
+    let mut ran = Vec::new();
     for form in [MatmulForm::NN, MatmulForm::NT, MatmulForm::TN] {
-        for &(m, n, k) in &[(4, 4, 4), (36, 44, 12), (12, 8, 100), (3, 8, 8), (8, 4, 7)] {
+        for &(m, n, k) in &[
+            (4, 4, 4),
+            (36, 44, 12),
+            (12, 8, 100),
+            (3, 8, 8),
+            (8, 4, 7),
+            (24, 16, 20),
+        ] {
             for offset in [0, 4, 3] {
-                check_at(m, n, k, form, true, Activation::Relu, offset);
+                ran.push(check_at(m, n, k, form, true, Activation::Relu, offset));
             }
         }
     }
+    every_variant_ran(&ran);
 }

@@ -99,6 +99,9 @@ pub enum BackendError {
     /// Two operands of one operation share a buffer in a way the GPU cannot bind.
     #[error("in {op}: an output shares a buffer with another operand")]
     Aliasing { op: &'static str },
+    /// A matmul variant pinned by a name no variant has.
+    #[error("no matmul variant is named {asked:?} (the variants: {known})")]
+    UnknownMatmulVariant { asked: String, known: String },
     /// A handle that this backend did not make.
     #[error("unknown buffer {0} for this backend")]
     UnknownBuffer(u32),

@@ -20,7 +20,7 @@ mod validate;
 
 pub use contraction::Contraction;
 pub use error::BackendError;
-pub use ops::{Activation, AdamStep, BatchNormHyper, MatmulForm};
+pub use ops::{Activation, AdamStep, BatchNormHyper, MatmulForm, matmul_flop};
 pub use tensor::{BufferId, Bytes, Indices, Tensor};
 
 /// Hardware-independent performance counters, cumulative since the backend was made.
@@ -34,6 +34,14 @@ pub struct Counters {
     pub bytes_uploaded: u64,
     /// Bytes copied back from device buffers to the host.
     pub bytes_read: u64,
+    /// Times the host waited for the device (read-backs, timed submits).
+    pub host_waits: u64,
+    /// Dispatches that advanced the dispatch parameters on the device (at most one per submit,
+    /// GPU only), not counted in `dispatches`: what a step uploads instead of its step number.
+    pub param_advances: u64,
+    /// Floating-point operations of the matmuls recorded (2·m·n·k each): nearly all of a
+    /// training step's arithmetic, so its rate against a device's peak.
+    pub matmul_flop: u64,
 }
 
 impl Counters {
@@ -44,6 +52,9 @@ impl Counters {
             submits: self.submits - earlier.submits,
             bytes_uploaded: self.bytes_uploaded - earlier.bytes_uploaded,
             bytes_read: self.bytes_read - earlier.bytes_read,
+            host_waits: self.host_waits - earlier.host_waits,
+            param_advances: self.param_advances - earlier.param_advances,
+            matmul_flop: self.matmul_flop - earlier.matmul_flop,
         }
     }
 }
@@ -226,6 +237,32 @@ pub trait Backend {
 
     /// Ends a step: everything recorded so far is sent to the device, without waiting for it.
     fn submit(&mut self) -> Result<()>;
+
+    /// How [`Backend::finish_timed`] measures, in words.
+    fn timing_method(&self) -> &'static str;
+
+    /// Submits what is recorded and waits until the device has run it, for benchmarks and
+    /// tuning (never inside a training step). Returns the seconds the device took where the
+    /// backend can tell (GPU timestamp queries, else host time around the completed submit);
+    /// `None` where operations run as they are recorded (the CPU), so that the caller times
+    /// the recording itself.
+    fn finish_timed(&mut self) -> Result<Option<f64>>;
+
+    /// Records the device's peak probe, a kernel of independent fp32 multiply-add chains that
+    /// shows the arithmetic rate the device can reach, and returns its floating-point operation
+    /// count; `None` where the backend has no such probe (the CPU backend, whose reference is
+    /// its own large-matrix GEMM).
+    fn record_peak_probe(&mut self) -> Result<Option<u64>>;
+
+    /// The name of the matmul variant the backend runs for these operands (on the GPU, the one
+    /// autotuning chose for their shape class, tuning it now if it is new).
+    fn matmul_variant(
+        &mut self,
+        form: MatmulForm,
+        a: &Tensor,
+        b: &Tensor,
+        c: &Tensor,
+    ) -> Result<String>;
 
     /// The counts so far.
     fn counters(&self) -> Counters;

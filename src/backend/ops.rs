@@ -152,21 +152,39 @@ impl MatmulForm {
         let (b_k, b_col) = if tb { (1, k) } else { (n, 1) };
         [a_row, a_k, b_k, b_col]
     }
+
+    /// The operand shapes `(rows, cols)` of A and B for an `m × n × k` product of this form.
+    pub fn operand_shapes(self, m: usize, n: usize, k: usize) -> ((usize, usize), (usize, usize)) {
+        let (ta, tb) = self.transposes();
+        let a = if ta { (k, m) } else { (m, k) };
+        let b = if tb { (n, k) } else { (k, n) };
+        (a, b)
+    }
 }
 
-/// The coefficients of one Adam (AdamW) update, as the kernel takes them: the optimizer
+/// Floating-point operations of an `m × n × k` product: a multiply and an add per term.
+pub fn matmul_flop((m, n, k): (usize, usize, usize)) -> u64 {
+    2 * (m as u64) * (n as u64) * (k as u64)
+}
+
+/// The coefficients of one Adam (AdamW) update, as the kernels take them: the optimizer
 /// (`crate::optim::Adam`) computes them from its settings and the step number.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AdamStep {
     pub beta1: f32,
     pub beta2: f32,
     pub eps: f32,
-    /// `lr / (1 − β1^t)`.
+    /// `lr / (1 − β1^t)`, computed in f64 (the CPU backend uses it).
     pub step_size: f32,
-    /// `1 / √(1 − β2^t)`.
+    /// `1 / √(1 − β2^t)`, computed in f64 (the CPU backend uses it).
     pub inv_sqrt_bc2: f32,
     /// `1 − lr·weight_decay` (decoupled weight decay; 1 for plain Adam).
     pub decay: f32,
+    /// The learning rate and the step number `t` (from 1): the GPU kernel derives the two bias
+    /// corrections from them on the device, so that its parameters change by one word, by one,
+    /// per step, which the device advances itself (nothing is uploaded per step).
+    pub lr: f32,
+    pub t: u32,
 }
 
 /// Batch normalization's constants.

@@ -41,36 +41,46 @@ pub fn adapter_choice(
     })
 }
 
-/// Opens the backend `choice` and `adapter` (`--adapter`) ask for; returns it with a sentence
-/// saying what was chosen and why.
-pub fn open(choice: BackendChoice, adapter: Option<&str>) -> Result<(Box<dyn Backend>, String)> {
+/// Opens the backend `choice` and `adapter` (`--adapter`) ask for, with matmul autotuning on
+/// the GPU unless `autotune` is false (`--no-autotune`); returns it with a sentence saying what
+/// was chosen and why.
+pub fn open(
+    choice: BackendChoice,
+    adapter: Option<&str>,
+    autotune: bool,
+) -> Result<(Box<dyn Backend>, String)> {
+    let gpu = |adapter| -> Result<GpuBackend> {
+        let mut gpu = GpuBackend::new(adapter)?;
+        if !autotune {
+            gpu.set_autotune(false);
+        }
+        Ok(gpu)
+    };
     match adapter_choice(choice, adapter)? {
         None => {
             let cpu = CpuBackend::new();
             let why = format!("{} (--backend cpu)", cpu.device_name());
             Ok((Box::new(cpu), why))
         }
-        Some((AdapterChoice::HardwareOnly, why)) => {
-            match GpuBackend::new(AdapterChoice::HardwareOnly) {
-                Ok(gpu) => {
-                    let why = format!("gpu: {} ({why})", gpu.device_name());
-                    Ok((Box::new(gpu), why))
-                }
-                Err(e) => {
-                    let cpu = CpuBackend::new();
-                    let reason = match e {
-                        BackendError::OnlySoftware { .. } => {
-                            format!("{e}, slower than the CPU backend; --backend gpu would use it")
-                        }
-                        _ => e.to_string(),
-                    };
-                    let why = format!("{} (auto: {reason})", cpu.device_name());
-                    Ok((Box::new(cpu), why))
-                }
+        Some((AdapterChoice::HardwareOnly, why)) => match gpu(AdapterChoice::HardwareOnly) {
+            Ok(gpu) => {
+                let why = format!("gpu: {} ({why})", gpu.device_name());
+                Ok((Box::new(gpu), why))
             }
-        }
+            Err(e) => {
+                let cpu = CpuBackend::new();
+                let reason = match e {
+                    BackendError::OnlySoftware { .. } => {
+                        format!("{e}, slower than the CPU backend; --backend gpu would use it")
+                    }
+                    _ => e.to_string(),
+                };
+                let why = format!("{} (auto: {reason})", cpu.device_name());
+                Ok((Box::new(cpu), why))
+            }
+        },
         Some((adapter, why)) => {
-            let gpu = GpuBackend::new(adapter)?;
+            let gpu = gpu(adapter)?;
             let why = format!("gpu: {} ({why})", gpu.device_name());
             Ok((Box::new(gpu), why))
         }

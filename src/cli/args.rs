@@ -33,6 +33,10 @@ pub struct BackendArgs {
     /// Implies the GPU backend [default: `WGPU_ADAPTER_NAME` if set].
     #[arg(long, value_name = "INDEX|NAME", value_parser = NonEmptyStringValueParser::new())]
     pub adapter: Option<String>,
+    /// Run each matmul form's default kernel instead of timing the variants on this GPU and
+    /// keeping the fastest (as `GENGPU_NO_AUTOTUNE=1` does).
+    #[arg(long)]
+    pub no_autotune: bool,
 }
 
 #[derive(Args)]

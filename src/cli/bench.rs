@@ -1,32 +1,70 @@
-//! `gengpu bench`: matmul throughput and whole training steps, with per-step counts.
+//! `gengpu bench`: the device's peak, matmuls and whole training steps as shares of it, with
+//! per-step counts. With `--json`, standard output holds exactly one JSON object; status lines
+//! go to standard error either way.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+
+use gengpu::backend::select::open;
+use gengpu::bench::Report;
 
 use super::args::BackendArgs;
-use super::open_backend;
 
 pub fn run(choice: &BackendArgs, steps: usize, reps: usize, json: bool) -> Result<()> {
     if steps == 0 || reps == 0 {
         bail!("--steps and --reps must be at least 1");
     }
-    let mut backend = open_backend(choice)?;
-    let mut results = gengpu::bench::matmuls(backend.as_mut(), reps)?;
-    results.push(gengpu::bench::vae_steps(backend.as_mut(), steps)?);
-    results.push(gengpu::bench::gan_steps(backend.as_mut(), steps)?);
-    for m in &results {
-        if json {
-            println!("{}", serde_json::to_string(m)?);
-            continue;
-        }
-        let extra = match (m.gflops, &m.per_step) {
-            (Some(gflops), _) => format!("{gflops:8.2} GFLOP/s"),
-            (None, Some(c)) => format!(
-                "{} dispatches, {} submits, {} B up, {} B down per step",
-                c.dispatches, c.submits, c.bytes_uploaded, c.bytes_read
-            ),
-            (None, None) => String::new(),
-        };
-        println!("{:<34} {:9.3} ms   {extra}", m.name, m.ms);
+    let (mut backend, why) = open(
+        choice.backend,
+        choice.adapter.as_deref(),
+        !choice.no_autotune,
+    )
+    .context("cannot open the backend")?;
+    eprintln!("backend: {why}");
+    let report = gengpu::bench::run(backend.as_mut(), steps, reps, &mut |status| {
+        eprintln!("bench: {status}");
+    })?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_table(&report);
     }
     Ok(())
+}
+
+fn print_table(r: &Report) {
+    println!("device: {} ({})", r.device, r.backend);
+    println!("peak:   {:.1} GFLOP/s — {}", r.peak_gflops, r.peak);
+    println!("timing: {}, medians after a warm-up", r.timing);
+    println!();
+    println!(
+        "{:<12} {:>4} {:>5} {:>5} {:>4}  {:>9} {:>9} {:>7}  variant",
+        "matmul", "m", "n", "k", "form", "ms", "GFLOP/s", "% peak"
+    );
+    for m in &r.matmul {
+        println!(
+            "{:<12} {:>4} {:>5} {:>5} {:>4}  {:>9.3} {:>9.2} {:>6.1}%  {}",
+            m.name, m.m, m.n, m.k, m.form, m.ms, m.gflops, m.percent_of_peak, m.variant
+        );
+    }
+    println!();
+    println!(
+        "{:<6} {:>5} {:>9} {:>6} {:>7}  per step: dispatches+advance, submits, host waits, B up, B down",
+        "step", "batch", "ms", "GFLOP", "% peak"
+    );
+    for s in &r.steps {
+        println!(
+            "{:<6} {:>5} {:>9.3} {:>6.3} {:>6.1}%  {}+{}, {}, {}, {}, {}",
+            s.model,
+            s.batch,
+            s.ms,
+            s.gflop,
+            s.percent_of_peak,
+            s.dispatches,
+            s.param_advances,
+            s.submits,
+            s.host_waits,
+            s.bytes_uploaded,
+            s.bytes_read
+        );
+    }
 }

@@ -3,7 +3,10 @@
 
 use anyhow::{Context, Result};
 
-use gengpu::backend::gpu::{AdapterChoice, AdapterList, AdapterSummary, Rule, list_adapters};
+use gengpu::backend::gpu::{
+    AdapterChoice, AdapterList, AdapterSummary, NO_AUTOTUNE_VARIABLE, Rule, cached_winners,
+    list_adapters, tuning_cache_path,
+};
 use gengpu::backend::select::{BackendChoice, adapter_choice};
 
 pub fn run(json: bool) -> Result<()> {
@@ -69,6 +72,10 @@ fn report(list: &AdapterList, gpu: &str, auto: &str) -> serde_json::Value {
                 })
                 .collect();
             let lacks: Vec<String> = a.shortfalls.iter().map(ToString::to_string).collect();
+            let winners: serde_json::Map<String, serde_json::Value> = cached_winners(a)
+                .into_iter()
+                .map(|(class, variant)| (class, variant.into()))
+                .collect();
             serde_json::json!({
                 "index": a.index,
                 "name": a.name,
@@ -78,6 +85,7 @@ fn report(list: &AdapterList, gpu: &str, auto: &str) -> serde_json::Value {
                 "hardware": a.hardware,
                 "limits": limits,
                 "cannot_run": lacks,
+                "matmul_winners": winners,
             })
         })
         .collect();
@@ -131,6 +139,24 @@ fn print_adapter(a: &AdapterSummary) -> Result<()> {
     if !a.shortfalls.is_empty() {
         let lacks: Vec<String> = a.shortfalls.iter().map(ToString::to_string).collect();
         outln!("      cannot run gengpu: {}", lacks.join("; "));
+    }
+    print_tuning(a)
+}
+
+/// The matmul variants autotuning chose on this adapter and driver (from the cache file).
+fn print_tuning(a: &AdapterSummary) -> Result<()> {
+    let winners = cached_winners(a);
+    if winners.is_empty() {
+        outln!(
+            "      matmul autotuning: nothing tuned yet (the first run times the variants; \
+             --no-autotune or {NO_AUTOTUNE_VARIABLE}=1 keeps the defaults)"
+        );
+        return Ok(());
+    }
+    let file = tuning_cache_path().map_or_else(String::new, |p| format!(" ({})", p.display()));
+    outln!("      matmul autotuning winners{file}:");
+    for (class, variant) in winners {
+        outln!("        {class:<64} {variant}");
     }
     Ok(())
 }

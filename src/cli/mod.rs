@@ -117,7 +117,7 @@ enum Command {
         /// Repetitions of each matmul.
         #[arg(long, default_value_t = 10)]
         reps: usize,
-        /// Print JSON lines instead of a table.
+        /// Print one JSON object (and nothing else) on standard output instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -217,8 +217,8 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// Opens the backend `--backend` and `--adapter` ask for, saying which it is and why.
 fn open_backend(args: &BackendArgs) -> Result<Box<dyn Backend>> {
-    let (backend, why) =
-        open(args.backend, args.adapter.as_deref()).context("cannot open the backend")?;
+    let (backend, why) = open(args.backend, args.adapter.as_deref(), !args.no_autotune)
+        .context("cannot open the backend")?;
     eprintln!("backend: {why}");
     Ok(backend)
 }

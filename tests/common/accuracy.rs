@@ -117,6 +117,16 @@ impl Approx {
         Approx::builtin(root, carried, 4.5)
     }
 
+    /// `inverseSqrt`: 2 ULP.
+    pub fn inverse_sqrt(self) -> Approx {
+        let lo = self.exact - self.err;
+        assert!(lo > 0.0, "inverseSqrt of a value that may be ≤ 0: {self:?}");
+        let r = 1.0 / self.exact.sqrt();
+        // Decreasing: the farthest the computed operand can move it is from its lowest value.
+        let carried = 1.0 / lo.sqrt() - r;
+        Approx::builtin(r, carried, 2.0)
+    }
+
     /// `exp`: 3 + 2·|x| ULP.
     pub fn exp(self) -> Approx {
         let e = self.exact.exp();

@@ -13,6 +13,7 @@ mod elementwise;
 mod latent;
 mod loss;
 mod matmul;
+mod parallel;
 mod random;
 mod reduce;
 
@@ -198,6 +199,7 @@ impl Backend for CpuBackend {
         c: &Tensor,
     ) -> Result<()> {
         let dims = validate::matmul(form, a, b, bias, c)?;
+        self.counters.matmul_flop += super::matmul_flop(dims);
         self.compute([c], |me, [c]| {
             let (a, b) = (me.f32s(a)?, me.f32s(b)?);
             let bias = bias.map(|t| me.f32s(t)).transpose()?;
@@ -312,7 +314,17 @@ impl Backend for CpuBackend {
         let cols = logits.cols;
         self.compute([grad, loss], |me, [grad, loss]| {
             let (x, t) = (me.f32s(logits)?, me.f32s(targets)?);
-            loss::bce_with_logits(cols, x, t, grad_scale, me.fma, grad, loss);
+            let fma = me.fma;
+            // Rows are independent: the cores take whole rows each.
+            let rows = parallel::chunk_len(loss.len(), parallel::COSTLY.div_ceil(cols));
+            let work: Vec<_> = loss
+                .chunks_mut(rows)
+                .zip(grad.chunks_mut(rows * cols))
+                .zip(x.chunks(rows * cols).zip(t.chunks(rows * cols)))
+                .collect();
+            parallel::for_each_chunk(work, |((loss, grad), (x, t))| {
+                loss::bce_with_logits(cols, x, t, grad_scale, fma, grad, loss);
+            });
             Ok(())
         })
     }
@@ -371,7 +383,16 @@ impl Backend for CpuBackend {
     ) -> Result<()> {
         validate::adam(params, grads, m, v)?;
         self.compute([params, m, v], |me, [p, m, v]| {
-            adam::adam(step, me.f32s(grads)?, me.fma, p, m, v);
+            let fma = me.fma;
+            // Every parameter's update is its own: the cores take a slice each.
+            let chunk = parallel::chunk_len(p.len(), parallel::CHEAP);
+            let work: Vec<_> = p
+                .chunks_mut(chunk)
+                .zip(m.chunks_mut(chunk))
+                .zip(v.chunks_mut(chunk))
+                .zip(me.f32s(grads)?.chunks(chunk))
+                .collect();
+            parallel::for_each_chunk(work, |(((p, m), v), g)| adam::adam(step, g, fma, p, m, v));
             Ok(())
         })
     }
@@ -400,6 +421,28 @@ impl Backend for CpuBackend {
 
     fn submit(&mut self) -> Result<()> {
         Ok(())
+    }
+
+    fn timing_method(&self) -> &'static str {
+        "host time around the operations (they run as they are called)"
+    }
+
+    fn finish_timed(&mut self) -> Result<Option<f64>> {
+        Ok(None)
+    }
+
+    fn record_peak_probe(&mut self) -> Result<Option<u64>> {
+        Ok(None)
+    }
+
+    fn matmul_variant(
+        &mut self,
+        _form: MatmulForm,
+        _a: &Tensor,
+        _b: &Tensor,
+        _c: &Tensor,
+    ) -> Result<String> {
+        Ok(matmul::VARIANT.into())
     }
 
     fn counters(&self) -> Counters {

@@ -298,9 +298,11 @@ impl GpuContext {
         let index = list.choose(choice)?;
         let summary = list.adapters[index].clone();
         let (adapter, limits) = &adapters[index];
+        // Timestamps time benchmarks and autotuning on the device itself, where it has them.
+        let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
         let desc = wgpu::DeviceDescriptor {
             label: Some("gengpu"),
-            required_features: wgpu::Features::empty(),
+            required_features: features,
             required_limits: limits.clone(),
             experimental_features: wgpu::ExperimentalFeatures::disabled(),
             memory_hints: wgpu::MemoryHints::Performance,
@@ -334,6 +336,34 @@ impl GpuContext {
             Some(message) => Err(BackendError::Device(message)),
             None => Ok(()),
         }
+    }
+
+    /// Waits for everything submitted, then maps the first `bytes` of `buffer` (a `MAP_READ`
+    /// buffer a completed copy filled) and returns them.
+    pub(crate) fn read_mapped(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        buffer.map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
+            let _ = sender.send(r);
+        });
+        self.wait()?;
+        receiver
+            .recv()
+            .map_err(|e| BackendError::Device(e.to_string()))?
+            .map_err(|e| BackendError::Device(e.to_string()))?;
+        let values = buffer
+            .get_mapped_range(0..bytes)
+            .map_err(|e| BackendError::Device(e.to_string()))?
+            .to_vec();
+        buffer.unmap();
+        Ok(values)
+    }
+
+    /// Blocks until the device has run everything submitted.
+    pub(crate) fn wait(&self) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map(|_| ())
+            .map_err(|e| BackendError::Device(e.to_string()))
     }
 
     /// Fails unless a buffer of `bytes` fits the device's limits: every buffer is bound whole

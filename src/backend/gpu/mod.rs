@@ -8,7 +8,10 @@
 mod context;
 pub mod kernels;
 mod limits;
+mod params;
 mod recorder;
+mod timing;
+mod tune;
 
 pub use context::{
     AdapterChoice, AdapterList, AdapterName, AdapterSummary, GpuContext, list_adapters,
@@ -17,6 +20,8 @@ pub use limits::{LIMITS_VARIABLE, LimitPlan, LimitRow, LimitsMode, Rule, Shortfa
 
 use kernels::{Kernel, ShaderParams};
 use recorder::Recorder;
+use tune::Tuner;
+pub use tune::{NO_AUTOTUNE_VARIABLE, cache_path as tuning_cache_path, cached_winners};
 
 use super::{
     Activation, AdamStep, Backend, BackendError, BatchNormHyper, BufferId, Bytes, Counters,
@@ -33,6 +38,10 @@ pub struct GpuBackend {
     buffers: Vec<wgpu::Buffer>,
     recorder: Recorder,
     readback: Option<wgpu::Buffer>,
+    /// Which matmul variant runs for each shape class.
+    tuner: Tuner,
+    /// What the peak probe writes, made on its first run.
+    probe_sink: Option<Tensor>,
     /// Most bytes of one chunk of a dataset: one storage binding of the device, unless
     /// [`GpuBackend::limit_dataset_chunks`] lowered it.
     chunk_limit: u64,
@@ -44,11 +53,14 @@ impl GpuBackend {
         let ctx = GpuContext::new(&choice)?;
         let mut recorder = Recorder::new(&ctx);
         recorder.build_pipelines(&ctx)?;
+        let tuner = Tuner::new(&ctx.adapter);
         let mut backend = GpuBackend {
+            tuner,
             ctx,
             buffers: Vec::new(),
             recorder,
             readback: None,
+            probe_sink: None,
             chunk_limit: 0,
         };
         backend.limit_dataset_chunks(u64::MAX);
@@ -73,6 +85,40 @@ impl GpuBackend {
     /// The adapter in use.
     pub fn adapter(&self) -> &AdapterSummary {
         &self.ctx.adapter
+    }
+
+    /// Turns matmul autotuning on or off (it is on unless `GENGPU_NO_AUTOTUNE=1`); off, each
+    /// form runs its default variant.
+    pub fn set_autotune(&mut self, enabled: bool) {
+        self.tuner.set_enabled(enabled);
+    }
+
+    /// Makes every matmul run the variant `name` where it fits the operands (else the default),
+    /// or lifts the pin (`None`): how the parity tests cover every variant.
+    pub fn pin_matmul_variant(&mut self, name: Option<&str>) -> Result<()> {
+        let variant = match name {
+            None => None,
+            Some(name) => Some(kernels::matmul::variant_named(name).ok_or_else(|| {
+                BackendError::UnknownMatmulVariant {
+                    asked: name.to_string(),
+                    known: Self::matmul_variant_names().join(", "),
+                }
+            })?),
+        };
+        self.tuner.pin(variant);
+        Ok(())
+    }
+
+    /// How many buffers, bind groups and pipelines the backend holds: made before the first
+    /// step and cached, so the counts stay flat however many steps run (`tests/step_counts.rs`).
+    pub fn resources(&self) -> (usize, usize, usize) {
+        let (bind_groups, pipelines) = self.recorder.cached();
+        (self.buffers.len(), bind_groups, pipelines)
+    }
+
+    /// The names of every matmul variant (each covered by `tests/parity_matmul.rs`).
+    pub fn matmul_variant_names() -> Vec<&'static str> {
+        kernels::matmul::VARIANTS.iter().map(|v| v.name).collect()
     }
 
     fn buffer(&self, id: BufferId) -> Result<&wgpu::Buffer> {
@@ -212,26 +258,10 @@ impl Backend for GpuBackend {
             });
         encoder.copy_buffer_to_buffer(source, 4 * t.offset as u64, staging, 0, bytes);
         self.ctx.queue.submit([encoder.finish()]);
-        let (sender, receiver) = std::sync::mpsc::channel();
-        staging.map_async(wgpu::MapMode::Read, 0..bytes, move |r| {
-            let _ = sender.send(r);
-        });
-        self.ctx
-            .device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| BackendError::Device(e.to_string()))?;
-        receiver
-            .recv()
-            .map_err(|e| BackendError::Device(e.to_string()))?
-            .map_err(|e| BackendError::Device(e.to_string()))?;
-        let values = {
-            let view = staging
-                .get_mapped_range(0..bytes)
-                .map_err(|e| BackendError::Device(e.to_string()))?;
-            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
-        };
-        staging.unmap();
+        let raw = self.ctx.read_mapped(staging, bytes)?;
+        let values = bytemuck::pod_collect_to_vec::<u8, f32>(&raw);
         self.recorder.counters.submits += 1;
+        self.recorder.counters.host_waits += 1;
         self.recorder.counters.bytes_read += bytes;
         self.ctx.check()?;
         Ok(values)
@@ -432,6 +462,36 @@ impl Backend for GpuBackend {
 
     fn submit(&mut self) -> Result<()> {
         self.flush()
+    }
+
+    fn timing_method(&self) -> &'static str {
+        self.recorder.timing_method()
+    }
+
+    fn finish_timed(&mut self) -> Result<Option<f64>> {
+        self.recorder.finish_timed(&self.ctx).map(Some)
+    }
+
+    fn record_peak_probe(&mut self) -> Result<Option<u64>> {
+        let sink = match self.probe_sink {
+            Some(sink) => sink,
+            None => {
+                let sink = self.alloc(1, kernels::probe::SINK_LEN)?;
+                *self.probe_sink.insert(sink)
+            }
+        };
+        kernels::probe::peak_probe(self, &sink).map(Some)
+    }
+
+    fn matmul_variant(
+        &mut self,
+        form: MatmulForm,
+        a: &Tensor,
+        b: &Tensor,
+        c: &Tensor,
+    ) -> Result<String> {
+        let dims = validate::matmul(form, a, b, None, c)?;
+        tune::choose(self, form, dims, a, b, c).map(|variant| variant.name.to_string())
     }
 
     fn counters(&self) -> Counters {

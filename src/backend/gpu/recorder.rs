@@ -1,17 +1,19 @@
 //! Records dispatches and runs them as one command buffer: pipelines and bind groups are made
 //! once (on first use) and cached; parameters of all dispatches live in one uniform arena
-//! selected by dynamic offset, of which only blocks that changed since the last submit are
-//! uploaded.
+//! selected by dynamic offset, advanced on the device from one step to the next
+//! (`params.rs`), so that a steady step uploads nothing.
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;
 
-use super::context::GpuContext;
-use super::kernels::{FAMILIES, Kernel, PARAMS_BYTES};
-use crate::backend::{BackendError, BufferId, Counters, Result};
+use std::time::Instant;
 
-/// Dispatches per submit before the recorder submits on its own.
-const ARENA_SLOTS: u64 = 1024;
+use super::context::GpuContext;
+use super::kernels::step::ADVANCE_PARAMS;
+use super::kernels::{FAMILIES, Kernel, PARAMS_BYTES};
+use super::params::{Advance, ParamArena};
+use super::timing::Timestamps;
+use crate::backend::{BackendError, BufferId, Counters, Result};
 
 /// Most storage buffers a kernel binds: the downlevel limit per stage, which every kernel
 /// fits (`tests/limits.rs`).
@@ -41,34 +43,25 @@ pub(crate) struct Recorder {
     /// By entry point.
     pipelines: HashMap<&'static str, (wgpu::ComputePipeline, wgpu::BindGroupLayout)>,
     bind_groups: HashMap<BindKey, wgpu::BindGroup>,
-    arena: wgpu::Buffer,
-    slot_bytes: u64,
-    /// This submit's parameter blocks, and what the arena holds on the device.
-    staged: Vec<u8>,
-    uploaded: Vec<u8>,
+    params: ParamArena,
+    /// The advancing dispatch's bind group (the arena's twin and deltas), made on first use.
+    advance_group: Option<wgpu::BindGroup>,
     pending: Vec<Dispatch>,
+    /// Where the device has them: what times [`Recorder::finish_timed`].
+    timestamps: Option<Timestamps>,
     pub(crate) counters: Counters,
 }
 
 impl Recorder {
     pub(crate) fn new(ctx: &GpuContext) -> Self {
-        let align = u64::from(ctx.limits.min_uniform_buffer_offset_alignment);
-        let slot_bytes = PARAMS_BYTES.div_ceil(align) * align;
-        let arena = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("dispatch parameters"),
-            size: slot_bytes * ARENA_SLOTS,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
         Recorder {
             modules: HashMap::new(),
             pipelines: HashMap::new(),
             bind_groups: HashMap::new(),
-            arena,
-            slot_bytes,
-            staged: Vec::new(),
-            uploaded: Vec::new(),
+            params: ParamArena::new(ctx),
+            advance_group: None,
             pending: Vec::new(),
+            timestamps: Timestamps::new(ctx),
             counters: Counters::default(),
         }
     }
@@ -80,6 +73,11 @@ impl Recorder {
             self.pipeline(ctx, kernel);
         }
         ctx.check()
+    }
+
+    /// How many bind groups and pipelines are cached.
+    pub(crate) fn cached(&self) -> (usize, usize) {
+        (self.bind_groups.len(), self.pipelines.len())
     }
 
     /// Whether dispatches wait for a submit.
@@ -170,7 +168,7 @@ impl Recorder {
         params: &[u8],
         groups: (u32, u32),
     ) -> Result<()> {
-        if self.pending.len() as u64 == ARENA_SLOTS {
+        if self.pending.len() as u64 == self.params.dispatch_slots() {
             self.submit(ctx)?;
         }
         let pipeline = self.pipeline(ctx, kernel).0.clone();
@@ -188,11 +186,7 @@ impl Recorder {
             }
         };
         let slot = self.pending.len();
-        let start = slot * self.slot_bytes as usize;
-        self.staged.resize(start + self.slot_bytes as usize, 0);
-        let block = &mut self.staged[start..start + PARAMS_BYTES as usize];
-        block.fill(0);
-        block[..params.len()].copy_from_slice(params);
+        self.params.stage(slot, params);
         self.pending.push(Dispatch {
             pipeline,
             bind_group,
@@ -213,11 +207,7 @@ impl Recorder {
         let bindings = kernel.bindings;
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
-            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: &self.arena,
-                offset: 0,
-                size: NonZeroU64::new(PARAMS_BYTES),
-            }),
+            resource: self.uniform_block(),
         }];
         for (&(binding, _), id) in bindings.iter().zip(ids) {
             let buffer = buffers
@@ -235,63 +225,136 @@ impl Recorder {
         }))
     }
 
-    /// Uploads the parameter blocks that changed, then encodes every pending dispatch into one
-    /// compute pass and submits it. Does not wait.
+    /// Binding 0 of every kernel: its block of the arena, by dynamic offset.
+    fn uniform_block(&self) -> wgpu::BindingResource<'_> {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: &self.params.uniform,
+            offset: 0,
+            size: NonZeroU64::new(PARAMS_BYTES),
+        })
+    }
+
+    /// The advancing dispatch's pipeline and bind group.
+    fn advance_pipeline(&mut self, ctx: &GpuContext) -> (wgpu::ComputePipeline, wgpu::BindGroup) {
+        let (pipeline, layout) = self.pipeline(ctx, &ADVANCE_PARAMS).clone();
+        if self.advance_group.is_none() {
+            let group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("advance parameters"),
+                layout: &layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: self.uniform_block(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: self.params.deltas.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: self.params.shadow.as_entire_binding(),
+                    },
+                ],
+            });
+            self.advance_group = Some(group);
+        }
+        let group = self.advance_group.clone().expect("made above");
+        (pipeline, group)
+    }
+
+    /// Records the advancing dispatch and the copy of the arena's twin into the arena; with
+    /// `timed`, the submit's time starts here.
+    fn encode_advance(
+        &mut self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        advance: &Advance,
+        timed: bool,
+    ) {
+        let (pipeline, group) = self.advance_pipeline(ctx);
+        let timestamps = self.timestamps.as_ref().filter(|_| timed);
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("advance parameters"),
+                timestamp_writes: timestamps.map(|t| t.writes(true, false)),
+            });
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &group, &[self.params.advance_offset()]);
+            pass.dispatch_workgroups(advance.groups, 1, 1);
+        }
+        let bytes = 4 * u64::from(advance.words);
+        encoder.copy_buffer_to_buffer(&self.params.shadow, 0, &self.params.uniform, 0, bytes);
+        self.counters.param_advances += 1;
+    }
+
+    /// How [`Recorder::finish_timed`] measures.
+    pub(crate) fn timing_method(&self) -> &'static str {
+        match self.timestamps {
+            Some(_) => "GPU timestamp queries around the submit's passes",
+            None => "host time around a completed submit",
+        }
+    }
+
+    /// Brings the parameter arena up to date (advanced on the device; only deltas that changed
+    /// are uploaded), then encodes every pending dispatch into one compute pass and submits
+    /// it. Does not wait.
     pub(crate) fn submit(&mut self, ctx: &GpuContext) -> Result<()> {
+        self.submit_with(ctx, false)
+    }
+
+    /// Submits what is pending, waits for it, and returns the seconds the device took: from
+    /// timestamps written around the pass where the device has them, else host time from the
+    /// submit to its completion (the queue is idle before, since every submit before it was
+    /// waited for or is included).
+    pub(crate) fn finish_timed(&mut self, ctx: &GpuContext) -> Result<f64> {
+        ctx.wait()?;
+        let started = Instant::now();
+        let timed = self.has_pending() && self.timestamps.is_some();
+        self.submit_with(ctx, timed)?;
+        ctx.wait()?;
+        let host = started.elapsed().as_secs_f64();
+        self.counters.host_waits += 1;
+        match &self.timestamps {
+            Some(timestamps) if timed => timestamps.seconds(ctx),
+            _ => Ok(host),
+        }
+    }
+
+    fn submit_with(&mut self, ctx: &GpuContext, timed: bool) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let used = self.pending.len() * self.slot_bytes as usize;
-        self.upload_changed_params(ctx, used);
+        let advance = self
+            .params
+            .prepare(ctx, self.pending.len(), &mut self.counters);
         let mut encoder = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("step"),
             });
+        if let Some(advance) = &advance {
+            self.encode_advance(ctx, &mut encoder, advance, timed);
+        }
+        let timestamps = self.timestamps.as_ref().filter(|_| timed);
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("step"),
-                timestamp_writes: None,
+                timestamp_writes: timestamps.map(|t| t.writes(advance.is_none(), true)),
             });
             for d in &self.pending {
                 pass.set_pipeline(&d.pipeline);
-                let offset = (u64::from(d.slot) * self.slot_bytes) as u32;
+                let offset = (u64::from(d.slot) * self.params.slot_bytes) as u32;
                 pass.set_bind_group(0, &d.bind_group, &[offset]);
                 pass.dispatch_workgroups(d.groups.0, d.groups.1, 1);
             }
+        }
+        if let Some(timestamps) = timestamps {
+            timestamps.resolve(&mut encoder);
         }
         ctx.queue.submit([encoder.finish()]);
         self.counters.dispatches += self.pending.len() as u64;
         self.counters.submits += 1;
         self.pending.clear();
         ctx.check()
-    }
-
-    /// Writes only the runs of parameter slots that differ from what the device holds: from
-    /// the second step on, that is just the blocks with a step number in them.
-    fn upload_changed_params(&mut self, ctx: &GpuContext, used: usize) {
-        let slot = self.slot_bytes as usize;
-        if self.uploaded.len() < used {
-            self.uploaded.resize(used, 0xff);
-        }
-        let mut s = 0;
-        while s * slot < used {
-            let same = |i: usize| {
-                self.staged[i * slot..(i + 1) * slot] == self.uploaded[i * slot..(i + 1) * slot]
-            };
-            if same(s) {
-                s += 1;
-                continue;
-            }
-            let first = s;
-            while s * slot < used && !same(s) {
-                s += 1;
-            }
-            let range = first * slot..s * slot;
-            ctx.queue
-                .write_buffer(&self.arena, range.start as u64, &self.staged[range.clone()]);
-            self.counters.bytes_uploaded += range.len() as u64;
-            self.uploaded[range.clone()].copy_from_slice(&self.staged[range]);
-        }
     }
 }

@@ -15,7 +15,8 @@ shader_params! {
     struct Params {
         n: u32, p_off: u32, g_off: u32, m_off: u32,
         v_off: u32, beta1: f32, beta2: f32, eps: f32,
-        step_size: f32, inv_sqrt_bc2: f32, decay: f32, _pad: u32,
+        lr: f32, ln_beta1: f32, ln_beta2: f32, decay: f32,
+        t: u32, _pad0: u32, _pad1: u32, _pad2: u32,
     }
 }
 
@@ -53,10 +54,15 @@ pub(crate) fn adam(
         beta1: step.beta1,
         beta2: step.beta2,
         eps: step.eps,
-        step_size: step.step_size,
-        inv_sqrt_bc2: step.inv_sqrt_bc2,
+        lr: step.lr,
+        // In f64 on the host: ln β is what the bias correction's accuracy rests on.
+        ln_beta1: f64::from(step.beta1).ln() as f32,
+        ln_beta2: f64::from(step.beta2).ln() as f32,
         decay: step.decay,
-        _pad: 0,
+        t: step.t,
+        _pad0: 0,
+        _pad1: 0,
+        _pad2: 0,
     };
     launch_linear(
         gpu,

@@ -1,16 +1,20 @@
-//! `C = act(op(A)·op(B) + bias)`: a general strided kernel for every transpose form, and vec4
-//! variants for one form each where the operands allow. Each invocation computes a block of C
-//! in registers; the variant is chosen per call from the shapes and offsets.
+//! `C = act(op(A)·op(B) + bias)` in several variants: a general strided kernel for every
+//! transpose form and shape, register-blocked vec4 kernels of two block sizes for one form
+//! each where the operands allow, and a workgroup-memory tiled kernel for every form. Which
+//! variant runs is chosen per shape class by timing them on the device (`gpu/tune.rs`), or
+//! is the default where tuning is off.
 //!
 //! WGSL `shaders/matmul.wgsl`; CPU twin `src/backend/cpu/matmul.rs`; parity test
-//! `tests/parity_matmul.rs`.
+//! `tests/parity_matmul.rs` (every variant).
 
 use super::{Family, Kernel, ParamsLayout, R, W, index};
 use crate::backend::gpu::GpuBackend;
 use crate::backend::{Activation, BackendError, MatmulForm, Result, Tensor};
 
-/// Invocations along each side of a workgroup (`@workgroup_size(GROUP_SIDE, GROUP_SIDE)`).
+/// Invocations along each side of a register-blocked kernel's workgroup.
 const GROUP_SIDE: u32 = 8;
+/// Invocations along each side of `matmul_tiled`'s workgroup (each computes a 4×4 block).
+const TILE_SIDE: u32 = 16;
 
 shader_params! {
     /// `Params` of matmul.wgsl, shared by every variant.
@@ -26,68 +30,168 @@ pub(crate) static FAMILY: Family = Family {
     name: "matmul",
     wgsl: include_str!("../../../../shaders/matmul.wgsl"),
     activation: true,
-    constants: wgsl_constants![GROUP_SIDE],
+    constants: wgsl_constants![GROUP_SIDE, TILE_SIDE],
     params: ParamsLayout::of::<Params>(),
-    kernels: &[&MATMUL, &NT_VEC4, &NN_VEC4, &TN_VEC4],
+    kernels: &[
+        &MATMUL, &TILED, &NT_VEC4, &NT_8X4, &NN_VEC4, &NN_8X8, &TN_VEC4, &TN_8X8,
+    ],
 };
 
+/// The storage bindings of the strided kernels.
+const STRIDED_BINDINGS: &[super::Binding] = &[(1, R), (2, R), (3, R), (4, W)];
 /// The storage bindings of the vec4 variants: A and B as `array<vec4<f32>>`.
 const VEC4_BINDINGS: &[super::Binding] = &[(5, R), (6, R), (3, R), (4, W)];
 
-static MATMUL: Kernel = Kernel {
-    family: &FAMILY,
-    entry: "matmul",
-    bindings: &[(1, R), (2, R), (3, R), (4, W)],
-};
-
-static NT_VEC4: Kernel = Kernel {
-    family: &FAMILY,
-    entry: "matmul_nt_vec4",
-    bindings: VEC4_BINDINGS,
-};
-
-static NN_VEC4: Kernel = Kernel {
-    family: &FAMILY,
-    entry: "matmul_nn_vec4",
-    bindings: VEC4_BINDINGS,
-};
-
-static TN_VEC4: Kernel = Kernel {
-    family: &FAMILY,
-    entry: "matmul_tn_vec4",
-    bindings: VEC4_BINDINGS,
-};
-
-/// Rows × columns of the C block one invocation computes (`r0 = gid.y * 4u`,
-/// `c0 = gid.x * 4u` or `8u` in the WGSL).
-type Block = (usize, usize);
-
-/// The fastest matmul kernel the operands allow, with its block: a vec4 form where the
-/// dimensions read contiguously and the offsets are multiples of 4, else the general strided
-/// kernel.
-fn matmul_kernel(
-    form: MatmulForm,
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &Tensor,
-    b: &Tensor,
-) -> (&'static Kernel, Block) {
-    let whole = |x: usize| x.is_multiple_of(4);
-    let aligned = whole(a.offset) && whole(b.offset);
-    match form {
-        MatmulForm::NT if whole(k) && aligned => (&NT_VEC4, (4, 4)),
-        MatmulForm::NN if whole(k) && n.is_multiple_of(8) && aligned => (&NN_VEC4, (4, 8)),
-        MatmulForm::TN if whole(m) && n.is_multiple_of(8) && aligned => (&TN_VEC4, (4, 8)),
-        _ => (&MATMUL, (4, 4)),
+/// A kernel of the family with its bindings.
+const fn kernel(entry: &'static str, bindings: &'static [super::Binding]) -> Kernel {
+    Kernel {
+        family: &FAMILY,
+        entry,
+        bindings,
     }
 }
 
-/// Rows and columns of the C tile one workgroup computes: `GROUP_SIDE²` invocations of one
-/// block each.
-fn matmul_tile((rows, cols): Block) -> (usize, usize) {
-    let side = GROUP_SIDE as usize;
-    (side * rows, side * cols)
+static MATMUL: Kernel = kernel("matmul", STRIDED_BINDINGS);
+static TILED: Kernel = kernel("matmul_tiled", STRIDED_BINDINGS);
+static NT_VEC4: Kernel = kernel("matmul_nt_vec4", VEC4_BINDINGS);
+static NT_8X4: Kernel = kernel("matmul_nt_8x4", VEC4_BINDINGS);
+static NN_VEC4: Kernel = kernel("matmul_nn_vec4", VEC4_BINDINGS);
+static NN_8X8: Kernel = kernel("matmul_nn_8x8", VEC4_BINDINGS);
+static TN_VEC4: Kernel = kernel("matmul_tn_vec4", VEC4_BINDINGS);
+static TN_8X8: Kernel = kernel("matmul_tn_8x8", VEC4_BINDINGS);
+
+/// What a variant asks of the operands beyond a valid product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Needs {
+    /// Nothing: strided loads serve every form and shape.
+    Nothing,
+    /// One form, vec4 loads: offsets of A and B multiples of 4, and these dimensions
+    /// multiples of these numbers (1: any).
+    Vec4 {
+        form: MatmulForm,
+        m: usize,
+        n: usize,
+        k: usize,
+    },
+}
+
+/// One way of computing a matmul: a kernel and the C tile one workgroup computes.
+pub struct Variant {
+    /// The name tuning caches and `gengpu bench` shows.
+    pub name: &'static str,
+    kernel: &'static Kernel,
+    /// Rows and columns of C per workgroup.
+    tile: (usize, usize),
+    needs: Needs,
+}
+
+impl Variant {
+    /// Whether the variant computes this product of these operands.
+    fn fits(
+        &self,
+        form: MatmulForm,
+        (m, n, k): (usize, usize, usize),
+        a: &Tensor,
+        b: &Tensor,
+    ) -> bool {
+        match self.needs {
+            Needs::Nothing => true,
+            Needs::Vec4 {
+                form: f,
+                m: mm,
+                n: nn,
+                k: kk,
+            } => {
+                f == form
+                    && a.offset.is_multiple_of(4)
+                    && b.offset.is_multiple_of(4)
+                    && m.is_multiple_of(mm)
+                    && n.is_multiple_of(nn)
+                    && k.is_multiple_of(kk)
+            }
+        }
+    }
+}
+
+/// Register blocks of `rows × cols` per invocation in workgroups of `GROUP_SIDE²`.
+const fn blocked(rows: usize, cols: usize) -> (usize, usize) {
+    (GROUP_SIDE as usize * rows, GROUP_SIDE as usize * cols)
+}
+
+const fn vec4(form: MatmulForm, m: usize, n: usize, k: usize) -> Needs {
+    Needs::Vec4 { form, m, n, k }
+}
+
+/// Every variant, in order of preference when tuning is off: for each form the first that fits
+/// is the default (the register-blocked vec4 kernels, which were measured best on llvmpipe),
+/// and the general kernel fits everything.
+pub static VARIANTS: [Variant; 8] = [
+    Variant {
+        name: "nt_vec4_4x4",
+        kernel: &NT_VEC4,
+        tile: blocked(4, 4),
+        needs: vec4(MatmulForm::NT, 1, 1, 4),
+    },
+    Variant {
+        name: "nn_vec4_4x8",
+        kernel: &NN_VEC4,
+        tile: blocked(4, 8),
+        needs: vec4(MatmulForm::NN, 1, 8, 4),
+    },
+    Variant {
+        name: "tn_vec4_4x8",
+        kernel: &TN_VEC4,
+        tile: blocked(4, 8),
+        needs: vec4(MatmulForm::TN, 4, 8, 1),
+    },
+    Variant {
+        name: "general_4x4",
+        kernel: &MATMUL,
+        tile: blocked(4, 4),
+        needs: Needs::Nothing,
+    },
+    Variant {
+        name: "nt_vec4_8x4",
+        kernel: &NT_8X4,
+        tile: blocked(8, 4),
+        needs: vec4(MatmulForm::NT, 1, 1, 4),
+    },
+    Variant {
+        name: "nn_vec4_8x8",
+        kernel: &NN_8X8,
+        tile: blocked(8, 8),
+        needs: vec4(MatmulForm::NN, 1, 8, 4),
+    },
+    Variant {
+        name: "tn_vec4_8x8",
+        kernel: &TN_8X8,
+        tile: blocked(8, 8),
+        needs: vec4(MatmulForm::TN, 8, 8, 1),
+    },
+    Variant {
+        name: "tiled_64x64",
+        kernel: &TILED,
+        tile: (4 * TILE_SIDE as usize, 4 * TILE_SIDE as usize),
+        needs: Needs::Nothing,
+    },
+];
+
+/// The variants that compute this product, the default first.
+pub(crate) fn candidates(
+    form: MatmulForm,
+    dims: (usize, usize, usize),
+    a: &Tensor,
+    b: &Tensor,
+) -> Vec<&'static Variant> {
+    VARIANTS
+        .iter()
+        .filter(|v| v.fits(form, dims, a, b))
+        .collect()
+}
+
+/// The variant named `name`, if there is one.
+pub fn variant_named(name: &str) -> Option<&'static Variant> {
+    VARIANTS.iter().find(|v| v.name == name)
 }
 
 /// `c = act(op(a)·op(b) + bias)` with the `(m, n, k)` validation found.
@@ -102,7 +206,25 @@ pub(crate) fn matmul(
     act: Activation,
     c: &Tensor,
 ) -> Result<()> {
-    let (kernel, block) = matmul_kernel(form, m, n, k, a, b);
+    let variant = super::super::tune::choose(gpu, form, (m, n, k), a, b, c)?;
+    record(gpu, variant, form, (m, n, k), a, b, bias, act, c)
+}
+
+/// Records `variant` (which must fit the operands) computing `c = act(op(a)·op(b) + bias)`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn record(
+    gpu: &mut GpuBackend,
+    variant: &Variant,
+    form: MatmulForm,
+    (m, n, k): (usize, usize, usize),
+    a: &Tensor,
+    b: &Tensor,
+    bias: Option<&Tensor>,
+    act: Activation,
+    c: &Tensor,
+) -> Result<()> {
+    let kernel = variant.kernel;
+    gpu.recorder.counters.matmul_flop += crate::backend::matmul_flop((m, n, k));
     let [a_row, a_k, b_k, b_col] = form.strides(m, n, k);
     // Without a bias, bind A in its place: the kernel does not read it.
     let bias_tensor = bias.unwrap_or(a);
@@ -125,7 +247,7 @@ pub(crate) fn matmul(
         _pad0: 0,
         _pad1: 0,
     };
-    let (tile_rows, tile_cols) = matmul_tile(block);
+    let (tile_rows, tile_cols) = variant.tile;
     let (x, y) = (n.div_ceil(tile_cols), m.div_ceil(tile_rows));
     let max = gpu.ctx.limits.max_compute_workgroups_per_dimension;
     if x.max(y) > max as usize {

@@ -49,15 +49,17 @@ pub(super) mod elementwise;
 pub(super) mod latent;
 pub(super) mod loss;
 pub(super) mod matmul;
+pub(super) mod probe;
 pub(super) mod random;
 pub(super) mod reduce;
+pub(super) mod step;
 
 /// Bytes of one dispatch's parameters (16 words; every family's `Params` is checked to fit
 /// when it is defined).
 pub const PARAMS_BYTES: u64 = 64;
 
 /// Every family, for building every pipeline up front and for tests.
-pub static FAMILIES: [&Family; 9] = [
+pub static FAMILIES: [&Family; 11] = [
     &matmul::FAMILY,
     &elementwise::FAMILY,
     &reduce::FAMILY,
@@ -67,6 +69,8 @@ pub static FAMILIES: [&Family; 9] = [
     &adam::FAMILY,
     &data::FAMILY,
     &batchnorm::FAMILY,
+    &probe::FAMILY,
+    &step::FAMILY,
 ];
 
 /// Prepended to every family (WGSL has no includes).
