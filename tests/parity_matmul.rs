@@ -117,7 +117,11 @@ fn check_at(
     for variant in GpuBackend::matmul_variant_names() {
         gpu.pin_matmul_variant(Some(variant)).unwrap();
         let (got, used) = run(&mut *gpu, POISON);
-        assert_within(&format!("{what}, gpu variant {variant} (ran {used})"), &got, &model);
+        assert_within(
+            &format!("{what}, gpu variant {variant} (ran {used})"),
+            &got,
+            &model,
+        );
         ran.insert(used);
     }
     gpu.pin_matmul_variant(None).unwrap();
