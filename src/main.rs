@@ -4,10 +4,8 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_args();
     if std::env::var_os("NODEVICE_SELECT").is_none() {
         // Mesa's implicit device-select layer complains about a missing display on headless
         // machines; gengpu picks its adapter itself, so the layer has nothing to add.
@@ -18,6 +16,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // The reader of standard output stopped early (`| head`): nothing went wrong here.
         Err(e) if cli::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        // Stopped by a signal, checkpoint written and said: 128 + the signal, as shells do.
+        Err(e) if e.downcast_ref::<cli::Stopped>().is_some() => {
+            let signal = e.downcast_ref::<cli::Stopped>().map_or(0, |s| s.signal);
+            ExitCode::from(128u8.saturating_add(signal as u8))
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -8,7 +8,7 @@ use clap::builder::NonEmptyStringValueParser;
 use gengpu::backend::select::BackendChoice;
 use gengpu::model::{GanConfig, VaeConfig};
 use gengpu::optim::Adam;
-use gengpu::train::{ModelSettings, RunOptions, Settings};
+use gengpu::train::{DataSpec, ModelSettings, RunOptions, Settings};
 
 #[derive(Args, Clone)]
 pub struct DataArgs {
@@ -51,9 +51,17 @@ pub struct CommonTrainArgs {
     pub data: DataArgs,
     #[command(flatten)]
     pub backend: BackendArgs,
-    /// Output folder.
+    /// Output folder (with --resume: the checkpoint's run folder unless given).
     #[arg(long, default_value = "runs/latest")]
     pub out: PathBuf,
+    /// Continue the run of this checkpoint (or run folder) with its settings; --epochs is the
+    /// total, so --epochs 2 after a 1-epoch run trains one more.
+    #[arg(long, value_name = "CHECKPOINT|FOLDER")]
+    pub resume: Option<PathBuf>,
+    /// Keep the N latest epoch-numbered checkpoints (checkpoint_epoch{N}.safetensors) beside
+    /// checkpoint.safetensors.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub keep: usize,
     /// Steps between progress-bar loss updates (each one reads the losses back from the GPU).
     #[arg(long, default_value_t = 20)]
     pub log_every: usize,
@@ -67,6 +75,12 @@ impl CommonTrainArgs {
             seed: self.seed,
             out: self.out.clone(),
             log_every: self.log_every,
+            data: DataSpec {
+                data: self.data.data.clone(),
+                test_data: self.data.test_data.clone(),
+                limit: self.data.limit,
+            },
+            keep: self.keep,
         }
     }
 }

@@ -17,12 +17,14 @@ mod train;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use args::{BackendArgs, DataArgs, GanArgs, VaeArgs};
 use gengpu::backend::Backend;
 use gengpu::backend::select::open;
 pub use output::is_broken_pipe;
+pub use train::Stopped;
 
 #[derive(Parser)]
 #[command(
@@ -33,6 +35,29 @@ pub use output::is_broken_pipe;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The ids of the arguments given on the command line (not defaulted): a resumed run
+    /// refuses those that would change its checkpoint's settings.
+    #[arg(skip)]
+    explicit: Vec<String>,
+}
+
+impl Cli {
+    /// Parses the command line (exiting with clap's message on a bad one), noting which
+    /// arguments were given.
+    pub fn parse_args() -> Self {
+        let matches = Cli::command().get_matches();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        let mut level = Some(&matches);
+        while let Some(m) = level {
+            cli.explicit.extend(
+                m.ids()
+                    .filter(|id| m.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+                    .map(|id| id.to_string()),
+            );
+            level = m.subcommand().map(|(_, sub)| sub);
+        }
+        cli
+    }
 }
 
 #[derive(Subcommand)]
@@ -165,10 +190,14 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train {
             model: TrainModel::Vae(args),
-        } => train::run(&args.common, |image| args.settings(image)),
+        } => train::run(&args.common, &cli.explicit, "vae", |image| {
+            args.settings(image)
+        }),
         Command::Train {
             model: TrainModel::Gan(args),
-        } => train::run(&args.common, |image| args.settings(image)),
+        } => train::run(&args.common, &cli.explicit, "gan", |image| {
+            args.settings(image)
+        }),
         Command::Eval {
             checkpoint,
             data,

@@ -1,30 +1,261 @@
-//! `gengpu train vae|gan`.
+//! `gengpu train vae|gan`, fresh or resumed (`--resume`), stopped cleanly by SIGINT or SIGTERM.
 
-use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+
+use anyhow::{Context, Result, bail};
 
 use super::args::CommonTrainArgs;
 use super::open_backend;
-use gengpu::train::{self, ModelSettings};
+use gengpu::checkpoint::Checkpoint;
+use gengpu::train::{self, CHECKPOINT, CheckpointMeta, ModelSettings, Outcome, Progress};
 
-/// Loads the data, opens the backend and trains the model whose settings `settings` builds
-/// for the data's image size.
+/// A run stopped by `signal` after writing its checkpoint (the binary exits with 128 + it).
+#[derive(Debug, thiserror::Error)]
+#[error("stopped by signal {signal}")]
+pub struct Stopped {
+    pub signal: usize,
+}
+
+/// Arguments a resumed run may be given: they change where and how it runs, not what it is.
+const HARMLESS: [&str; 8] = [
+    "epochs",
+    "out",
+    "resume",
+    "backend",
+    "adapter",
+    "no_autotune",
+    "keep",
+    "log_every",
+];
+
+/// Where in the settings' JSON each other argument lands, to tell an argument that repeats
+/// the checkpoint's value from one that changes it.
+const SETTING_OF: [(&str, &[&str]); 13] = [
+    ("seed", &["run", "seed"]),
+    ("batch_size", &["run", "batch_size"]),
+    ("data", &["run", "data", "data"]),
+    ("test_data", &["run", "data", "test_data"]),
+    ("limit", &["run", "data", "limit"]),
+    ("lr", &["optimizer", "lr"]),
+    ("beta1", &["optimizer", "beta1"]),
+    ("beta2", &["optimizer", "beta2"]),
+    ("latent", &["config", "latent"]),
+    ("hidden", &["config", "hidden"]),
+    ("g_hidden", &["config", "g_hidden"]),
+    ("d_hidden", &["config", "d_hidden"]),
+    ("bn_eps", &["config", "batch_norm", "eps"]),
+];
+
+/// Trains the model `model` names: a new run with the settings `settings` builds for the
+/// data's image size, or with `--resume` the checkpoint's run, continued.
 pub fn run(
     common: &CommonTrainArgs,
+    explicit: &[String],
+    model: &str,
     settings: impl FnOnce((usize, usize)) -> ModelSettings,
 ) -> Result<()> {
-    let data = gengpu::data::resolve(
-        common.data.data.as_deref(),
-        common.data.test_data.as_deref(),
-        common.data.limit,
-    )
-    .context("cannot load the data")?;
+    let resumed = match &common.resume {
+        Some(path) => Some(resumed_run(path, common, explicit, model)?),
+        None => None,
+    };
+    let spec = match &resumed {
+        Some((_, meta, _)) => meta.settings.run().data.clone(),
+        None => train::DataSpec {
+            data: common.data.data.clone(),
+            test_data: common.data.test_data.clone(),
+            limit: common.data.limit,
+        },
+    };
+    let data = gengpu::data::resolve(spec.data.as_deref(), spec.test_data.as_deref(), spec.limit)
+        .context("cannot load the data")?;
     eprintln!(
         "data: {} ({} training, {} test examples)",
         data.description, data.train.count, data.test.count
     );
+    let asked = settings((data.train.rows, data.train.cols));
+    let settings = match &resumed {
+        Some((file, meta, settings)) => {
+            refuse_changes(explicit, &meta.settings, &asked, file.path())?;
+            settings.clone()
+        }
+        None => asked,
+    };
+    let out = settings.run().out.clone();
     let mut backend = open_backend(&common.backend)?;
-    let settings = settings((data.train.rows, data.train.cols));
-    train::train(backend.as_mut(), &data, &settings)?;
-    eprintln!("wrote {}", common.out.display());
-    Ok(())
+    let stop = stop_on_signals().context("cannot install the signal handlers")?;
+    let progress = resumed
+        .as_ref()
+        .map(|(file, meta, _)| (Progress::of(meta), file));
+    if let Some((p, _)) = &progress {
+        eprintln!(
+            "resuming after epoch {} (+{} steps), {} steps in all",
+            p.epoch, p.epoch_step, p.steps
+        );
+    }
+    let outcome = train::train(
+        backend.as_mut(),
+        &data,
+        &settings,
+        progress.as_ref().map(|(p, file)| (p, *file)),
+        &stop,
+    );
+    let resume_hint = || format!("gengpu train {model} --resume {}", out.display());
+    match outcome {
+        Ok(Outcome::Finished(_)) => {
+            eprintln!("wrote {}", out.display());
+            Ok(())
+        }
+        Ok(Outcome::Stopped {
+            signal,
+            epoch,
+            epoch_step,
+            checkpoint,
+        }) => {
+            eprintln!(
+                "stopped by signal {signal} after step {epoch_step} of epoch {epoch}; the \
+                 checkpoint is {}; continue with: {}",
+                checkpoint.display(),
+                resume_hint()
+            );
+            Err(Stopped { signal }.into())
+        }
+        Err(e) => {
+            // A lost device, memory, a diverged loss: the last checkpoint is as it was.
+            if out.join(CHECKPOINT).is_file() {
+                eprintln!(
+                    "the last checkpoint, {}, is kept; continue from it with: {}",
+                    out.join(CHECKPOINT).display(),
+                    resume_hint()
+                );
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// The checkpoint `path` names (a file, or a run folder holding one), its meaning, and the
+/// settings the resumed run continues with: the checkpoint's, with the harmless arguments
+/// given (`--epochs` the total, `--out`, …). Arguments that would change the model or the run
+/// are refused.
+fn resumed_run(
+    path: &Path,
+    common: &CommonTrainArgs,
+    explicit: &[String],
+    model: &str,
+) -> Result<(Checkpoint, CheckpointMeta, ModelSettings)> {
+    let file_path: PathBuf = if path.is_dir() {
+        path.join(CHECKPOINT)
+    } else {
+        path.to_path_buf()
+    };
+    let file = Checkpoint::open(&file_path)?;
+    let meta: CheckpointMeta = file.meta()?;
+    let kind = match meta.settings {
+        ModelSettings::Vae(_) => "vae",
+        ModelSettings::Gan(_) => "gan",
+    };
+    if kind != model {
+        bail!(
+            "{} holds a {kind}, not a {model}: resume it with `gengpu train {kind} --resume …`",
+            file_path.display()
+        );
+    }
+    let mut settings = meta.settings.clone();
+    let run = match &mut settings {
+        ModelSettings::Vae(s) => &mut s.run,
+        ModelSettings::Gan(s) => &mut s.run,
+    };
+    let given = |id: &str| explicit.iter().any(|e| e == id);
+    if given("epochs") {
+        run.epochs = common.epochs;
+    }
+    if given("out") {
+        run.out = common.out.clone();
+    } else if let Some(dir) = file_path.parent() {
+        run.out = dir.to_path_buf();
+    }
+    if given("keep") {
+        run.keep = common.keep;
+    }
+    if given("log_every") {
+        run.log_every = common.log_every;
+    }
+    if run.epochs <= meta.epoch {
+        bail!(
+            "{} has finished {} of its {} epochs already: --epochs is the total, so ask for \
+             more than {}",
+            file_path.display(),
+            meta.epoch,
+            meta.settings.run().epochs,
+            meta.epoch
+        );
+    }
+    Ok((file, meta, settings))
+}
+
+/// Fails if an argument other than the harmless ones was given and asks for another value
+/// than the checkpoint's run has (`asked` is what the arguments would set up afresh).
+fn refuse_changes(
+    explicit: &[String],
+    stored: &ModelSettings,
+    asked: &ModelSettings,
+    file: &Path,
+) -> Result<()> {
+    let (stored, asked) = (serde_json::to_value(stored)?, serde_json::to_value(asked)?);
+    let at = |v: &serde_json::Value, path: &[&str]| {
+        path.iter().fold(v.clone(), |v, key| v[*key].clone())
+    };
+    let mut changes = Vec::new();
+    for id in explicit
+        .iter()
+        .filter(|id| !HARMLESS.contains(&id.as_str()))
+    {
+        let flag = format!("--{}", id.replace('_', "-"));
+        match SETTING_OF.iter().find(|(name, _)| name == id) {
+            Some((_, path)) if at(&stored, path) == at(&asked, path) => {}
+            Some((_, path)) => changes.push(format!(
+                "{flag} {} (the checkpoint's run has {})",
+                at(&asked, path),
+                at(&stored, path)
+            )),
+            None if id == "no_batch_norm" => {
+                if at(&stored, &["config", "batch_norm"]).is_null()
+                    != at(&asked, &["config", "batch_norm"]).is_null()
+                {
+                    changes.push(format!("{flag} (the checkpoint's generator differs)"));
+                }
+            }
+            None => changes.push(flag),
+        }
+    }
+    if changes.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "cannot resume {} with {}: a resumed run keeps its checkpoint's settings (it may take \
+         --epochs, --out, --backend, --adapter, --keep, --log-every, --no-autotune)",
+        file.display(),
+        changes.join(", ")
+    )
+}
+
+/// A flag the loop checks after every step: set to the signal's number by SIGINT or SIGTERM. A
+/// second signal while one is pending ends the process at once (exit 128 + the signal).
+fn stop_on_signals() -> std::io::Result<Arc<AtomicUsize>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let stop = Arc::new(AtomicUsize::new(0));
+    let pending = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        // Registered first, so it sees `pending` as the earlier signal left it.
+        signal_hook::flag::register_conditional_shutdown(
+            signal,
+            128 + signal,
+            Arc::clone(&pending),
+        )?;
+        signal_hook::flag::register(signal, Arc::clone(&pending))?;
+        signal_hook::flag::register_usize(signal, Arc::clone(&stop), signal as usize)?;
+    }
+    Ok(stop)
 }

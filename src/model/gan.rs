@@ -301,6 +301,11 @@ impl Gan {
         Ok(())
     }
 
+    /// The device tensor of the sums [`Gan::read_sums`] averages.
+    pub fn sums(&self) -> Tensor {
+        self.sums
+    }
+
     /// Zeroes the sums.
     pub fn reset_sums(&mut self, backend: &mut dyn Backend) -> Result<()> {
         backend.fill(&self.sums, 0.0)

@@ -239,6 +239,11 @@ impl Vae {
             .map(|_| ())
     }
 
+    /// The device tensor of `[Σ BCE, Σ KL]`.
+    pub fn sums(&self) -> Tensor {
+        self.sums
+    }
+
     /// Zeroes the loss sums.
     pub fn reset_sums(&mut self, backend: &mut dyn Backend) -> Result<()> {
         backend.fill(&self.sums, 0.0)

@@ -4,11 +4,11 @@ use std::path::Path;
 
 use super::trainer::{Chart, Figures, Trainee, figure};
 use super::{DeviceData, Settings, TrainError, require_image_shape};
-use crate::backend::Backend;
+use crate::backend::{Backend, Tensor};
 use crate::data::TrainTest;
 use crate::model::gan::{Gan, GanConfig};
 use crate::model::{PICTURE_SEED, Step, sample};
-use crate::nn::State;
+use crate::nn::{LoadError, State};
 use crate::optim::Adam;
 use crate::picture;
 
@@ -67,6 +67,23 @@ impl GanTrainee {
 }
 
 impl Trainee for GanTrainee {
+    fn load_state(&mut self, backend: &mut dyn Backend, state: &State) -> Result<(), LoadError> {
+        self.gan.load_state(backend, state)
+    }
+
+    fn epoch_sums(&self) -> Tensor {
+        self.gan.sums()
+    }
+
+    /// The animation's frames so far, from the epochs' `sample_{epoch}.png` (those present).
+    fn resumed(&mut self, out: &Path, epochs_done: usize) -> Result<(), TrainError> {
+        self.frames = (1..=epochs_done)
+            .filter_map(|epoch| ::image::open(out.join(format!("sample_{epoch}.png"))).ok())
+            .map(|image| image.to_luma8())
+            .collect();
+        Ok(())
+    }
+
     /// The last partial batch of an epoch is dropped: batch statistics of a handful of
     /// examples would only add noise.
     fn steps_per_epoch(&self, examples: usize) -> usize {

@@ -25,6 +25,34 @@ impl MetricsLog {
         Ok(MetricsLog { path, file })
     }
 
+    /// Continues the log in `dir` of a run resumed after `epochs` epochs: its records of those
+    /// epochs are kept (any later one, written before the run stopped without its checkpoint,
+    /// is dropped) and returned.
+    pub fn resume(dir: &Path, epochs: usize) -> Result<(Self, Vec<serde_json::Value>), TrainError> {
+        let path = dir.join("metrics.jsonl");
+        let io_error = |source| TrainError::Io {
+            path: path.clone(),
+            source,
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(io_error(e)),
+        };
+        let records: Vec<serde_json::Value> = text
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|r| r["epoch"].as_u64().is_some_and(|e| e as usize <= epochs))
+            .collect();
+        let kept: String = records.iter().map(|r| format!("{r}\n")).collect();
+        crate::fsutil::write_atomically(&path, kept.as_bytes()).map_err(io_error)?;
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(io_error)?;
+        Ok((MetricsLog { path, file }, records))
+    }
+
     /// Appends one epoch's `record` (a JSON object) as a line, with the backend, the device,
     /// and the hardware-independent counts per step over the epoch's `steps` (`counts`).
     pub fn append(

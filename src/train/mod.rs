@@ -12,8 +12,8 @@ pub mod vae;
 pub use device_data::DeviceData;
 pub use metrics::MetricsLog;
 pub use saved::{CheckpointMeta, Loaded, load, load_vae};
-pub use settings::{ModelSettings, RunOptions, Settings};
-pub use trainer::{Figures, Trainee};
+pub use settings::{CHECKPOINT, DataSpec, ModelSettings, RunOptions, Settings};
+pub use trainer::{Figures, Outcome, Progress, StopRequest, Trainee};
 
 use std::path::PathBuf;
 
@@ -62,6 +62,21 @@ pub enum TrainError {
     Setting(String),
     #[error("invalid setting: {0}")]
     Optimizer(#[from] crate::optim::InvalidSettings),
+    /// The loss diverged: nothing of this epoch was written.
+    #[error(
+        "epoch {epoch}: {figure} is {value} after steps {first_step}–{last_step} of the run \
+         (the training diverged; try a smaller --lr)"
+    )]
+    NonFinite {
+        epoch: usize,
+        figure: &'static str,
+        value: f64,
+        first_step: u64,
+        last_step: u64,
+    },
+    /// A checkpoint that cannot continue with these settings.
+    #[error("cannot resume {path}: {reason}")]
+    Resume { path: PathBuf, reason: String },
 }
 
 /// Fails unless `data` holds images of the model's `height × width`.
@@ -81,13 +96,16 @@ pub fn require_image_shape(
     })
 }
 
-/// Trains the model `settings` describe on `data`, writing metrics, pictures and checkpoints
-/// into the run's folder. Returns each epoch's figures.
+/// Trains the model `settings` describe on `data` from `from` (the default for a new run; a
+/// checkpoint's [`Progress`] and state to resume one), writing metrics, pictures and
+/// checkpoints into the run's folder, until done or `stop` is set.
 pub fn train(
     backend: &mut dyn crate::backend::Backend,
     data: &TrainTest,
     settings: &ModelSettings,
-) -> Result<Vec<Figures>, TrainError> {
+    resume: Option<(&Progress, &crate::checkpoint::Checkpoint)>,
+    stop: &StopRequest,
+) -> Result<Outcome, TrainError> {
     let run = settings.run();
     run.validate(data.train.count)?;
     settings.optimizer().validate()?;
@@ -95,7 +113,23 @@ pub fn train(
         ModelSettings::Vae(s) => Box::new(vae::VaeTrainee::new(backend, data, s)?),
         ModelSettings::Gan(s) => Box::new(gan::GanTrainee::new(backend, data, s)?),
     };
-    run.prepare_out()?;
+    let fresh = Progress::default();
+    let from = match resume {
+        Some((progress, file)) => {
+            trainee
+                .load_state(backend, file.state())
+                .map_err(|e| saved::state_error(file, e))?;
+            std::fs::create_dir_all(&run.out).map_err(|source| TrainError::Io {
+                path: run.out.clone(),
+                source,
+            })?;
+            progress
+        }
+        None => {
+            run.prepare_out()?;
+            &fresh
+        }
+    };
     let train_data = DeviceData::upload(backend, &data.train)?;
     trainer::train_epochs(
         backend,
@@ -103,5 +137,7 @@ pub fn train(
         &train_data,
         settings,
         &data.description,
+        from,
+        stop,
     )
 }

@@ -17,6 +17,14 @@ pub struct CheckpointMeta {
     pub settings: ModelSettings,
     /// Epochs completed.
     pub epoch: usize,
+    /// Steps taken into the next epoch when the run was interrupted inside it (0 at an
+    /// epoch's end): a resumed run continues from exactly that step.
+    #[serde(default)]
+    pub epoch_step: usize,
+    /// What the model had summed on the device over those steps (its training figures'
+    /// sums), restored on resume so that the epoch's figures cover all of it.
+    #[serde(default)]
+    pub epoch_sums: Vec<f32>,
     /// Training steps taken.
     pub steps: u64,
     /// The training data, as described when the run started.
@@ -90,7 +98,7 @@ fn restored<M>(
 }
 
 /// A state that does not fit, named with the file it came from.
-fn state_error(file: &Checkpoint, error: LoadError) -> TrainError {
+pub(super) fn state_error(file: &Checkpoint, error: LoadError) -> TrainError {
     match error {
         LoadError::Backend(e) => TrainError::Backend(e),
         LoadError::State(source) => TrainError::State {

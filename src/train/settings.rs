@@ -51,6 +51,20 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// Steps between progress updates (each reads the running loss back from the device).
     pub log_every: usize,
+    /// The data the run trains and is evaluated on, as asked (a resumed run reads it again).
+    #[serde(default)]
+    pub data: DataSpec,
+    /// Epoch-numbered checkpoints kept beside `checkpoint.safetensors` (0: none).
+    #[serde(default)]
+    pub keep: usize,
+}
+
+/// The data a run was asked for: `--data`, `--test-data`, `--limit`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DataSpec {
+    pub data: Option<String>,
+    pub test_data: Option<String>,
+    pub limit: Option<usize>,
 }
 
 impl RunOptions {
@@ -78,7 +92,13 @@ impl RunOptions {
 
     /// Where the run's checkpoint goes (replaced at every epoch).
     pub fn checkpoint_path(&self) -> PathBuf {
-        self.out.join("checkpoint.safetensors")
+        self.out.join(CHECKPOINT)
+    }
+
+    /// Where the copy of epoch `epoch`'s checkpoint goes when `--keep` asks for copies.
+    pub fn epoch_checkpoint_path(&self, epoch: usize) -> PathBuf {
+        self.out
+            .join(format!("{EPOCH_CHECKPOINT_PREFIX}{epoch}.safetensors"))
     }
 
     /// Creates the output folder, and removes what an earlier run wrote there (its metrics,
@@ -112,21 +132,30 @@ impl RunOptions {
     }
 }
 
+/// The checkpoint's file name in a run folder.
+pub const CHECKPOINT: &str = "checkpoint.safetensors";
+/// `checkpoint_epoch{N}.safetensors`: the copies `--keep` keeps.
+const EPOCH_CHECKPOINT_PREFIX: &str = "checkpoint_epoch";
+
+/// The epoch of an epoch-numbered checkpoint's file name.
+pub fn checkpoint_epoch(name: &str) -> Option<usize> {
+    name.strip_prefix(EPOCH_CHECKPOINT_PREFIX)?
+        .strip_suffix(".safetensors")
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))?
+        .parse()
+        .ok()
+}
+
 /// Whether `name` is one of the files a training run writes.
 fn is_run_output(name: &str) -> bool {
-    const FIXED: [&str; 4] = [
-        "metrics.jsonl",
-        "loss.png",
-        "progress.gif",
-        "checkpoint.safetensors",
-    ];
+    const FIXED: [&str; 4] = ["metrics.jsonl", "loss.png", "progress.gif", CHECKPOINT];
     const PER_EPOCH: [&str; 3] = ["sample_", "reconstruction_", "manifold_"];
     let per_epoch = PER_EPOCH.iter().any(|prefix| {
         name.strip_prefix(prefix)
             .and_then(|rest| rest.strip_suffix(".png"))
             .is_some_and(|epoch| !epoch.is_empty() && epoch.bytes().all(|b| b.is_ascii_digit()))
     });
-    per_epoch || FIXED.contains(&name)
+    per_epoch || FIXED.contains(&name) || checkpoint_epoch(name).is_some()
 }
 
 #[cfg(test)]

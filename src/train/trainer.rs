@@ -3,14 +3,16 @@
 //! its own: its step, its figures, its pictures and its named state.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use serde_json::json;
 
-use super::{CheckpointMeta, DeviceData, MetricsLog, ModelSettings, TrainError};
-use crate::backend::Backend;
+use super::settings::checkpoint_epoch;
+use super::{CheckpointMeta, DeviceData, MetricsLog, ModelSettings, RunOptions, TrainError};
+use crate::backend::{Backend, Tensor};
 use crate::model::Step;
-use crate::nn::State;
+use crate::nn::{LoadError, State};
 use crate::picture::save_chart;
 use crate::progress::steps_bar;
 
@@ -84,32 +86,117 @@ pub trait Trainee {
 
     /// Everything the checkpoint holds as tensors.
     fn state(&self, backend: &mut dyn Backend) -> Result<State, TrainError>;
+
+    /// Replaces the model's state (weights, optimizer moments, statistics) with `state`.
+    fn load_state(&mut self, backend: &mut dyn Backend, state: &State) -> Result<(), LoadError>;
+
+    /// The device tensor in which the steps sum the epoch's training figures.
+    fn epoch_sums(&self) -> Tensor;
+
+    /// Picks up what a resumed run's earlier epochs left in `out` (e.g. animation frames).
+    fn resumed(&mut self, _out: &Path, _epochs_done: usize) -> Result<(), TrainError> {
+        Ok(())
+    }
 }
 
-/// Trains `trainee` on `data` for the epochs `settings` ask, writing metrics, pictures and a
-/// checkpoint into the run's folder after every epoch. Returns each epoch's figures.
+/// Where a resumed run starts: what its checkpoint says was done.
+#[derive(Clone, Debug, Default)]
+pub struct Progress {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Steps done into the next epoch (0 at an epoch's end).
+    pub epoch_step: usize,
+    /// Training steps of the whole run so far.
+    pub steps: u64,
+    /// The epoch's sums over its first `epoch_step` steps.
+    pub epoch_sums: Vec<f32>,
+}
+
+impl Progress {
+    /// The progress a checkpoint records.
+    pub fn of(meta: &CheckpointMeta) -> Self {
+        Progress {
+            epoch: meta.epoch,
+            epoch_step: meta.epoch_step,
+            steps: meta.steps,
+            epoch_sums: meta.epoch_sums.clone(),
+        }
+    }
+}
+
+/// Set (to the signal's number) to ask a running loop to stop after its current step.
+pub type StopRequest = AtomicUsize;
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Every epoch ran; each epoch's figures.
+    Finished(Vec<Figures>),
+    /// A stop was requested (by `signal`): the checkpoint holds the state after `epoch_step`
+    /// steps of epoch `epoch`.
+    Stopped {
+        signal: usize,
+        epoch: usize,
+        epoch_step: usize,
+        checkpoint: std::path::PathBuf,
+    },
+}
+
+/// Trains `trainee` on `data` for the epochs `settings` ask, from `from` (a fresh run starts
+/// at the default), writing metrics, pictures and a checkpoint into the run's folder after
+/// every epoch. When `stop` is set, finishes the current step, saves the checkpoint there and
+/// returns [`Outcome::Stopped`]. A non-finite training figure ends the run with an error before
+/// anything of that epoch is written, so the last good checkpoint stays as it was.
 pub fn train_epochs(
     backend: &mut dyn Backend,
     trainee: &mut dyn Trainee,
     data: &DeviceData,
     settings: &ModelSettings,
     data_description: &str,
-) -> Result<Vec<Figures>, TrainError> {
+    from: &Progress,
+    stop: &StopRequest,
+) -> Result<Outcome, TrainError> {
     let run = settings.run();
-    let mut metrics = MetricsLog::create(&run.out)?;
+    let chart = trainee.chart();
+    let (mut metrics, mut history) = if from.epoch == 0 && from.epoch_step == 0 {
+        (MetricsLog::create(&run.out)?, Vec::new())
+    } else {
+        let (log, records) = MetricsLog::resume(&run.out, from.epoch)?;
+        trainee.resumed(&run.out, from.epoch)?;
+        (log, history_of(&chart, &records))
+    };
     let seed = run.seed as u32;
     let steps = trainee.steps_per_epoch(data.count);
-    let mut history: Vec<Figures> = Vec::new();
-    let mut steps_done: u64 = 0;
-    for epoch in 1..=run.epochs {
+    let mut steps_done = from.steps;
+    let checkpoint =
+        |epoch: usize, epoch_step: usize, epoch_sums: Vec<f32>, steps: u64| CheckpointMeta {
+            settings: settings.clone(),
+            epoch,
+            epoch_step,
+            epoch_sums,
+            steps,
+            data: data_description.to_string(),
+            figures: Default::default(),
+        };
+    for epoch in from.epoch + 1..=run.epochs {
         let started = Instant::now();
         data.shuffle(backend, run.seed, epoch)?;
         trainee.start_epoch(backend)?;
+        // A run resumed inside this epoch continues at its step, with its sums so far.
+        let first = if epoch == from.epoch + 1 {
+            from.epoch_step
+        } else {
+            0
+        };
+        if first > 0 {
+            backend.upload(&trainee.epoch_sums(), &from.epoch_sums)?;
+        }
         // The per-step counts in the metrics are those of the steps alone.
         backend.submit()?;
         let before = backend.counters();
         let bar = steps_bar(epoch, run.epochs, steps);
-        for batch in 0..steps {
+        bar.set_position(first as u64);
+        for batch in first..steps {
             let step = Step {
                 seed,
                 index: steps_done,
@@ -118,12 +205,37 @@ pub fn train_epochs(
             backend.submit()?;
             steps_done += 1;
             bar.inc(1);
+            let signal = stop.load(Ordering::SeqCst);
+            if signal != 0 && batch + 1 < steps {
+                bar.finish_and_clear();
+                let sums = backend.read(&trainee.epoch_sums())?;
+                let meta = checkpoint(epoch - 1, batch + 1, sums, steps_done);
+                let path = run.checkpoint_path();
+                crate::checkpoint::save(&path, &meta, &trainee.state(backend)?)?;
+                return Ok(Outcome::Stopped {
+                    signal,
+                    epoch,
+                    epoch_step: batch + 1,
+                    checkpoint: path,
+                });
+            }
             if (batch + 1) % run.log_every == 0 && !bar.is_hidden() {
                 bar.set_message(trainee.progress(backend, batch + 1)?);
             }
         }
+        let run_steps = steps - first;
         let counts = backend.counters().since(&before);
         let mut figures = trainee.training_figures(backend, steps)?;
+        if let Some(&(name, value)) = figures.iter().find(|(_, v)| !v.is_finite()) {
+            bar.finish_and_clear();
+            return Err(TrainError::NonFinite {
+                epoch,
+                figure: name,
+                value,
+                first_step: steps_done - run_steps as u64 + 1,
+                last_step: steps_done,
+            });
+        }
         let seconds = started.elapsed().as_secs_f64();
         bar.finish_and_clear();
         let eval_started = Instant::now();
@@ -132,7 +244,7 @@ pub fn train_epochs(
             "epoch": epoch,
             "seconds": seconds,
             "steps": steps,
-            "steps_per_second": steps as f64 / seconds,
+            "steps_per_second": run_steps as f64 / seconds,
         });
         if let Some(test_figures) = evaluated {
             figures.extend(test_figures);
@@ -142,7 +254,7 @@ pub fn train_epochs(
             "epoch {epoch:>3}/{}  {}  {seconds:6.2} s, {:.1} steps/s",
             run.epochs,
             trainee.summary(&figures),
-            steps as f64 / seconds
+            run_steps as f64 / seconds
         );
         if let Some(fields) = record.as_object_mut() {
             fields.extend(
@@ -151,26 +263,66 @@ pub fn train_epochs(
                     .map(|&(name, value)| (name.into(), json!(value))),
             );
         }
-        metrics.append(record, backend, &counts, steps)?;
+        metrics.append(record, backend, &counts, run_steps)?;
         figures.insert(0, ("epoch", epoch as f64));
-        let saved_figures = figures
+        let mut meta = checkpoint(epoch, 0, Vec::new(), steps_done);
+        meta.figures = figures
             .iter()
             .map(|&(name, value)| (name.to_string(), value))
             .collect();
         history.push(figures);
 
         trainee.write_pictures(backend, &run.out, epoch)?;
-        write_chart(&trainee.chart(), &history, &run.out)?;
-        let meta = CheckpointMeta {
-            settings: settings.clone(),
-            epoch,
-            steps: steps_done,
-            data: data_description.to_string(),
-            figures: saved_figures,
-        };
+        write_chart(&chart, &history, &run.out)?;
         crate::checkpoint::save(&run.checkpoint_path(), &meta, &trainee.state(backend)?)?;
+        keep_epoch_checkpoint(run, epoch)?;
     }
-    Ok(history)
+    Ok(Outcome::Finished(history))
+}
+
+/// With `--keep N`, the epoch's checkpoint also under its epoch number (a hard link to the
+/// file just written, which the next epoch's atomic rename leaves alone), and only the N latest
+/// of those.
+fn keep_epoch_checkpoint(run: &RunOptions, epoch: usize) -> Result<(), TrainError> {
+    if run.keep == 0 {
+        return Ok(());
+    }
+    let io_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| TrainError::Io { path, source }
+    };
+    let numbered = run.epoch_checkpoint_path(epoch);
+    let _ = std::fs::remove_file(&numbered);
+    if std::fs::hard_link(run.checkpoint_path(), &numbered).is_err() {
+        let bytes = std::fs::read(run.checkpoint_path()).map_err(io_error(&numbered))?;
+        crate::fsutil::write_atomically(&numbered, &bytes).map_err(io_error(&numbered))?;
+    }
+    let mut kept: Vec<usize> = std::fs::read_dir(&run.out)
+        .map_err(io_error(&run.out))?
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name();
+            checkpoint_epoch(name.to_str()?)
+        })
+        .collect();
+    kept.sort_unstable_by(|a, b| b.cmp(a));
+    for &old in kept.iter().skip(run.keep) {
+        let path = run.epoch_checkpoint_path(old);
+        std::fs::remove_file(&path).map_err(io_error(&path))?;
+    }
+    Ok(())
+}
+
+/// The chart's figures of the epochs a resumed run's metrics log already holds.
+fn history_of(chart: &Chart, records: &[serde_json::Value]) -> Vec<Figures> {
+    records
+        .iter()
+        .map(|record| {
+            let value = |name: &str| record[name].as_f64().unwrap_or(f64::NAN);
+            let mut figures: Figures = vec![("epoch", value("epoch"))];
+            figures.extend(chart.series.iter().map(|&(_, name)| (name, value(name))));
+            figures
+        })
+        .collect()
 }
 
 /// `loss.png`: the chart's figures per epoch.

@@ -6,10 +6,11 @@ use std::path::Path;
 use super::trainer::{Chart, Figures, Trainee, figure};
 use super::{DeviceData, Settings, TrainError, require_image_shape};
 use crate::backend::Backend;
+use crate::backend::Tensor;
 use crate::data::TrainTest;
 use crate::model::vae::{Vae, VaeConfig};
 use crate::model::{PICTURE_SEED, Step, eval_stream, sample};
-use crate::nn::State;
+use crate::nn::{LoadError, State};
 use crate::optim::Adam;
 use crate::picture::save_grid;
 
@@ -67,6 +68,14 @@ impl VaeTrainee {
 }
 
 impl Trainee for VaeTrainee {
+    fn load_state(&mut self, backend: &mut dyn Backend, state: &State) -> Result<(), LoadError> {
+        self.vae.load_state(backend, state)
+    }
+
+    fn epoch_sums(&self) -> Tensor {
+        self.vae.sums()
+    }
+
     fn steps_per_epoch(&self, examples: usize) -> usize {
         examples.div_ceil(self.batch)
     }

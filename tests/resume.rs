@@ -1,0 +1,372 @@
+//! Long runs lose nothing: `--resume` continues a run bit for bit on the CPU (at an epoch's end
+//! or from the middle of one, after SIGINT or SIGTERM), a diverged loss leaves the last good
+//! checkpoint untouched, `--keep` keeps numbered checkpoints, and a resume that would change
+//! the run is refused.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use gengpu::checkpoint::Checkpoint;
+use gengpu::train::{CheckpointMeta, ModelSettings};
+
+fn gengpu(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gengpu"))
+        .args(args)
+        .output()
+        .expect("run gengpu")
+}
+
+#[track_caller]
+fn succeeds(args: &[&str]) -> Output {
+    let output = gengpu(args);
+    assert!(
+        output.status.success(),
+        "gengpu {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gengpu-resume-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    dir
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// A small VAE run on the CPU into `out`, with `extra` arguments.
+fn vae(out: &Path, epochs: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "train",
+        "vae",
+        "--backend",
+        "cpu",
+        "--limit",
+        "1000",
+        "--batch-size",
+        "100",
+        "--hidden",
+        "64",
+        "--epochs",
+        epochs,
+        "--out",
+    ];
+    args.push(s(out));
+    args.extend(extra);
+    args.into_iter().map(String::from).collect()
+}
+
+/// Every tensor of two checkpoints, byte for byte.
+#[track_caller]
+fn assert_same_tensors(a: &Path, b: &Path) {
+    let (a, b) = (
+        Checkpoint::open(a).expect("a"),
+        Checkpoint::open(b).expect("b"),
+    );
+    let names = |c: &Checkpoint| {
+        let mut n: Vec<String> = c.state().tensors().iter().map(|t| t.name.clone()).collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&a), names(&b));
+    for t in a.state().tensors() {
+        let other = b.state().get(&t.name).expect("same names");
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&t.values), bits(&other.values), "tensor {}", t.name);
+    }
+}
+
+/// The metrics log without its timings, which no two runs share.
+fn metrics(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .expect("metrics.jsonl")
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).expect("JSON");
+            if let Some(fields) = v.as_object_mut() {
+                fields.retain(|k, _| !k.contains("second"));
+            }
+            v
+        })
+        .collect()
+}
+
+fn run_strings(args: &[String]) -> Output {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    succeeds(&args)
+}
+
+#[test]
+fn one_epoch_then_resume_to_two_is_bit_identical_to_two() {
+    let dir = scratch("epochs");
+    let (straight, resumed) = (dir.join("straight"), dir.join("resumed"));
+    run_strings(&vae(&straight, "2", &[]));
+    run_strings(&vae(&resumed, "1", &[]));
+    succeeds(&["train", "vae", "--resume", s(&resumed), "--epochs", "2"]);
+    assert_same_tensors(
+        &straight.join("checkpoint.safetensors"),
+        &resumed.join("checkpoint.safetensors"),
+    );
+    assert_eq!(metrics(&straight), metrics(&resumed));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Starts `args`, waits until its first epoch is logged, then sends `signal`: the run is then
+/// inside its second epoch. Returns the exit status and standard error.
+#[cfg(unix)]
+fn interrupted(args: &[String], out: &Path, signal: &str) -> (Option<i32>, String) {
+    let child = Command::new(env!("CARGO_BIN_EXE_gengpu"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start gengpu");
+    let started = Instant::now();
+    while !std::fs::read_to_string(out.join("metrics.jsonl")).is_ok_and(|m| m.lines().count() >= 1)
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no epoch logged"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let sent = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let output = child.wait_with_output().expect("wait");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_mid_epoch_then_resume_is_bit_identical_to_a_straight_run() {
+    let dir = scratch("sigint");
+    let (straight, stopped) = (dir.join("straight"), dir.join("stopped"));
+    let gan = |out: &Path| -> Vec<String> {
+        [
+            "train",
+            "gan",
+            "--backend",
+            "cpu",
+            "--limit",
+            "3000",
+            "--epochs",
+            "2",
+            "--out",
+            s(out),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    run_strings(&gan(&straight));
+    let (code, stderr) = interrupted(&gan(&stopped), &stopped, "-INT");
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("--resume"), "says how to resume: {stderr}");
+    let file = Checkpoint::open(&stopped.join("checkpoint.safetensors")).expect("checkpoint");
+    let meta: CheckpointMeta = file.meta().expect("meta");
+    assert_eq!(meta.epoch, 1);
+    assert!(meta.epoch_step > 0, "stopped inside epoch 2");
+    succeeds(&["train", "gan", "--resume", s(&stopped)]);
+    assert_same_tensors(
+        &straight.join("checkpoint.safetensors"),
+        &stopped.join("checkpoint.safetensors"),
+    );
+    assert_eq!(metrics(&straight), metrics(&stopped));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_with_143_and_a_checkpoint() {
+    let dir = scratch("sigterm");
+    let out = dir.join("run");
+    let args = [
+        "train",
+        "vae",
+        "--backend",
+        "cpu",
+        "--epochs",
+        "3",
+        "--out",
+        s(&out),
+    ]
+    .map(String::from);
+    let (code, stderr) = interrupted(&args, &out, "-TERM");
+    assert_eq!(code, Some(143), "{stderr}");
+    let meta: CheckpointMeta = Checkpoint::open(&out.join("checkpoint.safetensors"))
+        .expect("checkpoint")
+        .meta()
+        .expect("meta");
+    assert!(meta.epoch >= 1);
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_diverged_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
+    let dir = scratch("nan");
+    // A fresh run that diverges at once: an error naming the epoch and steps, no checkpoint.
+    let fresh = dir.join("fresh");
+    let output = gengpu(&[
+        "train",
+        "vae",
+        "--backend",
+        "cpu",
+        "--limit",
+        "500",
+        "--lr",
+        "1e30",
+        "--out",
+        s(&fresh),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("epoch 1") && stderr.contains("NaN") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    assert!(!fresh.join("checkpoint.safetensors").exists());
+
+    // A good epoch, then one that diverges (its learning rate set to 1e30 in the checkpoint):
+    // the good checkpoint stays byte for byte.
+    let run = dir.join("run");
+    run_strings(&vae(&run, "1", &[]));
+    let path = run.join("checkpoint.safetensors");
+    let file = Checkpoint::open(&path).expect("checkpoint");
+    let mut meta: CheckpointMeta = file.meta().expect("meta");
+    match &mut meta.settings {
+        ModelSettings::Vae(settings) => settings.optimizer.lr = 1e30,
+        ModelSettings::Gan(_) => unreachable!("a VAE run"),
+    }
+    gengpu::checkpoint::save(&path, &meta, file.state()).expect("rewrite");
+    let good = std::fs::read(&path).expect("read");
+    let output = gengpu(&["train", "vae", "--resume", s(&run), "--epochs", "2"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("epoch 2") && stderr.contains("is kept"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&path).expect("read"), good);
+    assert_eq!(
+        metrics(&run).len(),
+        1,
+        "nothing of the diverged epoch logged"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn keep_keeps_the_latest_numbered_checkpoints() {
+    let dir = scratch("keep");
+    let out = dir.join("run");
+    run_strings(&vae(&out, "3", &["--keep", "2"]));
+    let exists = |e: usize| {
+        out.join(format!("checkpoint_epoch{e}.safetensors"))
+            .exists()
+    };
+    assert!(!exists(1) && exists(2) && exists(3));
+    assert_same_tensors(
+        &out.join("checkpoint_epoch3.safetensors"),
+        &out.join("checkpoint.safetensors"),
+    );
+    let epoch2: CheckpointMeta = Checkpoint::open(&out.join("checkpoint_epoch2.safetensors"))
+        .expect("epoch 2")
+        .meta()
+        .expect("meta");
+    assert_eq!(epoch2.epoch, 2);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_resume_that_would_change_the_run_is_refused() {
+    let dir = scratch("refused");
+    let out = dir.join("run");
+    run_strings(&vae(&out, "1", &[]));
+    let fails_with = |args: &[&str], needle: &str| {
+        let output = gengpu(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} should fail");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    };
+    fails_with(
+        &["train", "gan", "--resume", s(&out), "--epochs", "2"],
+        "holds a vae",
+    );
+    fails_with(
+        &[
+            "train",
+            "vae",
+            "--resume",
+            s(&out),
+            "--epochs",
+            "2",
+            "--hidden",
+            "32",
+        ],
+        "--hidden",
+    );
+    fails_with(
+        &["train", "vae", "--resume", s(&out), "--epochs", "1"],
+        "--epochs is the total",
+    );
+    // The checkpoint's own values, and harmless changes, are fine.
+    succeeds(&[
+        "train",
+        "vae",
+        "--resume",
+        s(&out),
+        "--epochs",
+        "2",
+        "--hidden",
+        "64",
+        "--batch-size",
+        "100",
+        "--keep",
+        "1",
+    ]);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_gpu_run_resumes_within_the_parity_tolerance() {
+    if common::gpu("a_gpu_run_resumes_within_the_parity_tolerance").is_none() {
+        return;
+    }
+    let dir = scratch("gpu");
+    let (straight, resumed) = (dir.join("straight"), dir.join("resumed"));
+    let gpu_vae = |out: &Path, epochs: &str| {
+        let mut args = vae(out, epochs, &[]);
+        args[3] = "gpu".into();
+        args
+    };
+    run_strings(&gpu_vae(&straight, "2"));
+    run_strings(&gpu_vae(&resumed, "1"));
+    succeeds(&["train", "vae", "--resume", s(&resumed), "--epochs", "2"]);
+    let (a, b) = (
+        Checkpoint::open(&straight.join("checkpoint.safetensors")).expect("a"),
+        Checkpoint::open(&resumed.join("checkpoint.safetensors")).expect("b"),
+    );
+    for t in a.state().tensors() {
+        let other = &b.state().get(&t.name).expect("same names").values;
+        common::assert_close(&t.name, &t.values, other, 1e-5, 1e-4);
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
