@@ -60,12 +60,18 @@ impl GanConfig {
 
     /// Refuses shapes no model can have (also those read from a checkpoint).
     pub fn validate(&self) -> std::result::Result<(), ConfigError> {
+        self.parameters().map(|_| ())
+    }
+
+    /// Checks the configuration and returns both networks' weights and biases (batch norm's
+    /// few aside).
+    pub fn parameters(&self) -> std::result::Result<usize, ConfigError> {
         let mut layers = vec![self.latent];
         layers.extend(&self.g_hidden);
         layers.push(self.pixels());
         layers.extend(&self.d_hidden);
         layers.push(1);
-        check_sizes("GAN", self.height, self.width, &layers)?;
+        let parameters = check_sizes("GAN", self.height, self.width, &layers)?;
         if let Some(norm) = self.batch_norm
             && !(norm.eps > 0.0 && (0.0..=1.0).contains(&norm.momentum))
         {
@@ -73,7 +79,7 @@ impl GanConfig {
                 "batch norm needs eps > 0 and momentum in [0, 1], not {norm:?}"
             )));
         }
-        Ok(())
+        Ok(parameters)
     }
 }
 

@@ -72,13 +72,14 @@ pub struct ConfigError(pub String);
 /// is allocated; smaller ones that still do not fit meet the backends' own checks.
 const MAX_PARAMETERS: usize = 1 << 28;
 
-/// Checks image sides and the widths of a chain of linear layers (`layers[i] → layers[i+1]`).
+/// Checks image sides and the widths of a chain of linear layers (`layers[i] → layers[i+1]`);
+/// returns the chain's weights and biases.
 fn check_sizes(
     model: &str,
     height: usize,
     width: usize,
     layers: &[usize],
-) -> Result<(), ConfigError> {
+) -> Result<usize, ConfigError> {
     if height == 0 || width == 0 {
         return Err(ConfigError(format!(
             "{model} images of {height}×{width} pixels"
@@ -96,7 +97,7 @@ fn check_sizes(
             .and_then(|layer| sum.checked_add(layer))
     });
     match parameters {
-        Some(n) if n <= MAX_PARAMETERS => Ok(()),
+        Some(n) if n <= MAX_PARAMETERS => Ok(n),
         _ => Err(ConfigError(format!(
             "{model} layers {layers:?} would need more than {MAX_PARAMETERS} parameters"
         ))),

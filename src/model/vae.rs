@@ -40,6 +40,11 @@ impl VaeConfig {
 
     /// Refuses shapes no model can have (also those read from a checkpoint).
     pub fn validate(&self) -> std::result::Result<(), ConfigError> {
+        self.parameters().map(|_| ())
+    }
+
+    /// Checks the configuration and returns its weights and biases.
+    pub fn parameters(&self) -> std::result::Result<usize, ConfigError> {
         let mut layers = vec![self.pixels()];
         layers.extend(&self.hidden);
         layers.push(2 * self.latent);

@@ -116,6 +116,7 @@ pub fn train(
     let fresh = Progress::default();
     let from = match resume {
         Some((progress, file)) => {
+            saved::holds_its_model(file, settings)?;
             trainee
                 .load_state(backend, file.state())
                 .map_err(|e| saved::state_error(file, e))?;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{ModelSettings, TrainError};
 use crate::backend::Backend;
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::model::{Gan, Vae};
 use crate::nn::{LoadError, State};
 
@@ -53,15 +53,14 @@ impl Loaded {
 pub fn load(backend: &mut dyn Backend, path: &Path, batch: usize) -> Result<Loaded, TrainError> {
     let file = Checkpoint::open(path)?;
     let meta: CheckpointMeta = file.meta()?;
+    holds_its_model(&file, &meta.settings)?;
     let loaded = match &meta.settings {
         ModelSettings::Vae(s) => {
-            s.config.validate()?;
             let vae = Vae::new(backend, s.config.clone(), batch, 0)?;
             let vae = restored(backend, &file, vae, Vae::load_state)?;
             Loaded::Vae(Box::new(vae), meta)
         }
         ModelSettings::Gan(s) => {
-            s.config.validate()?;
             // The generator is built for exactly `batch` rows; sampling chunks by it.
             let gan = Gan::new(backend, s.config.clone(), batch, 0)?;
             let gan = restored(backend, &file, gan, Gan::load_state)?;
@@ -69,6 +68,27 @@ pub fn load(backend: &mut dyn Backend, path: &Path, batch: usize) -> Result<Load
         }
     };
     Ok(loaded)
+}
+
+/// Fails unless `file` holds at least as many values as the model `settings` describe has
+/// weights: a damaged description must not make the model, allocated before its tensors are
+/// checked, larger than the file justifies.
+pub fn holds_its_model(file: &Checkpoint, settings: &ModelSettings) -> Result<(), TrainError> {
+    let parameters = match settings {
+        ModelSettings::Vae(s) => s.config.parameters()?,
+        ModelSettings::Gan(s) => s.config.parameters()?,
+    };
+    let held: usize = file.state().tensors().iter().map(|t| t.values.len()).sum();
+    if held < parameters {
+        return Err(CheckpointError::Config {
+            path: file.path().to_path_buf(),
+            reason: format!(
+                "its settings describe a model of {parameters} weights but it holds {held} values"
+            ),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// Opens a checkpoint that must hold a VAE.
