@@ -508,10 +508,29 @@ fn a_new_run_replaces_the_outputs_of_an_earlier_one_and_nothing_else() {
             "cpu",
             "--out",
             out_s,
+            "--overwrite",
         ])
     };
     run("2");
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
+    // Another run's outputs are not replaced without being asked to.
+    fails_with(
+        &[
+            "train",
+            "vae",
+            "--epochs",
+            "1",
+            "--limit",
+            "128",
+            "--batch-size",
+            "64",
+            "--backend",
+            "cpu",
+            "--out",
+            out_s,
+        ],
+        "--overwrite",
+    );
     let said = run("1");
     assert!(said.contains("replaced"), "{said}");
     assert!(out.join("sample_1.png").is_file());

@@ -133,3 +133,98 @@ fn an_error_states_its_cause_once() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.matches("no such folder").count(), 1, "{stderr}");
 }
+
+/// Without `--out`, every run gets its own `runs/<model>/version_N` (with its settings and
+/// command line in `config.json`), and `runs/latest` points to the newest.
+#[test]
+fn runs_without_out_are_versioned() {
+    let dir = scratch("versions");
+    let train = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_gengpu"))
+            .args([
+                "train",
+                "vae",
+                "--epochs",
+                "1",
+                "--limit",
+                "100",
+                "--batch-size",
+                "50",
+                "--hidden",
+                "8",
+                "--backend",
+                "cpu",
+            ])
+            .current_dir(&dir)
+            .output()
+            .expect("run gengpu");
+        assert!(output.status.success(), "{output:?}");
+    };
+    train();
+    train();
+    let runs = dir.join("runs").join("vae");
+    for n in [0, 1] {
+        let version = runs.join(format!("version_{n}"));
+        assert!(
+            version.join("checkpoint.safetensors").is_file(),
+            "{version:?}"
+        );
+        let config: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(version.join("config.json")).expect("config.json"),
+        )
+        .expect("JSON");
+        assert_eq!(config["model"], "vae");
+        assert!(
+            config["run"]["command"]
+                .as_str()
+                .is_some_and(|c| c.contains("--hidden 8"))
+        );
+    }
+    #[cfg(unix)]
+    assert_eq!(
+        std::fs::canonicalize(dir.join("runs/latest")).expect("runs/latest"),
+        std::fs::canonicalize(runs.join("version_1")).expect("version_1")
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// `eval` without data arguments scores the test data the checkpoint's run was evaluated on.
+#[test]
+fn eval_uses_the_runs_own_test_data() {
+    let t10k = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist-t10k");
+    let dir = scratch("eval-data");
+    let out = dir.join("run");
+    let trained = gengpu(&[
+        "train",
+        "vae",
+        "--epochs",
+        "1",
+        "--limit",
+        "100",
+        "--batch-size",
+        "50",
+        "--hidden",
+        "8",
+        "--backend",
+        "cpu",
+        "--test-data",
+        t10k.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(trained.status.success(), "{trained:?}");
+    let report = json_of(&[
+        "eval",
+        "--checkpoint",
+        out.join("checkpoint.safetensors").to_str().expect("utf-8"),
+        "--json",
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(report["examples"], 10_000, "{report}");
+    assert!(
+        report["data"].as_str().is_some_and(|d| d.contains("t10k")),
+        "{report}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -16,7 +16,8 @@ pub struct DataArgs {
     /// (default: the bundled 10,000 MNIST digits).
     #[arg(long)]
     pub data: Option<String>,
-    /// A folder for the test split (default: the t10k files beside --data, else a hold-out).
+    /// A folder for the test split [default: the t10k files beside --data, else a hold-out;
+    /// for a checkpoint's eval or interpolate: the test data its run was evaluated on].
     #[arg(long)]
     pub test_data: Option<String>,
     /// Train on the first N examples only.
@@ -51,9 +52,13 @@ pub struct CommonTrainArgs {
     pub data: DataArgs,
     #[command(flatten)]
     pub backend: BackendArgs,
-    /// Output folder (with --resume: the checkpoint's run folder unless given).
-    #[arg(long, default_value = "runs/latest")]
-    pub out: PathBuf,
+    /// Output folder [default: runs/<model>/version_N, the next free N, with runs/latest
+    /// pointing to it; with --resume: the checkpoint's folder].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Let a new run replace the outputs of an earlier run in --out.
+    #[arg(long)]
+    pub overwrite: bool,
     /// Continue the run of this checkpoint (or run folder) with its settings; --epochs is the
     /// total, so --epochs 2 after a 1-epoch run trains one more.
     #[arg(long, value_name = "CHECKPOINT|FOLDER")]
@@ -73,7 +78,8 @@ impl CommonTrainArgs {
             epochs: self.epochs,
             batch_size,
             seed: self.seed,
-            out: self.out.clone(),
+            // Chosen when the run starts (see `cli::train`).
+            out: self.out.clone().unwrap_or_default(),
             log_every: self.log_every,
             data: DataSpec {
                 data: self.data.data.clone(),
@@ -81,6 +87,7 @@ impl CommonTrainArgs {
                 limit: self.data.limit,
             },
             keep: self.keep,
+            command: std::env::args().collect::<Vec<_>>().join(" "),
         }
     }
 }

@@ -262,10 +262,20 @@ struct VaeOnTest {
 }
 
 impl VaeOnTest {
+    /// The checkpoint's VAE and the test data: `--data` / `--test-data` if given, else the
+    /// data its run was evaluated on (recorded in it).
     fn open(checkpoint: &std::path::Path, args: &DataArgs, choice: &BackendArgs) -> Result<Self> {
-        let (test, description) =
-            gengpu::data::resolve_test(args.data.as_deref(), args.test_data.as_deref())
-                .context("cannot load the data")?;
+        let (data, test_data) = if args.data.is_none() && args.test_data.is_none() {
+            let meta: gengpu::train::CheckpointMeta =
+                gengpu::checkpoint::Checkpoint::open(checkpoint)?.meta()?;
+            let spec = meta.settings.run().data.clone();
+            (spec.data, spec.test_data)
+        } else {
+            (args.data.clone(), args.test_data.clone())
+        };
+        let (test, description) = gengpu::data::resolve_test(data.as_deref(), test_data.as_deref())
+            .context("cannot load the data")?;
+        eprintln!("test data: {description}");
         let mut backend = open_backend(choice)?;
         let (vae, meta) = gengpu::train::load_vae(backend.as_mut(), checkpoint, EVAL_BATCH)?;
         gengpu::train::require_image_shape((vae.config.height, vae.config.width), &test)?;

@@ -18,10 +18,14 @@ pub struct Stopped {
     pub signal: usize,
 }
 
+/// The folder new runs go into, one per model and version.
+const RUNS: &str = "runs";
+
 /// Arguments a resumed run may be given: they change where and how it runs, not what it is.
-const HARMLESS: [&str; 8] = [
+const HARMLESS: [&str; 9] = [
     "epochs",
     "out",
+    "overwrite",
     "resume",
     "backend",
     "adapter",
@@ -74,13 +78,16 @@ pub fn run(
         "data: {} ({} training, {} test examples)",
         data.description, data.train.count, data.test.count
     );
-    let asked = settings((data.train.rows, data.train.cols));
+    let mut asked = settings((data.train.rows, data.train.cols));
     let settings = match &resumed {
         Some((file, meta, settings)) => {
             refuse_changes(explicit, &meta.settings, &asked, file.path())?;
             settings.clone()
         }
-        None => asked,
+        None => {
+            asked.run_mut().out = new_run_folder(common, model)?;
+            asked
+        }
     };
     let out = settings.run().out.clone();
     let mut backend = open_backend(&common.backend)?;
@@ -135,6 +142,73 @@ pub fn run(
     }
 }
 
+/// Where a new run writes: `--out` (refused if another run's outputs are there, unless
+/// `--overwrite`), or the next `runs/<model>/version_N`, with `runs/latest` pointing to it.
+fn new_run_folder(common: &CommonTrainArgs, model: &str) -> Result<PathBuf> {
+    if let Some(out) = &common.out {
+        let probe = train::RunOptions {
+            out: out.clone(),
+            ..Default::default()
+        };
+        if probe.holds_a_run() && !common.overwrite {
+            bail!(
+                "{} holds another run's outputs: pass --overwrite to replace them, --resume {} \
+                 to continue that run, or another --out",
+                out.display(),
+                out.display()
+            );
+        }
+        return Ok(out.clone());
+    }
+    let runs = Path::new(RUNS);
+    let parent = runs.join(model);
+    let next = std::fs::read_dir(&parent)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()?
+                        .strip_prefix("version_")?
+                        .parse::<usize>()
+                        .ok()
+                })
+                .max()
+                .map_or(0, |n| n + 1)
+        })
+        .unwrap_or(0);
+    let out = parent.join(format!("version_{next}"));
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    point_latest_to(runs, &out);
+    Ok(out)
+}
+
+/// `runs/latest` → the newest run folder: a symbolic link where the system has them. A
+/// failure here costs only the convenience, so it is said and not fatal.
+fn point_latest_to(runs: &Path, out: &Path) {
+    let latest = runs.join("latest");
+    let target = match out.strip_prefix(runs) {
+        Ok(relative) => relative.to_path_buf(),
+        Err(_) => out.to_path_buf(),
+    };
+    #[cfg(unix)]
+    let linked = {
+        if std::fs::symlink_metadata(&latest).is_ok_and(|m| m.file_type().is_symlink()) {
+            let _ = std::fs::remove_file(&latest);
+        }
+        std::os::unix::fs::symlink(&target, &latest)
+    };
+    #[cfg(not(unix))]
+    let linked = std::fs::write(runs.join("latest.txt"), target.to_string_lossy().as_bytes());
+    if let Err(e) = linked {
+        eprintln!(
+            "note: cannot point {} to {}: {e}",
+            latest.display(),
+            out.display()
+        );
+    }
+}
+
 /// The checkpoint `path` names (a file, or a run folder holding one), its meaning, and the
 /// settings the resumed run continues with: the checkpoint's, with the harmless arguments
 /// given (`--epochs` the total, `--out`, …). Arguments that would change the model or the run
@@ -171,8 +245,8 @@ fn resumed_run(
     if given("epochs") {
         run.epochs = common.epochs;
     }
-    if given("out") {
-        run.out = common.out.clone();
+    if let Some(out) = &common.out {
+        run.out = out.clone();
     } else if let Some(dir) = file_path.parent() {
         run.out = dir.to_path_buf();
     }

@@ -128,6 +128,7 @@ pub fn train(
         }
         None => {
             run.prepare_out()?;
+            run.write_config(settings)?;
             &fresh
         }
     };

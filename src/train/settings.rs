@@ -32,6 +32,22 @@ impl ModelSettings {
         }
     }
 
+    /// [`ModelSettings::run`], to change.
+    pub fn run_mut(&mut self) -> &mut RunOptions {
+        match self {
+            ModelSettings::Vae(s) => &mut s.run,
+            ModelSettings::Gan(s) => &mut s.run,
+        }
+    }
+
+    /// `vae` or `gan`: the model's name on the command line and in run folders.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ModelSettings::Vae(_) => "vae",
+            ModelSettings::Gan(_) => "gan",
+        }
+    }
+
     /// The optimizer's settings.
     pub fn optimizer(&self) -> &Adam {
         match self {
@@ -42,7 +58,7 @@ impl ModelSettings {
 }
 
 /// Options common to every model's training run.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct RunOptions {
     pub epochs: usize,
     pub batch_size: usize,
@@ -57,6 +73,9 @@ pub struct RunOptions {
     /// Epoch-numbered checkpoints kept beside `checkpoint.safetensors` (0: none).
     #[serde(default)]
     pub keep: usize,
+    /// The command line that started the run, as typed (for the record).
+    #[serde(default)]
+    pub command: String,
 }
 
 /// The data a run was asked for: `--data`, `--test-data`, `--limit`.
@@ -101,6 +120,27 @@ impl RunOptions {
             .join(format!("{EPOCH_CHECKPOINT_PREFIX}{epoch}.safetensors"))
     }
 
+    /// Whether the output folder holds files a training run writes.
+    pub fn holds_a_run(&self) -> bool {
+        std::fs::read_dir(&self.out).is_ok_and(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .any(|e| e.file_name().to_str().is_some_and(is_run_output))
+        })
+    }
+
+    /// Writes `config.json` into the output folder: the run's exact settings and command line,
+    /// readable without gengpu.
+    pub fn write_config(&self, settings: &ModelSettings) -> Result<(), TrainError> {
+        let path = self.out.join(CONFIG);
+        let io_error = |source| TrainError::Io {
+            path: path.clone(),
+            source,
+        };
+        let text = serde_json::to_string_pretty(settings).map_err(|e| io_error(e.into()))?;
+        crate::fsutil::write_atomically(&path, format!("{text}\n").as_bytes()).map_err(io_error)
+    }
+
     /// Creates the output folder, and removes what an earlier run wrote there (its metrics,
     /// pictures and checkpoint, recognized by name), so that the folder shows one run only.
     /// Other files are left alone.
@@ -134,6 +174,8 @@ impl RunOptions {
 
 /// The checkpoint's file name in a run folder.
 pub const CHECKPOINT: &str = "checkpoint.safetensors";
+/// The run's settings, as JSON, in its folder.
+const CONFIG: &str = "config.json";
 /// `checkpoint_epoch{N}.safetensors`: the copies `--keep` keeps.
 const EPOCH_CHECKPOINT_PREFIX: &str = "checkpoint_epoch";
 
@@ -148,7 +190,13 @@ pub fn checkpoint_epoch(name: &str) -> Option<usize> {
 
 /// Whether `name` is one of the files a training run writes.
 fn is_run_output(name: &str) -> bool {
-    const FIXED: [&str; 4] = ["metrics.jsonl", "loss.png", "progress.gif", CHECKPOINT];
+    const FIXED: [&str; 5] = [
+        "metrics.jsonl",
+        "loss.png",
+        "progress.gif",
+        CHECKPOINT,
+        CONFIG,
+    ];
     const PER_EPOCH: [&str; 3] = ["sample_", "reconstruction_", "manifold_"];
     let per_epoch = PER_EPOCH.iter().any(|prefix| {
         name.strip_prefix(prefix)
