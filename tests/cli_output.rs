@@ -59,6 +59,24 @@ fn eval_json_is_one_document() {
         out.to_str().expect("utf-8"),
     ]);
     assert!(trained.status.success(), "{trained:?}");
+    // metrics.csv: the same records as metrics.jsonl, a header and one row per epoch.
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).expect("metrics.csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let jsonl = std::fs::read_to_string(out.join("metrics.jsonl")).expect("metrics.jsonl");
+    let record: serde_json::Value = serde_json::from_str(jsonl.trim()).expect("JSON");
+    let position = header
+        .iter()
+        .position(|&c| c == "test_loss")
+        .expect("test_loss column");
+    let value: f64 = lines[1]
+        .split(',')
+        .nth(position)
+        .expect("value")
+        .parse()
+        .expect("number");
+    assert_eq!(Some(value), record["test_loss"].as_f64());
     let checkpoint = out.join("checkpoint.safetensors");
     let report = json_of(&[
         "eval",

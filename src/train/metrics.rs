@@ -1,4 +1,6 @@
-//! `metrics.jsonl`: one JSON object per epoch, appended and flushed as soon as it is known.
+//! `metrics.jsonl`: one JSON object per epoch, appended and flushed as soon as it is known; and
+//! `metrics.csv`, the same records as a table (Lightning's CSVLogger habit), rewritten whole
+//! after each epoch.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,6 +14,8 @@ use crate::backend::{Backend, Counters};
 pub struct MetricsLog {
     path: PathBuf,
     file: std::fs::File,
+    /// Every record so far, for the CSV.
+    records: Vec<serde_json::Value>,
 }
 
 impl MetricsLog {
@@ -22,7 +26,11 @@ impl MetricsLog {
             path: path.clone(),
             source,
         })?;
-        Ok(MetricsLog { path, file })
+        Ok(MetricsLog {
+            path,
+            file,
+            records: Vec::new(),
+        })
     }
 
     /// Continues the log in `dir` of a run resumed after `epochs` epochs: its records of those
@@ -50,7 +58,13 @@ impl MetricsLog {
             .append(true)
             .open(&path)
             .map_err(io_error)?;
-        Ok((MetricsLog { path, file }, records))
+        let log = MetricsLog {
+            path,
+            file,
+            records: records.clone(),
+        };
+        log.write_csv()?;
+        Ok((log, records))
     }
 
     /// Appends one epoch's `record` (a JSON object) as a line, with the backend, the device,
@@ -81,6 +95,46 @@ impl MetricsLog {
             .map_err(|source| TrainError::Io {
                 path: self.path.clone(),
                 source,
-            })
+            })?;
+        self.records.push(record);
+        self.write_csv()
     }
+
+    /// `metrics.csv` beside the log: a header of every field any record has, then one row per
+    /// record (a field a record lacks is empty).
+    fn write_csv(&self) -> Result<(), TrainError> {
+        let path = self.path.with_extension("csv");
+        let mut columns: Vec<&str> = Vec::new();
+        for record in &self.records {
+            for key in record.as_object().into_iter().flat_map(|o| o.keys()) {
+                if !columns.contains(&key.as_str()) {
+                    columns.push(key);
+                }
+            }
+        }
+        let mut text = csv_row(columns.iter().map(|c| c.to_string()));
+        for record in &self.records {
+            text += &csv_row(columns.iter().map(|c| match &record[*c] {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }));
+        }
+        crate::fsutil::write_atomically(&path, text.as_bytes())
+            .map_err(|source| TrainError::Io { path, source })
+    }
+}
+
+/// One CSV line: fields with a comma, quote or line break quoted, quotes doubled (RFC 4180).
+fn csv_row(fields: impl Iterator<Item = String>) -> String {
+    let quoted: Vec<String> = fields
+        .map(|f| {
+            if f.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f
+            }
+        })
+        .collect();
+    format!("{}\n", quoted.join(","))
 }

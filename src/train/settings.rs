@@ -190,8 +190,9 @@ pub fn checkpoint_epoch(name: &str) -> Option<usize> {
 
 /// Whether `name` is one of the files a training run writes.
 fn is_run_output(name: &str) -> bool {
-    const FIXED: [&str; 5] = [
+    const FIXED: [&str; 6] = [
         "metrics.jsonl",
+        "metrics.csv",
         "loss.png",
         "progress.gif",
         CHECKPOINT,
