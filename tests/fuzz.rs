@@ -58,7 +58,7 @@ fn reads_without_panic(bytes: &[u8]) {
         if let Ok(images) = parse_images(&input, "fuzz") {
             assert_eq!(
                 images.pixels.len(),
-                images.count * images.rows as usize * images.cols as usize
+                images.count * images.rows * images.cols
             );
         }
         let _ = parse_labels(&input, "fuzz");

@@ -2,57 +2,70 @@
 //! per-step counts. With `--json`, standard output holds exactly one JSON object; status lines
 //! go to standard error either way.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
-use gengpu::backend::select::open;
 use gengpu::bench::Report;
 
 use super::args::BackendArgs;
+use super::open_backend;
 
 pub fn run(choice: &BackendArgs, steps: usize, reps: usize, json: bool) -> Result<()> {
     if steps == 0 || reps == 0 {
         bail!("--steps and --reps must be at least 1");
     }
-    let (mut backend, why) = open(
-        choice.backend,
-        choice.adapter.as_deref(),
-        !choice.no_autotune,
-    )
-    .context("cannot open the backend")?;
-    eprintln!("backend: {why}");
+    let mut backend = open_backend(choice)?;
     let report = gengpu::bench::run(backend.as_mut(), steps, reps, &mut |status| {
         eprintln!("bench: {status}");
     })?;
     if json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?);
     } else {
-        print_table(&report);
+        print_table(&report)?;
     }
     Ok(())
 }
 
-fn print_table(r: &Report) {
-    println!("device: {} ({})", r.device, r.backend);
-    println!("peak:   {:.1} GFLOP/s — {}", r.peak_gflops, r.peak);
-    println!("timing: {}, medians after a warm-up", r.timing);
-    println!();
-    println!(
+fn print_table(r: &Report) -> Result<()> {
+    outln!("device: {} ({})", r.device, r.backend);
+    outln!("peak:   {:.1} GFLOP/s — {}", r.peak_gflops, r.peak);
+    outln!("timing: {}, medians after a warm-up", r.timing);
+    outln!();
+    outln!(
         "{:<12} {:>4} {:>5} {:>5} {:>4}  {:>9} {:>9} {:>7}  variant",
-        "matmul", "m", "n", "k", "form", "ms", "GFLOP/s", "% peak"
+        "matmul",
+        "m",
+        "n",
+        "k",
+        "form",
+        "ms",
+        "GFLOP/s",
+        "% peak"
     );
     for m in &r.matmul {
-        println!(
+        outln!(
             "{:<12} {:>4} {:>5} {:>5} {:>4}  {:>9.3} {:>9.2} {:>6.1}%  {}",
-            m.name, m.m, m.n, m.k, m.form, m.ms, m.gflops, m.percent_of_peak, m.variant
+            m.name,
+            m.m,
+            m.n,
+            m.k,
+            m.form,
+            m.ms,
+            m.gflops,
+            m.percent_of_peak,
+            m.variant
         );
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<6} {:>5} {:>9} {:>6} {:>7}  per step: dispatches+advance, submits, host waits, B up, B down",
-        "step", "batch", "ms", "GFLOP", "% peak"
+        "step",
+        "batch",
+        "ms",
+        "GFLOP",
+        "% peak"
     );
     for s in &r.steps {
-        println!(
+        outln!(
             "{:<6} {:>5} {:>9.3} {:>6.3} {:>6.1}%  {}+{}, {}, {}, {}, {}",
             s.model,
             s.batch,
@@ -67,4 +80,5 @@ fn print_table(r: &Report) {
             s.bytes_read
         );
     }
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! pictures, checkpoint. A model takes part through [`Trainee`], which supplies only what is
 //! its own: its step, its figures, its pictures and its named state.
 
+use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -250,12 +251,19 @@ pub fn train_epochs(
             figures.extend(test_figures);
             record["eval_seconds"] = json!(eval_started.elapsed().as_secs_f64());
         }
-        println!(
+        // The run's table on standard output; a reader that closed it ends the run here, its
+        // last checkpoint kept.
+        writeln!(
+            std::io::stdout().lock(),
             "epoch {epoch:>3}/{}  {}  {seconds:6.2} s, {:.1} steps/s",
             run.epochs,
             trainee.summary(&figures),
             run_steps as f64 / seconds
-        );
+        )
+        .map_err(|source| TrainError::Io {
+            path: "standard output".into(),
+            source,
+        })?;
         if let Some(fields) = record.as_object_mut() {
             fields.extend(
                 figures
