@@ -2,15 +2,11 @@
 //! one JSON document), a closed pipe ends the program quietly, and an error states each cause
 //! once.
 
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+mod common;
 
-fn gengpu(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gengpu"))
-        .args(args)
-        .output()
-        .expect("run gengpu")
-}
+use std::process::{Command, Stdio};
+
+use common::cli::gengpu;
 
 /// Standard output of a command that must succeed, parsed as one JSON document.
 #[track_caller]
@@ -29,11 +25,8 @@ fn json_of(args: &[&str]) -> serde_json::Value {
     })
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gengpu-out-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    dir
+fn scratch(name: &str) -> std::path::PathBuf {
+    common::cli::scratch("out", name)
 }
 
 #[test]

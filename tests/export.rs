@@ -2,9 +2,12 @@
 //! exactly, so that a strict `load_state_dict` takes the file, and the values are the
 //! checkpoint's own.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::cli::succeeds;
 use gengpu::checkpoint::Checkpoint;
 use safetensors::SafeTensors;
 use safetensors::tensor::Dtype;
@@ -59,24 +62,8 @@ const GAN: &[(&str, &[usize])] = &[
     ("discriminator.model.4.bias", &[1]),
 ];
 
-fn gengpu(args: &[&str]) -> std::process::Output {
-    let output = Command::new(env!("CARGO_BIN_EXE_gengpu"))
-        .args(args)
-        .output()
-        .expect("run gengpu");
-    assert!(
-        output.status.success(),
-        "gengpu {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gengpu-export-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    dir
+    common::cli::scratch("export", name)
 }
 
 /// Trains a default-shaped `model` for one short epoch on the CPU and exports it; returns the
@@ -84,7 +71,7 @@ fn scratch(name: &str) -> PathBuf {
 fn trained_and_exported(model: &str, dir: &Path) -> (PathBuf, PathBuf) {
     let run = dir.join("run");
     let run_s = run.to_str().expect("utf-8");
-    gengpu(&[
+    succeeds(&[
         "train",
         model,
         "--epochs",
@@ -100,7 +87,7 @@ fn trained_and_exported(model: &str, dir: &Path) -> (PathBuf, PathBuf) {
     ]);
     let checkpoint = run.join("checkpoint.safetensors");
     let export = dir.join("pytorch.safetensors");
-    gengpu(&[
+    succeeds(&[
         "export",
         "--checkpoint",
         checkpoint.to_str().expect("utf-8"),
@@ -202,7 +189,7 @@ fn a_gan_exports_as_pytorch_gan() {
 fn a_vae_without_a_reference_module_is_refused() {
     let dir = scratch("deep");
     let run = dir.join("run");
-    gengpu(&[
+    succeeds(&[
         "train",
         "vae",
         "--epochs",

@@ -9,32 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use common::cli::{gengpu, succeeds};
 use gengpu::checkpoint::Checkpoint;
 use gengpu::train::{CheckpointMeta, ModelSettings};
 
-fn gengpu(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gengpu"))
-        .args(args)
-        .output()
-        .expect("run gengpu")
-}
-
-#[track_caller]
-fn succeeds(args: &[&str]) -> Output {
-    let output = gengpu(args);
-    assert!(
-        output.status.success(),
-        "gengpu {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gengpu-resume-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    dir
+    common::cli::scratch("resume", name)
 }
 
 fn s(path: &Path) -> &str {

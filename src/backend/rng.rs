@@ -52,6 +52,18 @@ pub fn normal_rounded(seed: u32, stream: u32, index: u32, fma: Contraction) -> f
     (-2.0 * u1.ln()).sqrt() * cos_turns(u2, fma)
 }
 
+/// cos x = Σ (−1)^k x^2k / (2k)!, in x², highest power first (as random.wgsl's `cos_turns`).
+pub const COS_TAYLOR: [f32; 6] = [
+    -1.0 / 3_628_800.0,
+    1.0 / 40_320.0,
+    -1.0 / 720.0,
+    1.0 / 24.0,
+    -0.5,
+    1.0,
+];
+/// sin x / x = Σ (−1)^k x^2k / (2k + 1)!, in x², highest power first.
+pub const SIN_TAYLOR: [f32; 5] = [1.0 / 362_880.0, -1.0 / 5040.0, 1.0 / 120.0, -1.0 / 6.0, 1.0];
+
 /// `cos(2π·u)` for `u` in (0, 1), from additions and multiplications alone, as `cos_turns` in
 /// `shaders/random.wgsl`. WGSL bounds a device's `cos` only on [−π, π], and loosely there
 /// (2^-11 absolute); this is within a few ULP on any device. The angle is reduced exactly to
@@ -68,15 +80,7 @@ pub fn cos_turns(u: f32, fma: Contraction) -> f32 {
             .iter()
             .fold(0.0, |acc, &c| fma.mul_add(acc, x2, c))
     };
-    let cos = horner(&[
-        -1.0 / 3_628_800.0,
-        1.0 / 40_320.0,
-        -1.0 / 720.0,
-        1.0 / 24.0,
-        -0.5,
-        1.0,
-    ]);
-    let sin = x * horner(&[1.0 / 362_880.0, -1.0 / 5040.0, 1.0 / 120.0, -1.0 / 6.0, 1.0]);
+    let (cos, sin) = (horner(&COS_TAYLOR), x * horner(&SIN_TAYLOR));
     match n as u32 % 4 {
         0 => cos,
         1 => -sin,

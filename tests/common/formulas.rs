@@ -3,7 +3,7 @@
 //! operation, so that each parity test's bound follows the kernel's own formula.
 
 use super::accuracy::Approx;
-use gengpu::backend::Activation;
+use gengpu::backend::{Activation, rng};
 
 /// One of two branches, chosen by a sign the device may see either way when the operand's
 /// value is within its error of 0: the bound then covers both.
@@ -103,21 +103,8 @@ pub fn cos_turns(u: f32) -> Approx {
     let n = (quarters + 0.5).floor();
     let x = Approx::from(quarters - n).mul(std::f32::consts::FRAC_PI_2);
     let x2 = x.mul(x);
-    let cos = horner(
-        x2,
-        &[
-            -1.0 / 3_628_800.0,
-            1.0 / 40_320.0,
-            -1.0 / 720.0,
-            1.0 / 24.0,
-            -0.5,
-            1.0,
-        ],
-    );
-    let sin = x.mul(horner(
-        x2,
-        &[1.0 / 362_880.0, -1.0 / 5040.0, 1.0 / 120.0, -1.0 / 6.0, 1.0],
-    ));
+    let cos = horner(x2, &rng::COS_TAYLOR);
+    let sin = x.mul(horner(x2, &rng::SIN_TAYLOR));
     match n as u32 % 4 {
         0 => cos,
         1 => sin.neg(),

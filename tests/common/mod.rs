@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod accuracy;
+pub mod cli;
 pub mod formulas;
 pub mod parity;
 
