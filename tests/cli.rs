@@ -65,10 +65,12 @@ fn decodes_as_png(path: &Path) -> (u32, u32) {
 }
 
 /// The records of a run's `metrics.jsonl`, each checked to be JSON.
+/// The epochs' records of the metrics log (those without a `step`).
 fn metrics(out: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(out.join("metrics.jsonl")).expect("metrics.jsonl");
     text.lines()
-        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("each line is JSON"))
+        .filter(|record| record.get("step").is_none())
         .collect()
 }
 

@@ -239,3 +239,52 @@ fn eval_uses_the_runs_own_test_data() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Every `--log-every` steps the running training figures join the epochs' records, in both
+/// metrics.jsonl and metrics.csv (Lightning's habit: step rows and epoch rows in one table).
+#[test]
+fn running_losses_are_logged_every_log_every_steps() {
+    let dir = scratch("steps");
+    let out = dir.join("run");
+    let trained = gengpu(&[
+        "train",
+        "vae",
+        "--epochs",
+        "2",
+        "--limit",
+        "1000",
+        "--batch-size",
+        "100",
+        "--hidden",
+        "8",
+        "--log-every",
+        "5",
+        "--backend",
+        "cpu",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(trained.status.success(), "{trained:?}");
+    let jsonl = std::fs::read_to_string(out.join("metrics.jsonl")).expect("metrics.jsonl");
+    let records: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    let steps: Vec<u64> = records.iter().filter_map(|r| r["step"].as_u64()).collect();
+    assert_eq!(steps, [5, 10, 15, 20]);
+    assert!(
+        records
+            .iter()
+            .filter(|r| r.get("step").is_some())
+            .all(|r| r["train_loss"].as_f64().is_some_and(f64::is_finite))
+    );
+    assert_eq!(records.len(), 6, "4 step records and 2 epoch records");
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).expect("metrics.csv");
+    assert_eq!(csv.lines().count(), 7, "a header and 6 rows");
+    assert!(
+        csv.lines()
+            .next()
+            .is_some_and(|h| h.split(',').any(|c| c == "step"))
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -106,13 +106,8 @@ impl Trainee for GanTrainee {
         Ok(self.gan.train_step(backend, step, &self.adam)?)
     }
 
-    fn progress(&mut self, backend: &mut dyn Backend, steps: usize) -> Result<String, TrainError> {
-        let f = self.figures(backend, steps)?;
-        Ok(format!(
-            "D {:.3}  G {:.3}",
-            figure(&f, "d_loss"),
-            figure(&f, "g_loss")
-        ))
+    fn progress(&self, f: &Figures) -> String {
+        format!("D {:.3}  G {:.3}", figure(f, "d_loss"), figure(f, "g_loss"))
     }
 
     fn training_figures(

@@ -1,4 +1,5 @@
-//! `metrics.jsonl`: one JSON object per epoch, appended and flushed as soon as it is known; and
+//! `metrics.jsonl`: one JSON object per epoch, and one per `--log-every` steps (with a `step`
+//! field: the running training figures), appended and flushed as soon as known; and
 //! `metrics.csv`, the same records as a table (Lightning's CSVLogger habit), rewritten whole
 //! after each epoch.
 
@@ -33,10 +34,14 @@ impl MetricsLog {
         })
     }
 
-    /// Continues the log in `dir` of a run resumed after `epochs` epochs: its records of those
-    /// epochs are kept (any later one, written before the run stopped without its checkpoint,
-    /// is dropped) and returned.
-    pub fn resume(dir: &Path, epochs: usize) -> Result<(Self, Vec<serde_json::Value>), TrainError> {
+    /// Continues the log in `dir` of a run resumed after `epochs` epochs and `steps` steps: its
+    /// records of those are kept (any later one, written before the run stopped without its
+    /// checkpoint, is dropped) and returned.
+    pub fn resume(
+        dir: &Path,
+        epochs: usize,
+        steps: u64,
+    ) -> Result<(Self, Vec<serde_json::Value>), TrainError> {
         let path = dir.join("metrics.jsonl");
         let io_error = |source| TrainError::Io {
             path: path.clone(),
@@ -50,7 +55,10 @@ impl MetricsLog {
         let records: Vec<serde_json::Value> = text
             .lines()
             .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|r| r["epoch"].as_u64().is_some_and(|e| e as usize <= epochs))
+            .filter(|r| match r["step"].as_u64() {
+                Some(step) => step <= steps,
+                None => r["epoch"].as_u64().is_some_and(|e| e as usize <= epochs),
+            })
             .collect();
         let kept: String = records.iter().map(|r| format!("{r}\n")).collect();
         crate::fsutil::write_atomically(&path, kept.as_bytes()).map_err(io_error)?;
@@ -88,6 +96,13 @@ impl MetricsLog {
             );
             fields.insert("bytes_read_per_step".into(), per_step(counts.bytes_read));
         }
+        self.write_line(&record)?;
+        self.records.push(record);
+        self.write_csv()
+    }
+
+    /// One record as a line of the log, flushed.
+    fn write_line(&mut self, record: &serde_json::Value) -> Result<(), TrainError> {
         let line = format!("{record}\n");
         self.file
             .write_all(line.as_bytes())
@@ -95,7 +110,26 @@ impl MetricsLog {
             .map_err(|source| TrainError::Io {
                 path: self.path.clone(),
                 source,
-            })?;
+            })
+    }
+
+    /// Appends the running training `figures` of `epoch` after `step` steps of the run (every
+    /// `--log-every` steps): a record with a `step` field, beside the epochs' records.
+    pub fn append_step(
+        &mut self,
+        epoch: usize,
+        step: u64,
+        figures: &[(&'static str, f64)],
+    ) -> Result<(), TrainError> {
+        let mut record = json!({ "epoch": epoch, "step": step });
+        if let Some(fields) = record.as_object_mut() {
+            fields.extend(
+                figures
+                    .iter()
+                    .map(|&(name, value)| (name.into(), json!(value))),
+            );
+        }
+        self.write_line(&record)?;
         self.records.push(record);
         self.write_csv()
     }

@@ -54,11 +54,11 @@ pub trait Trainee {
         step: Step,
     ) -> Result<(), TrainError>;
 
-    /// The running figures for the progress bar after `steps` steps of the epoch.
-    fn progress(&mut self, backend: &mut dyn Backend, steps: usize) -> Result<String, TrainError>;
+    /// The progress bar's message for the running training figures.
+    fn progress(&self, figures: &Figures) -> String;
 
-    /// The epoch's training figures after its `steps` steps: the one read-back of what the
-    /// steps summed on the device.
+    /// The epoch's training figures over its first `steps` steps (all of them at its end):
+    /// a read-back of what the steps summed on the device.
     fn training_figures(
         &mut self,
         backend: &mut dyn Backend,
@@ -162,7 +162,7 @@ pub fn train_epochs(
     let (mut metrics, mut history) = if from.epoch == 0 && from.epoch_step == 0 {
         (MetricsLog::create(&run.out)?, Vec::new())
     } else {
-        let (log, records) = MetricsLog::resume(&run.out, from.epoch)?;
+        let (log, records) = MetricsLog::resume(&run.out, from.epoch, from.steps)?;
         trainee.resumed(&run.out, from.epoch)?;
         (log, history_of(&chart, &records))
     };
@@ -220,25 +220,25 @@ pub fn train_epochs(
                     checkpoint: path,
                 });
             }
-            if (batch + 1) % run.log_every == 0 && !bar.is_hidden() {
-                bar.set_message(trainee.progress(backend, batch + 1)?);
+            if (batch + 1) % run.log_every == 0 {
+                // The running figures, logged per step; a diverging loss is caught here first.
+                let running = trainee.training_figures(backend, batch + 1)?;
+                check_finite(&running, epoch, steps_done, batch + 1 - first)?;
+                bar.set_message(trainee.progress(&running));
+                metrics.append_step(epoch, steps_done, &running)?;
             }
         }
         let run_steps = steps - first;
         let counts = backend.counters().since(&before);
         let mut figures = trainee.training_figures(backend, steps)?;
-        if let Some(&(name, value)) = figures.iter().find(|(_, v)| !v.is_finite()) {
-            bar.finish_and_clear();
-            return Err(TrainError::NonFinite {
-                epoch,
-                figure: name,
-                value,
-                first_step: steps_done - run_steps as u64 + 1,
-                last_step: steps_done,
-            });
-        }
-        let seconds = started.elapsed().as_secs_f64();
         bar.finish_and_clear();
+        // The steps since the last running check (at positions that are multiples of log_every).
+        let unchecked = match steps % run.log_every {
+            0 => run.log_every,
+            rest => rest,
+        };
+        check_finite(&figures, epoch, steps_done, unchecked.min(steps - first))?;
+        let seconds = started.elapsed().as_secs_f64();
         let eval_started = Instant::now();
         let evaluated = trainee.evaluate(backend)?;
         let mut record = json!({
@@ -288,6 +288,26 @@ pub fn train_epochs(
     Ok(Outcome::Finished(history))
 }
 
+/// Fails if a training figure is not finite after `steps_done` steps of the run, the last
+/// `since_check` of them (at least one) since the previous check.
+fn check_finite(
+    figures: &Figures,
+    epoch: usize,
+    steps_done: u64,
+    since_check: usize,
+) -> Result<(), TrainError> {
+    match figures.iter().find(|(_, v)| !v.is_finite()) {
+        Some(&(name, value)) => Err(TrainError::NonFinite {
+            epoch,
+            figure: name,
+            value,
+            first_step: steps_done + 1 - since_check.max(1) as u64,
+            last_step: steps_done,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// With `--keep N`, the epoch's checkpoint also under its epoch number (a hard link to the
 /// file just written, which the next epoch's atomic rename leaves alone), and only the N latest
 /// of those.
@@ -324,6 +344,7 @@ fn keep_epoch_checkpoint(run: &RunOptions, epoch: usize) -> Result<(), TrainErro
 fn history_of(chart: &Chart, records: &[serde_json::Value]) -> Vec<Figures> {
     records
         .iter()
+        .filter(|record| record.get("step").is_none())
         .map(|record| {
             let value = |name: &str| record[name].as_f64().unwrap_or(f64::NAN);
             let mut figures: Figures = vec![("epoch", value("epoch"))];

@@ -97,19 +97,18 @@ impl Trainee for VaeTrainee {
         Ok(self.vae.train_step(backend, rows, step, &self.adam)?)
     }
 
-    fn progress(&mut self, backend: &mut dyn Backend, steps: usize) -> Result<String, TrainError> {
-        let (bce, kl) = self.vae.read_sums(backend)?;
-        let seen = (steps * self.batch).min(self.train_count);
-        Ok(format!("loss {:.2}", (bce + kl) / seen as f64))
+    fn progress(&self, figures: &Figures) -> String {
+        format!("loss {:.2}", figure(figures, "train_loss"))
     }
 
     fn training_figures(
         &mut self,
         backend: &mut dyn Backend,
-        _steps: usize,
+        steps: usize,
     ) -> Result<Figures, TrainError> {
         let (bce, kl) = self.vae.read_sums(backend)?;
-        let n = self.train_count as f64;
+        // Per example seen: all of them once the epoch is done.
+        let n = (steps * self.batch).min(self.train_count) as f64;
         Ok(vec![
             ("train_loss", (bce + kl) / n),
             ("train_bce", bce / n),
