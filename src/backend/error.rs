@@ -105,9 +105,15 @@ pub enum BackendError {
     /// A handle that this backend did not make.
     #[error("unknown buffer {0} for this backend")]
     UnknownBuffer(u32),
-    /// The device reported an error (validation, out of memory, lost device).
+    /// The device reported an error.
     #[error("GPU error: {0}")]
     Device(String),
+    /// The device ran out of memory.
+    #[error("out of GPU memory ({0}): use smaller layers or batches, or another device")]
+    OutOfMemory(String),
+    /// The driver or the system took the device away (a reset, a crash, a removed GPU).
+    #[error("the GPU device was lost ({0})")]
+    DeviceLost(String),
 }
 
 fn list(shortfalls: &[Shortfall]) -> String {

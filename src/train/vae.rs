@@ -98,7 +98,7 @@ impl Trainee for VaeTrainee {
     }
 
     fn progress(&self, figures: &Figures) -> String {
-        format!("loss {:.2}", figure(figures, "train_loss"))
+        format!("loss {:.3}", figure(figures, "train_loss"))
     }
 
     fn training_figures(
@@ -127,7 +127,7 @@ impl Trainee for VaeTrainee {
 
     fn summary(&self, f: &Figures) -> String {
         format!(
-            "train loss {:8.3}  test loss {:8.3} (BCE {:.2} + KL {:.2})",
+            "train loss {:8.3}  test loss {:8.3} (BCE {:.3} + KL {:.3})",
             figure(f, "train_loss"),
             figure(f, "test_loss"),
             figure(f, "test_bce"),

@@ -288,7 +288,7 @@ pub struct GpuContext {
     /// The limits the device was opened with: what every size is checked against.
     pub(crate) limits: wgpu::Limits,
     /// The first error the device reported outside an error scope, taken at the next check.
-    pub(crate) error: Arc<Mutex<Option<String>>>,
+    pub(crate) error: Arc<Mutex<Option<BackendError>>>,
 }
 
 impl GpuContext {
@@ -318,8 +318,17 @@ impl GpuContext {
         let sink = Arc::clone(&error);
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
-            slot.get_or_insert_with(|| e.to_string());
+            slot.get_or_insert_with(|| fault(&e));
         }));
+        let sink = Arc::clone(&error);
+        device.set_device_lost_callback(move |reason, message| {
+            // Destroyed is gengpu's own doing (the device dropped at the end); anything else
+            // is the driver or the system taking it away.
+            if reason != wgpu::DeviceLostReason::Destroyed {
+                let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
+                slot.get_or_insert(BackendError::DeviceLost(message));
+            }
+        });
         Ok(GpuContext {
             limits: device.limits(),
             device,
@@ -333,7 +342,7 @@ impl GpuContext {
     pub(crate) fn check(&self) -> Result<()> {
         let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
         match slot.take() {
-            Some(message) => Err(BackendError::Device(message)),
+            Some(error) => Err(error),
             None => Ok(()),
         }
     }
@@ -388,5 +397,33 @@ impl GpuContext {
             });
         }
         Ok(())
+    }
+}
+
+/// What a device error means for the user: out of memory, or another fault (named by wgpu).
+fn fault(error: &wgpu::Error) -> BackendError {
+    match error {
+        wgpu::Error::OutOfMemory { .. } => BackendError::OutOfMemory(error.to_string()),
+        _ => BackendError::Device(error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod fault_tests {
+    use super::*;
+
+    #[test]
+    fn out_of_memory_is_reported_as_such() {
+        let oom = wgpu::Error::OutOfMemory {
+            source: Box::new(std::io::Error::other("no room")),
+        };
+        let e = fault(&oom);
+        assert!(matches!(e, BackendError::OutOfMemory(_)));
+        assert!(e.to_string().contains("out of GPU memory"), "{e}");
+        let other = wgpu::Error::Internal {
+            source: Box::new(std::io::Error::other("x")),
+            description: "driver".into(),
+        };
+        assert!(matches!(fault(&other), BackendError::Device(_)));
     }
 }
