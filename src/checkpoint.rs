@@ -52,16 +52,39 @@ pub fn save<M: serde::Serialize>(
         source,
     };
     let json = serde_json::to_string(meta).map_err(|e| write_error(std::io::Error::other(e)))?;
-    let mut views: Vec<(&str, TensorView<'_>)> = Vec::with_capacity(state.tensors().len());
-    for t in state.tensors() {
-        let view = TensorView::new(Dtype::F32, t.shape.clone(), bytemuck::cast_slice(&t.values))
-            .map_err(|e| write_error(std::io::Error::other(e)))?;
-        views.push((&t.name, view));
+    let tensors = state.tensors().iter().map(|t| RawTensor {
+        name: &t.name,
+        dtype: Dtype::F32,
+        shape: &t.shape,
+        bytes: bytemuck::cast_slice(&t.values),
+    });
+    write_safetensors(path, tensors, HashMap::from([(META_KEY.to_string(), json)]))
+        .map_err(write_error)
+}
+
+/// One tensor as safetensors stores it: little-endian bytes of `dtype`.
+pub struct RawTensor<'a> {
+    pub name: &'a str,
+    pub dtype: Dtype,
+    pub shape: &'a [usize],
+    pub bytes: &'a [u8],
+}
+
+/// Writes `tensors` and the string `metadata` as one safetensors file, atomically (a temporary
+/// file, then a rename).
+pub fn write_safetensors<'a>(
+    path: &Path,
+    tensors: impl Iterator<Item = RawTensor<'a>>,
+    metadata: HashMap<String, String>,
+) -> std::io::Result<()> {
+    let mut views: Vec<(&str, TensorView<'_>)> = Vec::new();
+    for t in tensors {
+        let view =
+            TensorView::new(t.dtype, t.shape.to_vec(), t.bytes).map_err(std::io::Error::other)?;
+        views.push((t.name, view));
     }
-    let info = HashMap::from([(META_KEY.to_string(), json)]);
-    let bytes = safetensors::serialize(views, Some(info))
-        .map_err(|e| write_error(std::io::Error::other(e)))?;
-    crate::fsutil::write_atomically(path, &bytes).map_err(write_error)
+    let bytes = safetensors::serialize(views, Some(metadata)).map_err(std::io::Error::other)?;
+    crate::fsutil::write_atomically(path, &bytes)
 }
 
 /// A checkpoint read into memory.

@@ -6,10 +6,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use safetensors::tensor::{Dtype, TensorView};
+use safetensors::tensor::Dtype;
 use thiserror::Error;
 
-use crate::checkpoint::{Checkpoint, CheckpointError};
+use crate::checkpoint::{Checkpoint, CheckpointError, RawTensor, write_safetensors};
 use crate::model::gan::GanConfig;
 use crate::model::vae::VaeConfig;
 use crate::nn::{State, StateError};
@@ -73,30 +73,23 @@ pub fn pytorch_tensors(path: &Path) -> Result<Vec<Exported>, ExportError> {
 /// Writes `tensors` to `out` as safetensors (atomically), with `format: pt` as PyTorch's own
 /// safetensors files have.
 pub fn write(out: &Path, tensors: &[Exported]) -> Result<(), ExportError> {
-    let write_error = |source| ExportError::Write {
+    let raw = tensors.iter().map(|t| {
+        let (bytes, dtype) = match &t.values {
+            Values::F32(v) => (bytemuck::cast_slice::<f32, u8>(v), Dtype::F32),
+            Values::I64(v) => (bytemuck::cast_slice::<i64, u8>(v), Dtype::I64),
+        };
+        RawTensor {
+            name: &t.name,
+            dtype,
+            shape: &t.shape,
+            bytes,
+        }
+    });
+    let format = HashMap::from([("format".to_string(), "pt".to_string())]);
+    write_safetensors(out, raw, format).map_err(|source| ExportError::Write {
         path: out.to_path_buf(),
         source,
-    };
-    let bytes: Vec<(&str, &[u8], Dtype, &[usize])> = tensors
-        .iter()
-        .map(|t| {
-            let (bytes, dtype) = match &t.values {
-                Values::F32(v) => (bytemuck::cast_slice::<f32, u8>(v), Dtype::F32),
-                Values::I64(v) => (bytemuck::cast_slice::<i64, u8>(v), Dtype::I64),
-            };
-            (t.name.as_str(), bytes, dtype, t.shape.as_slice())
-        })
-        .collect();
-    let mut views = Vec::with_capacity(bytes.len());
-    for &(name, data, dtype, shape) in &bytes {
-        let view = TensorView::new(dtype, shape.to_vec(), data)
-            .map_err(|e| write_error(std::io::Error::other(e)))?;
-        views.push((name, view));
-    }
-    let info = HashMap::from([("format".to_string(), "pt".to_string())]);
-    let file = safetensors::serialize(views, Some(info))
-        .map_err(|e| write_error(std::io::Error::other(e)))?;
-    crate::fsutil::write_atomically(out, &file).map_err(write_error)
+    })
 }
 
 /// Why one model's tensors cannot be mapped.

@@ -53,10 +53,7 @@ fn fails_with(args: &[&str], needle: &str) {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gengpu-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    dir
+    common::cli::scratch("cli", name)
 }
 
 fn decodes_as_png(path: &Path) -> (u32, u32) {

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::cli::gengpu;
+use common::cli::{gengpu, train_vae};
 
 /// Standard output of a command that must succeed, parsed as one JSON document.
 #[track_caller]
@@ -33,25 +33,10 @@ fn scratch(name: &str) -> std::path::PathBuf {
 fn eval_json_is_one_document() {
     let dir = scratch("eval");
     let out = dir.join("run");
-    let trained = gengpu(&[
-        "train",
-        "vae",
-        "--epochs",
-        "1",
-        "--limit",
-        "200",
-        "--batch-size",
-        "50",
-        "--hidden",
-        "16",
-        "--latent",
-        "2",
-        "--backend",
-        "cpu",
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
-    assert!(trained.status.success(), "{trained:?}");
+    train_vae(
+        &out,
+        "--backend cpu --epochs 1 --limit 200 --batch-size 50 --hidden 16 --latent 2",
+    );
     // metrics.csv: the same records as metrics.jsonl, a header and one row per epoch.
     let csv = std::fs::read_to_string(out.join("metrics.csv")).expect("metrics.csv");
     let lines: Vec<&str> = csv.lines().collect();
@@ -205,25 +190,11 @@ fn eval_uses_the_runs_own_test_data() {
     let t10k = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist-t10k");
     let dir = scratch("eval-data");
     let out = dir.join("run");
-    let trained = gengpu(&[
-        "train",
-        "vae",
-        "--epochs",
-        "1",
-        "--limit",
-        "100",
-        "--batch-size",
-        "50",
-        "--hidden",
-        "8",
-        "--backend",
-        "cpu",
-        "--test-data",
-        t10k.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
-    assert!(trained.status.success(), "{trained:?}");
+    let settings = format!(
+        "--backend cpu --epochs 1 --limit 100 --batch-size 50 --hidden 8 --test-data {}",
+        t10k.to_str().expect("utf-8")
+    );
+    train_vae(&out, &settings);
     let report = json_of(&[
         "eval",
         "--checkpoint",
@@ -246,25 +217,10 @@ fn eval_uses_the_runs_own_test_data() {
 fn running_losses_are_logged_every_log_every_steps() {
     let dir = scratch("steps");
     let out = dir.join("run");
-    let trained = gengpu(&[
-        "train",
-        "vae",
-        "--epochs",
-        "2",
-        "--limit",
-        "1000",
-        "--batch-size",
-        "100",
-        "--hidden",
-        "8",
-        "--log-every",
-        "5",
-        "--backend",
-        "cpu",
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
-    assert!(trained.status.success(), "{trained:?}");
+    train_vae(
+        &out,
+        "--backend cpu --epochs 2 --limit 1000 --batch-size 100 --hidden 8 --log-every 5",
+    );
     let jsonl = std::fs::read_to_string(out.join("metrics.jsonl")).expect("metrics.jsonl");
     let records: Vec<serde_json::Value> = jsonl
         .lines()

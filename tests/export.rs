@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::cli::succeeds;
+use common::cli::{succeeds, train_vae};
 use gengpu::checkpoint::Checkpoint;
 use safetensors::SafeTensors;
 use safetensors::tensor::Dtype;
@@ -189,22 +189,10 @@ fn a_gan_exports_as_pytorch_gan() {
 fn a_vae_without_a_reference_module_is_refused() {
     let dir = scratch("deep");
     let run = dir.join("run");
-    succeeds(&[
-        "train",
-        "vae",
-        "--epochs",
-        "1",
-        "--limit",
-        "64",
-        "--batch-size",
-        "64",
-        "--hidden",
-        "32,16",
-        "--backend",
-        "cpu",
-        "--out",
-        run.to_str().expect("utf-8"),
-    ]);
+    train_vae(
+        &run,
+        "--backend cpu --epochs 1 --limit 64 --batch-size 64 --hidden 32,16",
+    );
     let output = Command::new(env!("CARGO_BIN_EXE_gengpu"))
         .args(["export", "--checkpoint"])
         .arg(run.join("checkpoint.safetensors"))

@@ -6,6 +6,8 @@
 //! A bounded run is part of `cargo test`; for a longer one, `PROPTEST_CASES=100000 cargo test
 //! --release --test fuzz`.
 
+mod common;
+
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -103,29 +105,10 @@ fn checkpoint_bytes() -> &'static [u8] {
     static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     BYTES.get_or_init(|| {
         let out = std::env::temp_dir().join(format!("gengpu-fuzz-{}", std::process::id()));
-        let status = std::process::Command::new(env!("CARGO_BIN_EXE_gengpu"))
-            .args([
-                "train",
-                "vae",
-                "--epochs",
-                "1",
-                "--limit",
-                "64",
-                "--batch-size",
-                "32",
-                "--hidden",
-                "8",
-                "--latent",
-                "2",
-                "--backend",
-                "cpu",
-                "--overwrite",
-                "--out",
-            ])
-            .arg(&out)
-            .output()
-            .expect("run gengpu");
-        assert!(status.status.success(), "{status:?}");
+        common::cli::train_vae(
+            &out,
+            "--backend cpu --epochs 1 --limit 64 --batch-size 32 --hidden 8 --latent 2 --overwrite",
+        );
         let bytes = std::fs::read(out.join("checkpoint.safetensors")).expect("checkpoint");
         std::fs::remove_dir_all(out).ok();
         bytes

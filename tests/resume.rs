@@ -6,10 +6,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::cli::{gengpu, succeeds};
+use common::cli::{gengpu, succeeds, train_vae};
 use gengpu::checkpoint::Checkpoint;
 use gengpu::train::{CheckpointMeta, ModelSettings};
 
@@ -21,26 +21,12 @@ fn s(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 
-/// A small VAE run on the CPU into `out`, with `extra` arguments.
-fn vae(out: &Path, epochs: &str, extra: &[&str]) -> Vec<String> {
-    let mut args = vec![
-        "train",
-        "vae",
-        "--backend",
-        "cpu",
-        "--limit",
-        "1000",
-        "--batch-size",
-        "100",
-        "--hidden",
-        "64",
-        "--epochs",
-        epochs,
-        "--out",
-    ];
-    args.push(s(out));
-    args.extend(extra);
-    args.into_iter().map(String::from).collect()
+/// A small VAE run on `backend` into `out`, for `epochs` epochs, with `extra` arguments.
+fn vae(out: &Path, backend: &str, epochs: &str, extra: &str) {
+    let settings = format!(
+        "--backend {backend} --limit 1000 --batch-size 100 --hidden 64 --epochs {epochs} {extra}"
+    );
+    train_vae(out, &settings);
 }
 
 /// Every tensor of two checkpoints, byte for byte.
@@ -79,17 +65,12 @@ fn metrics(dir: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn run_strings(args: &[String]) -> Output {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    succeeds(&args)
-}
-
 #[test]
 fn one_epoch_then_resume_to_two_is_bit_identical_to_two() {
     let dir = scratch("epochs");
     let (straight, resumed) = (dir.join("straight"), dir.join("resumed"));
-    run_strings(&vae(&straight, "2", &[]));
-    run_strings(&vae(&resumed, "1", &[]));
+    vae(&straight, "cpu", "2", "");
+    vae(&resumed, "cpu", "1", "");
     succeeds(&["train", "vae", "--resume", s(&resumed), "--epochs", "2"]);
     assert_same_tensors(
         &straight.join("checkpoint.safetensors"),
@@ -157,7 +138,8 @@ fn sigint_mid_epoch_then_resume_is_bit_identical_to_a_straight_run() {
         .map(String::from)
         .to_vec()
     };
-    run_strings(&gan(&straight));
+    let args = gan(&straight);
+    succeeds(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let (code, stderr) = interrupted(&gan(&stopped), &stopped, "-INT");
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("--resume"), "says how to resume: {stderr}");
@@ -234,7 +216,7 @@ fn a_diverged_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
     // A good epoch, then one that diverges (its learning rate set to 1e30 in the checkpoint):
     // the good checkpoint stays byte for byte.
     let run = dir.join("run");
-    run_strings(&vae(&run, "1", &[]));
+    vae(&run, "cpu", "1", "");
     let path = run.join("checkpoint.safetensors");
     let file = Checkpoint::open(&path).expect("checkpoint");
     let mut meta: CheckpointMeta = file.meta().expect("meta");
@@ -264,7 +246,7 @@ fn a_diverged_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
 fn keep_keeps_the_latest_numbered_checkpoints() {
     let dir = scratch("keep");
     let out = dir.join("run");
-    run_strings(&vae(&out, "3", &["--keep", "2"]));
+    vae(&out, "cpu", "3", "--keep 2");
     let exists = |e: usize| {
         out.join(format!("checkpoint_epoch{e}.safetensors"))
             .exists()
@@ -286,7 +268,7 @@ fn keep_keeps_the_latest_numbered_checkpoints() {
 fn a_resume_that_would_change_the_run_is_refused() {
     let dir = scratch("refused");
     let out = dir.join("run");
-    run_strings(&vae(&out, "1", &[]));
+    vae(&out, "cpu", "1", "");
     let fails_with = |args: &[&str], needle: &str| {
         let output = gengpu(args);
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -339,13 +321,8 @@ fn a_gpu_run_resumes_within_the_parity_tolerance() {
     }
     let dir = scratch("gpu");
     let (straight, resumed) = (dir.join("straight"), dir.join("resumed"));
-    let gpu_vae = |out: &Path, epochs: &str| {
-        let mut args = vae(out, epochs, &[]);
-        args[3] = "gpu".into();
-        args
-    };
-    run_strings(&gpu_vae(&straight, "2"));
-    run_strings(&gpu_vae(&resumed, "1"));
+    vae(&straight, "gpu", "2", "");
+    vae(&resumed, "gpu", "1", "");
     succeeds(&["train", "vae", "--resume", s(&resumed), "--epochs", "2"]);
     let (a, b) = (
         Checkpoint::open(&straight.join("checkpoint.safetensors")).expect("a"),

@@ -30,3 +30,13 @@ pub fn scratch(suite: &str, name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("scratch folder");
     dir
 }
+
+/// Trains a VAE into `out` with `settings` (flags separated by spaces, e.g.
+/// `"--epochs 1 --limit 100 --backend cpu"`), which must succeed.
+#[track_caller]
+pub fn train_vae(out: &std::path::Path, settings: &str) -> Output {
+    let out = out.to_str().expect("utf-8 path");
+    let mut args = vec!["train", "vae", "--out", out];
+    args.extend(settings.split_whitespace());
+    succeeds(&args)
+}
