@@ -49,6 +49,16 @@ fn assert_same_tensors(a: &Path, b: &Path) {
     }
 }
 
+/// Two run folders hold the same checkpoint tensors, bit for bit, and the same metrics.
+#[track_caller]
+fn assert_same_run(a: &Path, b: &Path) {
+    assert_same_tensors(
+        &a.join("checkpoint.safetensors"),
+        &b.join("checkpoint.safetensors"),
+    );
+    assert_eq!(metrics(a), metrics(b));
+}
+
 /// The metrics log without its timings, which no two runs share, and its per-step counts,
 /// which in a resumed epoch are over the steps its second process ran.
 fn metrics(dir: &Path) -> Vec<serde_json::Value> {
@@ -72,11 +82,7 @@ fn one_epoch_then_resume_to_two_is_bit_identical_to_two() {
     vae(&straight, "cpu", "2", "");
     vae(&resumed, "cpu", "1", "");
     succeeds(&["train", "vae", "--resume", s(&resumed), "--epochs", "2"]);
-    assert_same_tensors(
-        &straight.join("checkpoint.safetensors"),
-        &resumed.join("checkpoint.safetensors"),
-    );
-    assert_eq!(metrics(&straight), metrics(&resumed));
+    assert_same_run(&straight, &resumed);
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -148,11 +154,7 @@ fn sigint_mid_epoch_then_resume_is_bit_identical_to_a_straight_run() {
     assert_eq!(meta.epoch, 1);
     assert!(meta.epoch_step > 0, "stopped inside epoch 2");
     succeeds(&["train", "gan", "--resume", s(&stopped)]);
-    assert_same_tensors(
-        &straight.join("checkpoint.safetensors"),
-        &stopped.join("checkpoint.safetensors"),
-    );
-    assert_eq!(metrics(&straight), metrics(&stopped));
+    assert_same_run(&straight, &stopped);
     std::fs::remove_dir_all(dir).ok();
 }
 
