@@ -15,7 +15,8 @@
 struct Params {
     rows: u32, cols: u32, first: u32, out_off: u32,
     examples: u32, scale: f32, shift: f32, chunk_first: u32,
-    chunk_examples: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+    chunk_examples: u32, width: u32, max_shift: u32, binarize: u32,
+    shift_key: u32, binarize_key: u32, _pad0: u32, _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -38,7 +39,26 @@ fn gather(@builtin(global_invocation_id) gid: vec3<u32>,
     if (example < p.chunk_first || example - p.chunk_first >= p.chunk_examples) {
         return;
     }
-    let byte = (example - p.chunk_first) * p.cols + c;
-    let value = (data[byte / 4u] >> ((byte % 4u) * 8u)) & 0xffu;
+    // The pixel this one shows: the row's shift back, if it lies inside the image.
+    var source = c;
+    var inside = true;
+    if (p.max_shift > 0u) {
+        let side = 2u * p.max_shift + 1u;
+        let bits = random_bits(p.shift_key, p.first + r);
+        let x = i32(c % p.width) - (i32(bits % side) - i32(p.max_shift));
+        let y = i32(c / p.width) - (i32((bits / side) % side) - i32(p.max_shift));
+        inside = x >= 0 && x < i32(p.width) && y >= 0 && y < i32(p.cols / p.width);
+        source = u32(y) * p.width + u32(x);
+    }
+    var value = 0u;
+    if (inside) {
+        let byte = (example - p.chunk_first) * p.cols + source;
+        value = (data[byte / 4u] >> ((byte % 4u) * 8u)) & 0xffu;
+        if (p.binarize != 0u) {
+            // 255 with probability value/255 (to 2^-24): 24 random bits · 255 < value · 2^24.
+            let bits = random_bits(p.binarize_key, example * p.cols + source);
+            value = select(0u, 255u, (bits >> 8u) * 255u < (value << 24u));
+        }
+    }
     out[p.out_off + i] = p.scale * f32(value) + p.shift;
 }

@@ -10,25 +10,6 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
-// Chris Wellons' lowbias32.
-fn hash(v: u32) -> u32 {
-    var x = v;
-    x = x ^ (x >> 16u);
-    x = x * 0x7feb352du;
-    x = x ^ (x >> 15u);
-    x = x * 0x846ca68bu;
-    x = x ^ (x >> 16u);
-    return x;
-}
-
-fn stream_key(seed: u32, stream: u32) -> u32 {
-    return hash(seed ^ hash(stream + 0x9e3779b9u));
-}
-
-fn random_bits(key: u32, counter: u32) -> u32 {
-    return hash(hash(counter + key) ^ key);
-}
-
 // Top 23 bits to the midpoint (k + 1/2) / 2^23 of one of 2^23 cells of (0, 1): exact in f32,
 // never 0 or 1 (24 bits would need 25 significant bits, and the top value rounded to 1.0).
 fn to_unit(bits: u32) -> f32 {

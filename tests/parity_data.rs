@@ -12,7 +12,7 @@ use common::accuracy::{Approx, assert_within};
 use common::parity::{output, read, run_all};
 use common::{gpu, rng};
 use gengpu::backend::cpu::CpuBackend;
-use gengpu::backend::{Backend, BackendError};
+use gengpu::backend::{Augment, Backend, BackendError};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, RngCore};
@@ -49,6 +49,7 @@ fn gather_on(
     first: usize,
     rows: usize,
     (scale, shift): (f32, f32),
+    augment: &Augment,
     out_offset: usize,
     what: &str,
 ) -> Gathered {
@@ -58,7 +59,7 @@ fn gather_on(
     let out = output(be, rows, cols, out_offset);
     be.submit().unwrap();
     let before = be.counters().dispatches;
-    be.gather(&data, &idx, first, scale, shift, &out.view)
+    be.gather_augmented(&data, &idx, first, scale, shift, augment, &out.view)
         .unwrap();
     be.submit().unwrap();
     let dispatches = be.counters().dispatches - before;
@@ -92,7 +93,18 @@ fn gather_from_a_byte_dataset() {
                 "gather {rows} rows from {examples}×{cols} bytes, first {first}, scale/shift {pair:?}, offset {o_out}"
             );
             let runs = run_all(&mut gpu, |be| {
-                gather_on(be, &bytes, cols, &indices, first, rows, pair, o_out, &what)
+                gather_on(
+                    be,
+                    &bytes,
+                    cols,
+                    &indices,
+                    first,
+                    rows,
+                    pair,
+                    &Augment::NONE,
+                    o_out,
+                    &what,
+                )
             });
             let model = direct(&bytes, cols, &indices[first..first + rows], pair.0, pair.1);
             for (who, got) in runs.each() {
@@ -159,7 +171,18 @@ fn gather_across_chunks() {
                  first {first}, scale/shift {pair:?}, offset {o_out}"
             );
             let runs = run_all(&mut gpu, |be| {
-                gather_on(be, &bytes, cols, &indices, first, rows, pair, o_out, &what)
+                gather_on(
+                    be,
+                    &bytes,
+                    cols,
+                    &indices,
+                    first,
+                    rows,
+                    pair,
+                    &Augment::NONE,
+                    o_out,
+                    &what,
+                )
             });
             let chunks = examples.div_ceil(per_chunk);
             assert!(chunks > 1, "{what}: the case does not split");
@@ -236,6 +259,7 @@ fn a_cifar_sized_dataset_on_128_mib_bindings() {
         0,
         rows,
         (1.0, 0.0),
+        &Augment::NONE,
         3,
         "cifar-sized gather",
     );
@@ -255,4 +279,166 @@ fn the_device_limit_is_restored() {
     assert_eq!(gpu.upload_bytes(&[1; 40], 8).unwrap().chunks(), 3);
     gpu.limit_dataset_chunks(u64::MAX);
     assert_eq!(gpu.upload_bytes(&[1; 40], 8).unwrap().chunks(), 1);
+}
+
+/// The image `image` (`width` wide) moved `(across, down)` pixels, byte 0 where nothing covers.
+fn shifted(image: &[u8], width: usize, (across, down): (i64, i64)) -> Vec<u8> {
+    let height = image.len() / width;
+    (0..image.len())
+        .map(|c| {
+            let x = (c % width) as i64 - across;
+            let y = (c / width) as i64 - down;
+            if (0..width as i64).contains(&x) && (0..height as i64).contains(&y) {
+                image[y as usize * width + x as usize]
+            } else {
+                0
+            }
+        })
+        .collect()
+}
+
+/// Augmented gathers (shifts, binarization, both) agree exactly on every backend, and each does
+/// what it says, checked from the bytes without the generator: every row is its example moved
+/// by some shift within the range (all shifts occurring), binarized pixels are 0 or 255 with
+/// bytes 0 and 255 kept, a pixel of byte b is 255 about b/255 of the time, and an example
+/// gathered twice under one stream is binarized alike; on chunked datasets too.
+#[test]
+fn augmented_gathers_agree_and_do_what_they_say() {
+    let Some(mut gpu) = gpu("augmented gather") else {
+        return;
+    };
+    let mut rng = rng("augmented gather");
+    // (examples, width, height, max shift, chunk limit in bytes): odd sides, a 1-pixel image,
+    // shifts larger than the image, and a dataset split into chunks.
+    let cases = [
+        (9, 28, 28, 2usize, u64::MAX),
+        (5, 5, 3, 1, u64::MAX),
+        (3, 1, 1, 1, u64::MAX),
+        (6, 4, 7, 9, u64::MAX),
+        (40, 6, 5, 2, 96),
+    ];
+    for &(examples, width, height, max_shift, limit) in &cases {
+        gpu.limit_dataset_chunks(limit);
+        let cols = width * height;
+        let bytes: Vec<u8> = (0..examples * cols)
+            .map(|_| match rng.random_range(0..4) {
+                0 => 0,
+                1 => 255,
+                _ => rng.random(),
+            })
+            .collect();
+        let rows = 4 * examples + 3;
+        let first = 2;
+        let mut indices: Vec<u32> = (0..first + rows)
+            .map(|_| rng.random_range(0..examples as u32))
+            .collect();
+        // One example twice in the batch.
+        indices[first + 1] = indices[first];
+        for (shift, binarize) in [(max_shift, false), (0, true), (max_shift, true)] {
+            let augment = Augment {
+                max_shift: shift as u32,
+                width: width as u32,
+                binarize,
+                seed: rng.random(),
+                stream: rng.random(),
+            };
+            let what = format!(
+                "gather {rows} rows of {width}×{height} from {examples} examples, \
+                 chunks of {limit} bytes, {augment:?}"
+            );
+            let runs = run_all(&mut gpu, |be| {
+                gather_on(
+                    be,
+                    &bytes,
+                    cols,
+                    &indices,
+                    first,
+                    rows,
+                    (1.0, 0.0),
+                    &augment,
+                    0,
+                    &what,
+                )
+            });
+            for (who, got) in runs.each() {
+                assert_eq!(got.values, runs.cpu.values, "{what}: {who} against the cpu");
+            }
+            let got: Vec<u8> = runs.cpu.values.iter().map(|&v| v as u8).collect();
+            let mut seen_shifts = std::collections::HashSet::new();
+            for (r, row) in got.chunks_exact(cols).enumerate() {
+                let e = indices[first + r] as usize;
+                let image = &bytes[e * cols..(e + 1) * cols];
+                let m = shift as i64;
+                let fits = |s| {
+                    let moved = shifted(image, width, s);
+                    row.iter().zip(&moved).all(|(&g, &b)| {
+                        if binarize {
+                            (g == 0 || g == 255) && (b != 0 || g == 0) && (b != 255 || g == 255)
+                        } else {
+                            g == b
+                        }
+                    })
+                };
+                let fitting: Vec<(i64, i64)> = (-m..=m)
+                    .flat_map(|a| (-m..=m).map(move |d| (a, d)))
+                    .filter(|&s| fits(s))
+                    .collect();
+                assert!(
+                    !fitting.is_empty(),
+                    "{what}: row {r} is no shift of its example"
+                );
+                if fitting.len() == 1 {
+                    seen_shifts.insert(fitting[0]);
+                }
+            }
+            if shift > 0 && 2 * shift < width.min(height) {
+                let all = (2 * shift + 1).pow(2);
+                assert!(
+                    seen_shifts.len() * 2 >= all.min(rows),
+                    "{what}: only the shifts {seen_shifts:?} occur"
+                );
+            }
+            if binarize && shift == 0 {
+                let twice = (&got[..cols], &got[cols..2 * cols]);
+                assert_eq!(
+                    twice.0, twice.1,
+                    "{what}: one example binarized twice differs"
+                );
+            }
+        }
+    }
+    gpu.limit_dataset_chunks(u64::MAX);
+}
+
+/// A pixel of byte b is 255 after binarization with probability b/255: counted over 200,000
+/// draws per byte value, within 5 standard deviations.
+#[test]
+fn binarization_draws_each_pixel_with_its_intensity() {
+    let mut cpu = CpuBackend::new();
+    let values = [1u8, 64, 128, 200, 254];
+    let (examples, cols) = (2000, 100);
+    for &b in &values {
+        let data = cpu.upload_bytes(&vec![b; examples * cols], cols).unwrap();
+        let idx = cpu.alloc_indices(examples).unwrap();
+        let all: Vec<u32> = (0..examples as u32).collect();
+        cpu.upload_indices(&idx, &all).unwrap();
+        let out = cpu.alloc(examples, cols).unwrap();
+        let augment = Augment {
+            binarize: true,
+            seed: 7,
+            stream: 3,
+            ..Augment::NONE
+        };
+        cpu.gather_augmented(&data, &idx, 0, 1.0 / 255.0, 0.0, &augment, &out)
+            .unwrap();
+        let ones: f64 = cpu.read(&out).unwrap().iter().map(|&v| f64::from(v)).sum();
+        let n = (examples * cols) as f64;
+        let p = f64::from(b) / 255.0;
+        let sigma = (n * p * (1.0 - p)).sqrt();
+        assert!(
+            (ones - n * p).abs() < 5.0 * sigma,
+            "byte {b}: {ones} ones in {n} draws, expected {} ± {sigma}",
+            n * p
+        );
+    }
 }

@@ -20,7 +20,7 @@ mod validate;
 
 pub use contraction::Contraction;
 pub use error::BackendError;
-pub use ops::{Activation, AdamStep, BatchNormHyper, MatmulForm, matmul_flop};
+pub use ops::{Activation, AdamStep, Augment, BatchNormHyper, MatmulForm, matmul_flop};
 pub use tensor::{BufferId, Bytes, Indices, Tensor};
 
 /// Hardware-independent performance counters, cumulative since the backend was made.
@@ -224,7 +224,6 @@ pub trait Backend {
     /// from a resident u8 dataset whose examples are `out.cols` bytes long
     /// (`data.example_bytes`). An index past the last example reads the last example (a kernel
     /// cannot fail; both backends clamp alike).
-    #[allow(clippy::too_many_arguments)]
     fn gather(
         &mut self,
         data: &Bytes,
@@ -232,6 +231,23 @@ pub trait Backend {
         first: usize,
         scale: f32,
         shift: f32,
+        out: &Tensor,
+    ) -> Result<()> {
+        self.gather_augmented(data, indices, first, scale, shift, &Augment::NONE, out)
+    }
+
+    /// [`Backend::gather`] with the examples changed as `augment` says (shifted, binarized)
+    /// before `scale` and `shift` are applied; the shift of row `r` is drawn from
+    /// `(augment.seed, augment.stream, first + r)`.
+    #[allow(clippy::too_many_arguments)]
+    fn gather_augmented(
+        &mut self,
+        data: &Bytes,
+        indices: &Indices,
+        first: usize,
+        scale: f32,
+        shift: f32,
+        augment: &Augment,
         out: &Tensor,
     ) -> Result<()>;
 

@@ -187,6 +187,67 @@ pub struct AdamStep {
     pub t: u32,
 }
 
+/// Random changes made to each example as a batch is gathered (data augmentation), drawn on
+/// the device from `(seed, stream)` like all of gengpu's noise, so both backends make the
+/// same ones. [`Augment::NONE`] changes nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Augment {
+    /// Each row is an image `width` pixels wide, moved by a whole number of pixels drawn
+    /// uniformly from `−max_shift..=max_shift` across and down, the uncovered pixels filled
+    /// with byte 0 (0 for none).
+    pub max_shift: u32,
+    /// The images' width (used when `max_shift > 0`; the rows must be whole lines of it).
+    pub width: u32,
+    /// Dynamic binarization: each pixel byte `b` becomes 255 with probability `b/255`, else 0.
+    /// The draw depends on the example and pixel, not on the row, so that an example gathered
+    /// twice under one stream is binarized alike.
+    pub binarize: bool,
+    pub seed: u32,
+    pub stream: u32,
+}
+
+impl Augment {
+    /// No change: the bytes as they are.
+    pub const NONE: Augment = Augment {
+        max_shift: 0,
+        width: 0,
+        binarize: false,
+        seed: 0,
+        stream: 0,
+    };
+
+    /// The keys of the shift draws (one per batch row) and of the binarization draws (one per
+    /// example pixel).
+    pub(crate) fn keys(&self) -> (u32, u32) {
+        let key = super::rng::key(self.seed, self.stream);
+        (key, super::rng::hash(key ^ BINARIZE_KEY))
+    }
+
+    /// The shift `(across, down)` of batch row `row` under `shift_key`.
+    pub(crate) fn shift_of(&self, shift_key: u32, row: u32) -> (i64, i64) {
+        let side = 2 * self.max_shift + 1;
+        let bits = super::rng::bits(shift_key, row);
+        let m = i64::from(self.max_shift);
+        (
+            i64::from(bits % side) - m,
+            i64::from((bits / side) % side) - m,
+        )
+    }
+}
+
+/// Mixed into the key of the binarization draws, so that they are independent of the shifts.
+const BINARIZE_KEY: u32 = 0xb1a7_2e5d;
+
+/// Byte `value` binarized by the 32 random bits `bits`: 255 with probability `value/255`
+/// (to within 2^-24), else 0, in integers so that every device agrees exactly.
+pub(crate) fn binarized(value: u32, bits: u32) -> u32 {
+    if (bits >> 8) * 255 < value << 24 {
+        255
+    } else {
+        0
+    }
+}
+
 /// Batch normalization's constants.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BatchNormHyper {

@@ -2,7 +2,7 @@
 //! exactly the same calls.
 
 use super::ops::{outputs_apart, same_len, same_shape, shape_error};
-use super::{BackendError, Bytes, Indices, MatmulForm, Result, Tensor};
+use super::{Augment, BackendError, Bytes, Indices, MatmulForm, Result, Tensor};
 
 /// Returns `(m, n, k)`.
 pub(crate) fn matmul(
@@ -96,7 +96,29 @@ pub(crate) fn adam(params: &Tensor, grads: &Tensor, m: &Tensor, v: &Tensor) -> R
     outputs_apart("adam", &[params, m, v], &[grads])
 }
 
-pub(crate) fn gather(data: &Bytes, indices: &Indices, first: usize, out: &Tensor) -> Result<()> {
+pub(crate) fn gather(
+    data: &Bytes,
+    indices: &Indices,
+    first: usize,
+    augment: &Augment,
+    out: &Tensor,
+) -> Result<()> {
+    if augment.max_shift > 0 && (augment.width == 0 || out.cols % augment.width as usize != 0) {
+        return Err(shape_error(
+            "gather",
+            format!(
+                "shifting rows of {} values as images {} pixels wide",
+                out.cols, augment.width
+            ),
+        ));
+    }
+    // The row counter `first + r` of the shift draws is a u32.
+    if first + out.rows > u32::MAX as usize {
+        return Err(shape_error(
+            "gather",
+            format!("row {} is past the 32-bit row counter", first + out.rows),
+        ));
+    }
     if first + out.rows > indices.len {
         return Err(shape_error(
             "gather",

@@ -18,8 +18,8 @@ mod random;
 mod reduce;
 
 use super::{
-    Activation, AdamStep, Backend, BackendError, BatchNormHyper, BufferId, Bytes, Contraction,
-    Counters, Indices, MatmulForm, Result, Tensor, tensor_bytes, validate,
+    Activation, AdamStep, Augment, Backend, BackendError, BatchNormHyper, BufferId, Bytes,
+    Contraction, Counters, Indices, MatmulForm, Result, Tensor, tensor_bytes, validate,
 };
 
 /// Memory of one buffer.
@@ -397,16 +397,17 @@ impl Backend for CpuBackend {
         })
     }
 
-    fn gather(
+    fn gather_augmented(
         &mut self,
         data: &Bytes,
         indices: &Indices,
         first: usize,
         scale: f32,
         shift: f32,
+        augment: &Augment,
         out: &Tensor,
     ) -> Result<()> {
-        validate::gather(data, indices, first, out)?;
+        validate::gather(data, indices, first, augment, out)?;
         let cols = out.cols;
         self.compute([out], |me, [out]| {
             let (Storage::U8(bytes), Storage::U32(idx)) =
@@ -414,7 +415,16 @@ impl Backend for CpuBackend {
             else {
                 return Err(BackendError::UnknownBuffer(data.buffer.0));
             };
-            data::gather(bytes, idx, first, (scale, shift), cols, me.fma, out);
+            data::gather(
+                bytes,
+                idx,
+                first,
+                (scale, shift),
+                cols,
+                augment,
+                me.fma,
+                out,
+            );
             Ok(())
         })
     }

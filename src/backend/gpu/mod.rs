@@ -24,8 +24,8 @@ use tune::Tuner;
 pub use tune::{NO_AUTOTUNE_VARIABLE, cache_path as tuning_cache_path, cached_winners};
 
 use super::{
-    Activation, AdamStep, Backend, BackendError, BatchNormHyper, BufferId, Bytes, Counters,
-    Indices, MatmulForm, Result, Tensor, tensor_bytes, validate,
+    Activation, AdamStep, Augment, Backend, BackendError, BatchNormHyper, BufferId, Bytes,
+    Counters, Indices, MatmulForm, Result, Tensor, tensor_bytes, validate,
 };
 
 /// Buffers are made whole multiples of this many bytes (whole vec4s), so that any buffer can be
@@ -447,17 +447,18 @@ impl Backend for GpuBackend {
         kernels::adam::adam(self, step, params, grads, m, v)
     }
 
-    fn gather(
+    fn gather_augmented(
         &mut self,
         data: &Bytes,
         indices: &Indices,
         first: usize,
         scale: f32,
         shift: f32,
+        augment: &Augment,
         out: &Tensor,
     ) -> Result<()> {
-        validate::gather(data, indices, first, out)?;
-        kernels::data::gather(self, data, indices, first, scale, shift, out)
+        validate::gather(data, indices, first, augment, out)?;
+        kernels::data::gather(self, data, indices, first, (scale, shift), augment, out)
     }
 
     fn submit(&mut self) -> Result<()> {

@@ -23,7 +23,7 @@ shader_params! {
 pub(crate) static FAMILY: Family = Family {
     name: "adam",
     wgsl: include_str!("../../../../shaders/adam.wgsl"),
-    activation: false,
+    preludes: &[],
     constants: wgsl_constants![WORKGROUP_SIZE],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&ADAM],

@@ -8,7 +8,7 @@
 //! WGSL `shaders/batchnorm.wgsl`; CPU twin `src/backend/cpu/batchnorm.rs`; parity test
 //! `tests/parity_batchnorm.rs`.
 
-use super::{Family, Kernel, ParamsLayout, R, W, index, launch_linear};
+use super::{Family, Kernel, ParamsLayout, Prelude, R, W, index, launch_linear};
 use crate::backend::gpu::GpuBackend;
 use crate::backend::{Activation, BatchNormHyper, BufferId, Result, Tensor};
 
@@ -28,7 +28,7 @@ shader_params! {
 pub(crate) static FAMILY: Family = Family {
     name: "batchnorm",
     wgsl: include_str!("../../../../shaders/batchnorm.wgsl"),
-    activation: true,
+    preludes: &[Prelude::Activation],
     constants: wgsl_constants![WORKGROUP_SIZE],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&STATS, &APPLY, &NORMALIZE, &BACKWARD],

@@ -13,9 +13,9 @@
 //! chunks to one dispatch would need a binding per chunk, past the 4 storage buffers a kernel
 //! may use; sorting the rows by chunk would need per-step uploads or a GPU sort.
 
-use super::{Family, Kernel, ParamsLayout, R, W, index, launch_linear};
+use super::{Family, Kernel, ParamsLayout, Prelude, R, W, index, launch_linear};
 use crate::backend::gpu::{BUFFER_GRANULE, GpuBackend};
-use crate::backend::{Bytes, Indices, Result, Tensor};
+use crate::backend::{Augment, Bytes, Indices, Result, Tensor};
 
 /// Invocations per workgroup.
 const WORKGROUP_SIZE: u32 = 256;
@@ -28,14 +28,15 @@ shader_params! {
     struct Params {
         rows: u32, cols: u32, first: u32, out_off: u32,
         examples: u32, scale: f32, shift: f32, chunk_first: u32,
-        chunk_examples: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+        chunk_examples: u32, width: u32, max_shift: u32, binarize: u32,
+        shift_key: u32, binarize_key: u32, _pad0: u32, _pad1: u32,
     }
 }
 
 pub(crate) static FAMILY: Family = Family {
     name: "data",
     wgsl: include_str!("../../../../shaders/data.wgsl"),
-    activation: false,
+    preludes: &[Prelude::Hash],
     constants: wgsl_constants![WORKGROUP_SIZE],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&GATHER],
@@ -61,17 +62,18 @@ pub(crate) fn chunk_examples(example_bytes: usize, limit: u64) -> Option<usize> 
     (n > 0).then_some(n)
 }
 
-/// `out[r, c] = scale · data[indices[first + r] · out.cols + c] + shift`, one dispatch per
-/// chunk of `data`.
+/// `out[r, c] = scale · data[indices[first + r] · out.cols + c] + shift`, the bytes changed as
+/// `augment` says, one dispatch per chunk of `data`.
 pub(crate) fn gather(
     gpu: &mut GpuBackend,
     data: &Bytes,
     indices: &Indices,
     first: usize,
-    scale: f32,
-    shift: f32,
+    (scale, shift): (f32, f32),
+    augment: &Augment,
     out: &Tensor,
 ) -> Result<()> {
+    let (shift_key, binarize_key) = augment.keys();
     let ix = |v| index(&GATHER, v);
     // The sums the kernel forms: `first + r` and `out_off + i`.
     ix(first + out.rows)?;
@@ -88,9 +90,13 @@ pub(crate) fn gather(
             shift,
             chunk_first: ix(chunk_first)?,
             chunk_examples: ix(chunk_examples)?,
+            width: augment.width,
+            max_shift: augment.max_shift,
+            binarize: u32::from(augment.binarize),
+            shift_key,
+            binarize_key,
             _pad0: 0,
             _pad1: 0,
-            _pad2: 0,
         };
         launch_linear(
             gpu,

@@ -3,7 +3,7 @@
 //! WGSL `shaders/elementwise.wgsl`; CPU twin `src/backend/cpu/elementwise.rs`; parity test
 //! `tests/parity_elementwise.rs`.
 
-use super::{Family, Kernel, ParamsLayout, R, W, index, launch_linear};
+use super::{Family, Kernel, ParamsLayout, Prelude, R, W, index, launch_linear};
 use crate::backend::gpu::GpuBackend;
 use crate::backend::{Activation, Result, Tensor};
 
@@ -21,7 +21,7 @@ shader_params! {
 pub(crate) static FAMILY: Family = Family {
     name: "elementwise",
     wgsl: include_str!("../../../../shaders/elementwise.wgsl"),
-    activation: true,
+    preludes: &[Prelude::Activation],
     constants: wgsl_constants![WORKGROUP_SIZE],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&ACT_FORWARD, &ACT_BACKWARD, &FILL],

@@ -22,7 +22,7 @@ shader_params! {
 pub(crate) static FAMILY: Family = Family {
     name: "latent",
     wgsl: include_str!("../../../../shaders/latent.wgsl"),
-    activation: false,
+    preludes: &[],
     constants: wgsl_constants![WORKGROUP_SIZE],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&REPARAMETERIZE, &LATENT_BACKWARD, &KL_DIVERGENCE],

@@ -4,7 +4,7 @@
 //! WGSL `shaders/loss.wgsl`; CPU twin `src/backend/cpu/loss.rs`; parity test
 //! `tests/parity_loss.rs`.
 
-use super::{Family, Kernel, ParamsLayout, R, W, index};
+use super::{Family, Kernel, ParamsLayout, Prelude, R, W, index};
 use crate::backend::gpu::GpuBackend;
 use crate::backend::{Result, Tensor};
 
@@ -23,7 +23,7 @@ shader_params! {
 pub(crate) static FAMILY: Family = Family {
     name: "loss",
     wgsl: include_str!("../../../../shaders/loss.wgsl"),
-    activation: true,
+    preludes: &[Prelude::Activation],
     constants: wgsl_constants![THREADS],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&BCE_WITH_LOGITS],

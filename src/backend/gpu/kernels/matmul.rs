@@ -7,7 +7,7 @@
 //! WGSL `shaders/matmul.wgsl`; CPU twin `src/backend/cpu/matmul.rs`; parity test
 //! `tests/parity_matmul.rs` (every variant).
 
-use super::{Family, Kernel, ParamsLayout, R, W, index};
+use super::{Family, Kernel, ParamsLayout, Prelude, R, W, index};
 use crate::backend::gpu::GpuBackend;
 use crate::backend::{Activation, BackendError, MatmulForm, Result, Tensor};
 
@@ -29,7 +29,7 @@ shader_params! {
 pub(crate) static FAMILY: Family = Family {
     name: "matmul",
     wgsl: include_str!("../../../../shaders/matmul.wgsl"),
-    activation: true,
+    preludes: &[Prelude::Activation],
     constants: wgsl_constants![GROUP_SIDE, TILE_SIDE],
     params: ParamsLayout::of::<Params>(),
     kernels: &[

@@ -75,8 +75,23 @@ pub static FAMILIES: [&Family; 11] = [
 
 /// Prepended to every family (WGSL has no includes).
 const COMMON: &str = include_str!("../../../../shaders/common.wgsl");
-/// Prepended to the families that apply activations.
-const ACTIVATION: &str = include_str!("../../../../shaders/activation.wgsl");
+/// WGSL shared by several families, prepended to those that use it (WGSL has no includes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prelude {
+    /// `shaders/activation.wgsl`: the activations and their derivatives.
+    Activation,
+    /// `shaders/hash.wgsl`: the counter-based generator's integer hash.
+    Hash,
+}
+
+impl Prelude {
+    fn source(self) -> &'static str {
+        match self {
+            Prelude::Activation => include_str!("../../../../shaders/activation.wgsl"),
+            Prelude::Hash => include_str!("../../../../shaders/hash.wgsl"),
+        }
+    }
+}
 
 /// A WGSL file of `shaders/` (not a prelude) and what the host knows of it.
 pub struct Family {
@@ -84,8 +99,8 @@ pub struct Family {
     pub name: &'static str,
     /// The file's own WGSL, without preludes.
     wgsl: &'static str,
-    /// Whether `activation.wgsl` is prepended.
-    activation: bool,
+    /// The shared WGSL prepended to it.
+    preludes: &'static [Prelude],
     /// `const NAME: u32 = value;` declarations prepended, owned by the host.
     constants: &'static [(&'static str, u32)],
     /// The layout of the host's twin of the WGSL `Params` struct.
@@ -107,8 +122,12 @@ impl Family {
             .iter()
             .map(|(name, value)| format!("const {name}: u32 = {value}u;\n"))
             .collect();
-        let activation = if self.activation { ACTIVATION } else { "" };
-        format!("{constants}{COMMON}\n{activation}\n{}", self.wgsl)
+        let preludes: String = self
+            .preludes
+            .iter()
+            .map(|prelude| format!("{}\n", prelude.source()))
+            .collect();
+        format!("{constants}{COMMON}\n{preludes}\n{}", self.wgsl)
     }
 }
 

@@ -27,7 +27,7 @@ shader_params! {
 pub(crate) static FAMILY: Family = Family {
     name: "probe",
     wgsl: include_str!("../../../../shaders/probe.wgsl"),
-    activation: false,
+    preludes: &[],
     constants: wgsl_constants![PROBE_GROUP],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&PEAK_PROBE],

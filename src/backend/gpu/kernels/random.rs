@@ -4,7 +4,7 @@
 //! WGSL `shaders/random.wgsl`; CPU twin `src/backend/cpu/random.rs`; parity test
 //! `tests/parity_random.rs`.
 
-use super::{Family, Kernel, ParamsLayout, W, index, launch_linear};
+use super::{Family, Kernel, ParamsLayout, Prelude, W, index, launch_linear};
 use crate::backend::gpu::GpuBackend;
 use crate::backend::{Result, Tensor};
 
@@ -21,7 +21,7 @@ shader_params! {
 pub(crate) static FAMILY: Family = Family {
     name: "random",
     wgsl: include_str!("../../../../shaders/random.wgsl"),
-    activation: false,
+    preludes: &[Prelude::Hash],
     constants: wgsl_constants![WORKGROUP_SIZE],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&FILL_UNIFORM, &FILL_NORMAL],

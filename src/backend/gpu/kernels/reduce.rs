@@ -24,7 +24,7 @@ shader_params! {
 pub(crate) static FAMILY: Family = Family {
     name: "reduce",
     wgsl: include_str!("../../../../shaders/reduce.wgsl"),
-    activation: false,
+    preludes: &[],
     constants: wgsl_constants![COLUMN_GROUP, SUM_THREADS],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&COLUMN_SUM, &ACCUMULATE_SUM],

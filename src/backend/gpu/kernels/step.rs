@@ -20,7 +20,7 @@ shader_params! {
 pub(crate) static FAMILY: Family = Family {
     name: "step",
     wgsl: include_str!("../../../../shaders/step.wgsl"),
-    activation: false,
+    preludes: &[],
     constants: wgsl_constants![STEP_GROUP],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&ADVANCE_PARAMS],
