@@ -1,5 +1,6 @@
-// Binary cross-entropy on logits, forward and backward in one pass: one workgroup per row
-// writes the gradient of every element and the row's summed loss. (sigmoid: activation.wgsl)
+// Losses on logits, forward and backward in one pass: one workgroup per row writes the gradient
+// of every element and the row's loss. Binary cross-entropy against targets per element, and
+// softmax cross-entropy against one class label per row. (sigmoid: activation.wgsl)
 //
 // THREADS, the workgroup size, is prepended by the host: src/backend/gpu/kernels/loss.rs.
 
@@ -44,5 +45,58 @@ fn bce_with_logits(@builtin(workgroup_id) wid: vec3<u32>,
     }
     if (t == 0u) {
         loss[p.loss_off + r] = partial[0];
+    }
+}
+
+// The row's largest logit, then Σ exp(x − max), each reduced over the workgroup as a tree.
+// Softmax cross-entropy against the class `label` (row r of `targets`, a class index as the
+// label gather writes it; past the last class reads the last): loss = (max − x_label) +
+// log Σ exp(x − max), never overflowing; grad = grad_scale · (softmax − one-hot).
+@compute @workgroup_size(THREADS)
+fn softmax_cross_entropy(@builtin(workgroup_id) wid: vec3<u32>,
+                         @builtin(num_workgroups) groups: vec3<u32>,
+                         @builtin(local_invocation_index) t: u32) {
+    let r = wid.x + wid.y * groups.x;
+    if (r >= p.rows) {
+        return;
+    }
+    let row = p.x_off + r * p.cols;
+    var top = logits[row];
+    for (var c = t; c < p.cols; c = c + THREADS) {
+        top = max(top, logits[row + c]);
+    }
+    partial[t] = top;
+    workgroupBarrier();
+    for (var stride = THREADS / 2u; stride > 0u; stride = stride / 2u) {
+        if (t < stride) {
+            partial[t] = max(partial[t], partial[t + stride]);
+        }
+        workgroupBarrier();
+    }
+    top = partial[0];
+    workgroupBarrier();
+    // exp(x − max) is kept in grad, where this invocation scales it below.
+    var sum = 0.0;
+    for (var c = t; c < p.cols; c = c + THREADS) {
+        let e = exp(logits[row + c] - top);
+        grad[p.grad_off + r * p.cols + c] = e;
+        sum = sum + e;
+    }
+    partial[t] = sum;
+    workgroupBarrier();
+    for (var stride = THREADS / 2u; stride > 0u; stride = stride / 2u) {
+        if (t < stride) {
+            partial[t] = partial[t] + partial[t + stride];
+        }
+        workgroupBarrier();
+    }
+    let total = partial[0];
+    let label = min(u32(max(targets[p.t_off + r], 0.0)), p.cols - 1u);
+    for (var c = t; c < p.cols; c = c + THREADS) {
+        let i = p.grad_off + r * p.cols + c;
+        grad[i] = p.grad_scale * (grad[i] / total - select(0.0, 1.0, c == label));
+    }
+    if (t == 0u) {
+        loss[p.loss_off + r] = (top - logits[row + label]) + log(total);
     }
 }

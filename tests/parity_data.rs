@@ -373,7 +373,12 @@ fn augmented_gathers_agree_and_do_what_they_say() {
                     let moved = shifted(image, width, s);
                     row.iter().zip(&moved).all(|(&g, &b)| {
                         if binarize {
-                            (g == 0 || g == 255) && (b != 0 || g == 0) && (b != 255 || g == 255)
+                            // 0 or 255, and bytes 0 and 255 kept.
+                            match g {
+                                0 => b != 255,
+                                255 => b != 0,
+                                _ => false,
+                            }
                         } else {
                             g == b
                         }

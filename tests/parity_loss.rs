@@ -1,4 +1,4 @@
-//! Parity of the loss family: binary cross-entropy on logits (gradient and per-row loss) against
+//! Parity of the loss family: binary and softmax cross-entropy on logits (gradient and per-row loss) against
 //! the CPU reference.
 //!
 //! Kernel `shaders/loss.wgsl`, GPU host `src/backend/gpu/kernels/loss.rs`, CPU twin
@@ -83,6 +83,74 @@ fn bce_with_logits_matches() {
             .chunks(cols)
             .map(|row| Approx::sum(row.iter().flatten().copied()))
             .collect();
+        for (who, (grad, loss)) in runs.each() {
+            assert_within(&format!("{what} grad, {who}"), grad, &grad_model);
+            assert_within(&format!("{what} loss, {who}"), loss, &loss_model);
+        }
+    }
+}
+
+#[test]
+fn softmax_cross_entropy_matches() {
+    let Some(mut gpu) = gpu("softmax_cross_entropy") else {
+        return;
+    };
+    let mut rng = rng("softmax_cross_entropy");
+    // One class, fewer classes than threads, exactly the workgroup, more, many rows.
+    let shapes = [
+        (1, 1),
+        (3, 10),
+        (2, 64),
+        (5, 65),
+        (17, 129),
+        (300, 10),
+        (1, 3),
+    ];
+    for (k, &(rows, cols)) in shapes.iter().enumerate() {
+        let [o_x, o_t, o_g, o_l] = if k % 2 == 0 {
+            [0, 0, 0, 0]
+        } else {
+            [3, 1, 7, 2]
+        };
+        let mut logits = values(&mut rng, rows * cols, -10.0, 10.0);
+        for x in logits.iter_mut() {
+            if rng.random_bool(0.1) {
+                *x = [80.0, -80.0, 0.0, 30.0][rng.random_range(0..4)];
+            }
+        }
+        // Class indices as the label gather writes them; some past the last class (clamped).
+        let labels: Vec<f32> = (0..rows)
+            .map(|_| rng.random_range(0..cols + 2).min(cols + 1) as f32)
+            .collect();
+        let grad_scale = [1.0, 1.0 / 128.0, -0.5][k % 3];
+        let what = format!("softmax_cross_entropy {rows}×{cols} scale {grad_scale}");
+        let runs = run_all(&mut gpu, |be| {
+            let tx = input(be, rows, cols, o_x, &logits);
+            let tl = input(be, rows, 1, o_t, &labels);
+            let grad = output(be, rows, cols, o_g);
+            let loss = output(be, rows, 1, o_l);
+            be.softmax_cross_entropy(&tx.view, &tl.view, grad_scale, &grad.view, &loss.view)
+                .unwrap();
+            (read(be, &grad, &what), read(be, &loss, &what))
+        });
+        // e = exp(x − max) (the max is exact), softmax = e / Σ e in any order, grad =
+        // scale·(softmax − one-hot), loss = (max − x_label) + log Σ e.
+        let mut grad_model = Vec::with_capacity(rows * cols);
+        let mut loss_model = Vec::with_capacity(rows);
+        for (row, &label) in logits.chunks(cols).zip(&labels) {
+            let top = row.iter().copied().fold(row[0], f32::max);
+            let e: Vec<Approx> = row
+                .iter()
+                .map(|&x| Approx::from(x).sub(top).exp())
+                .collect();
+            let total = Approx::sum(e.iter().copied());
+            let label = (label as usize).min(cols - 1);
+            grad_model.extend(e.iter().enumerate().map(|(c, &e)| {
+                let one_hot = if c == label { 1.0 } else { 0.0 };
+                e.div(total).sub(one_hot).mul(grad_scale)
+            }));
+            loss_model.push(Approx::from(top).sub(row[label]).add(total.log()));
+        }
         for (who, (grad, loss)) in runs.each() {
             assert_within(&format!("{what} grad, {who}"), grad, &grad_model);
             assert_within(&format!("{what} loss, {who}"), loss, &loss_model);

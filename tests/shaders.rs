@@ -58,7 +58,7 @@ fn every_shader_file_is_one_family_and_entry_points_are_unique() {
 }
 
 /// The shared files prepended to families, not families themselves.
-const PRELUDES: [&str; 2] = ["common.wgsl", "activation.wgsl"];
+const PRELUDES: [&str; 3] = ["common.wgsl", "activation.wgsl", "hash.wgsl"];
 
 /// Each family's workgroup sizes are the host's constants: its WGSL names them, never a number.
 #[test]

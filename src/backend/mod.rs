@@ -176,6 +176,20 @@ pub trait Backend {
         loss: &Tensor,
     ) -> Result<()>;
 
+    /// Softmax cross-entropy on logits against one class per row, forward and backward in one
+    /// pass: `loss[r] = log Σ_c exp(x_rc) − x_r,label` (computed from the row's maximum, never
+    /// overflowing) and `grad = grad_scale·(softmax(x) − one-hot(label))`. `labels` (`rows × 1`)
+    /// holds class indices as values (as [`Backend::gather`] writes label bytes); a label past
+    /// the last class is read as the last. `loss` is `rows × 1`.
+    fn softmax_cross_entropy(
+        &mut self,
+        logits: &Tensor,
+        labels: &Tensor,
+        grad_scale: f32,
+        grad: &Tensor,
+        loss: &Tensor,
+    ) -> Result<()>;
+
     /// Batch normalization over the rows of `x` (`rows × C`) with `act` fused:
     /// `y = act(γ·(x − μ)/√(σ² + eps) + β)`. `gamma_beta` is `2 × C` (γ, then β); `saved`
     /// (`2 × C`) receives the batch mean and 1/√(σ² + eps) for the backward; `running`

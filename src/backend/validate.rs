@@ -91,6 +91,18 @@ pub(crate) fn bce_with_logits(
     outputs_apart("bce_with_logits", &[grad, loss], &[logits, targets])
 }
 
+pub(crate) fn softmax_cross_entropy(
+    logits: &Tensor,
+    labels: &Tensor,
+    grad: &Tensor,
+    loss: &Tensor,
+) -> Result<()> {
+    let op = "softmax_cross_entropy";
+    same_shape(op, logits.rows, logits.cols, &[grad])?;
+    same_shape(op, logits.rows, 1, &[labels, loss])?;
+    outputs_apart(op, &[grad, loss], &[logits, labels])
+}
+
 pub(crate) fn adam(params: &Tensor, grads: &Tensor, m: &Tensor, v: &Tensor) -> Result<()> {
     same_len("adam", params.len(), &[grads, m, v])?;
     outputs_apart("adam", &[params, m, v], &[grads])
@@ -103,7 +115,9 @@ pub(crate) fn gather(
     augment: &Augment,
     out: &Tensor,
 ) -> Result<()> {
-    if augment.max_shift > 0 && (augment.width == 0 || out.cols % augment.width as usize != 0) {
+    if augment.max_shift > 0
+        && (augment.width == 0 || !out.cols.is_multiple_of(augment.width as usize))
+    {
         return Err(shape_error(
             "gather",
             format!(

@@ -1,4 +1,5 @@
-//! Loss family, CPU twin: binary cross-entropy on logits, forward and backward in one pass.
+//! Loss family, CPU twin: binary cross-entropy and softmax cross-entropy on logits, forward and
+//! backward in one pass.
 //!
 //! Kernel: `shaders/loss.wgsl`; GPU host: `src/backend/gpu/kernels/loss.rs`; parity test:
 //! `tests/parity_loss.rs`.
@@ -39,4 +40,33 @@ fn bce_logit_and_sigmoid(x: f32, t: f32, fma: Contraction) -> (f32, f32) {
         e / (1.0 + e)
     };
     (fma.mul_add(-x, t, x.max(0.0)) + e.ln_1p(), probability)
+}
+
+/// For rows of `cols` logits, each with a class label (`labels[r]`, a class index; past the
+/// last class reads the last): `grad = grad_scale · (softmax(x) − one-hot)` and
+/// `loss[r] = (max − x_label) + log Σ exp(x − max)`, as the kernel computes them.
+pub(super) fn softmax_cross_entropy(
+    cols: usize,
+    logits: &[f32],
+    labels: &[f32],
+    grad_scale: f32,
+    grad: &mut [f32],
+    loss: &mut [f32],
+) {
+    for (r, row_loss) in loss.iter_mut().enumerate() {
+        let x = &logits[r * cols..(r + 1) * cols];
+        let g = &mut grad[r * cols..(r + 1) * cols];
+        let top = x.iter().copied().fold(x[0], f32::max);
+        let mut total = 0.0;
+        for (g, &x) in g.iter_mut().zip(x) {
+            *g = (x - top).exp();
+            total += *g;
+        }
+        let label = (labels[r].max(0.0) as usize).min(cols - 1);
+        for (c, g) in g.iter_mut().enumerate() {
+            let one_hot = if c == label { 1.0 } else { 0.0 };
+            *g = grad_scale * (*g / total - one_hot);
+        }
+        *row_loss = (top - x[label]) + total.ln();
+    }
 }

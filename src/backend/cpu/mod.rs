@@ -329,6 +329,23 @@ impl Backend for CpuBackend {
         })
     }
 
+    fn softmax_cross_entropy(
+        &mut self,
+        logits: &Tensor,
+        labels: &Tensor,
+        grad_scale: f32,
+        grad: &Tensor,
+        loss: &Tensor,
+    ) -> Result<()> {
+        validate::softmax_cross_entropy(logits, labels, grad, loss)?;
+        let cols = logits.cols;
+        self.compute([grad, loss], |me, [grad, loss]| {
+            let (x, t) = (me.f32s(logits)?, me.f32s(labels)?);
+            loss::softmax_cross_entropy(cols, x, t, grad_scale, grad, loss);
+            Ok(())
+        })
+    }
+
     fn batch_norm(
         &mut self,
         x: &Tensor,

@@ -397,6 +397,18 @@ impl Backend for GpuBackend {
         kernels::loss::bce_with_logits(self, logits, targets, grad_scale, grad, loss)
     }
 
+    fn softmax_cross_entropy(
+        &mut self,
+        logits: &Tensor,
+        labels: &Tensor,
+        grad_scale: f32,
+        grad: &Tensor,
+        loss: &Tensor,
+    ) -> Result<()> {
+        validate::softmax_cross_entropy(logits, labels, grad, loss)?;
+        kernels::loss::softmax_cross_entropy(self, logits, labels, grad_scale, grad, loss)
+    }
+
     fn batch_norm(
         &mut self,
         x: &Tensor,

@@ -1,5 +1,6 @@
-//! Binary cross-entropy on logits, forward and backward in one pass: one workgroup per row
-//! writes the gradient of every element and the row's summed loss.
+//! Losses on logits, forward and backward in one pass: binary cross-entropy per element and
+//! softmax cross-entropy per row against a class label. One workgroup per row writes the
+//! gradient of every element and the row's loss.
 //!
 //! WGSL `shaders/loss.wgsl`; CPU twin `src/backend/cpu/loss.rs`; parity test
 //! `tests/parity_loss.rs`.
@@ -26,12 +27,18 @@ pub(crate) static FAMILY: Family = Family {
     preludes: &[Prelude::Activation],
     constants: wgsl_constants![THREADS],
     params: ParamsLayout::of::<Params>(),
-    kernels: &[&BCE_WITH_LOGITS],
+    kernels: &[&BCE_WITH_LOGITS, &SOFTMAX_CROSS_ENTROPY],
 };
 
 static BCE_WITH_LOGITS: Kernel = Kernel {
     family: &FAMILY,
     entry: "bce_with_logits",
+    bindings: &[(1, R), (2, R), (3, W), (4, W)],
+};
+
+static SOFTMAX_CROSS_ENTROPY: Kernel = Kernel {
+    family: &FAMILY,
+    entry: "softmax_cross_entropy",
     bindings: &[(1, R), (2, R), (3, W), (4, W)],
 };
 
@@ -44,7 +51,49 @@ pub(crate) fn bce_with_logits(
     grad: &Tensor,
     loss: &Tensor,
 ) -> Result<()> {
-    let ix = |v| index(&BCE_WITH_LOGITS, v);
+    launch_per_row(
+        &BCE_WITH_LOGITS,
+        gpu,
+        logits,
+        targets,
+        grad_scale,
+        grad,
+        loss,
+    )
+}
+
+/// `loss[r] = log Σ_c exp(x_rc) − x_r,label` and `grad = grad_scale · (softmax(x) − one-hot)`,
+/// the label of row r being `labels[r]`.
+pub(crate) fn softmax_cross_entropy(
+    gpu: &mut GpuBackend,
+    logits: &Tensor,
+    labels: &Tensor,
+    grad_scale: f32,
+    grad: &Tensor,
+    loss: &Tensor,
+) -> Result<()> {
+    launch_per_row(
+        &SOFTMAX_CROSS_ENTROPY,
+        gpu,
+        logits,
+        labels,
+        grad_scale,
+        grad,
+        loss,
+    )
+}
+
+/// One workgroup per row of `logits`, for either loss.
+fn launch_per_row(
+    kernel: &Kernel,
+    gpu: &mut GpuBackend,
+    logits: &Tensor,
+    targets: &Tensor,
+    grad_scale: f32,
+    grad: &Tensor,
+    loss: &Tensor,
+) -> Result<()> {
+    let ix = |v| index(kernel, v);
     let p = Params {
         rows: ix(logits.rows)?,
         cols: ix(logits.cols)?,
@@ -55,10 +104,9 @@ pub(crate) fn bce_with_logits(
         grad_scale,
         _pad: 0,
     };
-    // One workgroup per row.
     let groups = gpu.groups_for(logits.rows, 1);
     gpu.run(
-        &BCE_WITH_LOGITS,
+        kernel,
         &[logits.buffer, targets.buffer, grad.buffer, loss.buffer],
         &p,
         groups,
