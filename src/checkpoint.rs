@@ -101,11 +101,16 @@ impl Checkpoint {
             path: path.to_path_buf(),
             source,
         })?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Decodes a checkpoint held in memory; `path` is what messages call it.
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self, CheckpointError> {
         let format_error = |e: safetensors::SafeTensorError| CheckpointError::Format {
             path: path.to_path_buf(),
             reason: e.to_string(),
         };
-        let (_, header) = SafeTensors::read_metadata(&bytes).map_err(format_error)?;
+        let (_, header) = SafeTensors::read_metadata(bytes).map_err(format_error)?;
         let meta = header
             .metadata()
             .as_ref()
@@ -115,7 +120,7 @@ impl Checkpoint {
                 path: path.to_path_buf(),
             })?;
         // Also validates that every tensor's bytes are present.
-        let tensors = SafeTensors::deserialize(&bytes).map_err(format_error)?;
+        let tensors = SafeTensors::deserialize(bytes).map_err(format_error)?;
         let mut state = State::default();
         for (name, view) in tensors.tensors() {
             if view.dtype() != Dtype::F32 {

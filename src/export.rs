@@ -1,7 +1,8 @@
 //! A checkpoint's weights, named and shaped as PyTorch's reference modules, so that a strict
 //! `load_state_dict` takes them: examples/vae's `VAE` (`fc1, fc21, fc22, fc3, fc4`) and
 //! PyTorch-GAN's `Generator` and `Discriminator` (`model.<Sequential index>`, under
-//! `generator.` and `discriminator.`). Weights only: no Adam moments, no gengpu metadata.
+//! `generator.` and `discriminator.`), and the scoring classifier as an `nn.Sequential`.
+//! Weights only: no Adam moments, no gengpu metadata.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use safetensors::tensor::Dtype;
 use thiserror::Error;
 
 use crate::checkpoint::{Checkpoint, CheckpointError, RawTensor, write_safetensors};
+use crate::model::classifier::ClassifierConfig;
 use crate::model::gan::GanConfig;
 use crate::model::vae::VaeConfig;
 use crate::nn::{State, StateError};
@@ -60,6 +62,7 @@ pub fn pytorch_tensors(path: &Path) -> Result<Vec<Exported>, ExportError> {
     let mapped = match &meta.settings {
         ModelSettings::Vae(s) => vae(&s.config, file.state()),
         ModelSettings::Gan(s) => gan(&s.config, file.state(), meta.steps),
+        ModelSettings::Classifier(s) => classifier(&s.config, file.state()),
     };
     mapped.map_err(|e| match e {
         Mapping::State(source) => ExportError::State {
@@ -68,6 +71,31 @@ pub fn pytorch_tensors(path: &Path) -> Result<Vec<Exported>, ExportError> {
         },
         Mapping::NoReference(why) => ExportError::NoReference(why),
     })
+}
+
+/// Writes the classifier checkpoint at `path` to `out` without Adam's moments: its weights under
+/// gengpu's own names with its settings, the small file `gengpu score --classifier` reads (and
+/// the one shipped in `assets/`). Returns the number of tensors written.
+pub fn classifier_weights(path: &Path, out: &Path) -> Result<usize, ExportError> {
+    let file = Checkpoint::open(path)?;
+    let meta: CheckpointMeta = file.meta()?;
+    if !matches!(meta.settings, ModelSettings::Classifier(_)) {
+        return Err(ExportError::NoReference(format!(
+            "{} holds a {}; --weights-only is for classifier checkpoints (a VAE or GAN exports \
+             to PyTorch's names)",
+            path.display(),
+            meta.settings.kind()
+        )));
+    }
+    let weights: State = file
+        .state()
+        .tensors()
+        .iter()
+        .filter(|t| !t.name.starts_with(crate::nn::MOMENT_PREFIX))
+        .cloned()
+        .collect();
+    crate::checkpoint::save(out, &meta, &weights)?;
+    Ok(weights.tensors().len())
 }
 
 /// Writes `tensors` to `out` as safetensors (atomically), with `format: pt` as PyTorch's own
@@ -158,6 +186,28 @@ fn vae(config: &VaeConfig, state: &State) -> Result<Vec<Exported>, Mapping> {
     push((logvar_w.to_vec(), logvar_b.to_vec(), "fc22".into()), h);
     push(linear("decoder.0", "fc3", (l, h))?, l);
     push(linear("decoder.1", "fc4", (h, p))?, h);
+    Ok(out)
+}
+
+/// An `nn.Sequential` of `Linear` and `ReLU` layers (`0`, `2`, `4`, …), the last `Linear`
+/// giving the logits.
+fn classifier(config: &ClassifierConfig, state: &State) -> Result<Vec<Exported>, Mapping> {
+    let widths: Vec<usize> = config
+        .hidden
+        .iter()
+        .copied()
+        .chain([config.classes])
+        .collect();
+    let mut n_in = config.pixels();
+    let mut out = Vec::new();
+    for (i, &n_out) in widths.iter().enumerate() {
+        let ours = format!("net.{i}");
+        let weight = tensor(state, &format!("{ours}.weight"), &[n_out, n_in])?;
+        let bias = tensor(state, &format!("{ours}.bias"), &[n_out])?;
+        out.push(f32s(format!("{}.weight", 2 * i), vec![n_out, n_in], weight));
+        out.push(f32s(format!("{}.bias", 2 * i), vec![n_out], bias));
+        n_in = n_out;
+    }
     Ok(out)
 }
 

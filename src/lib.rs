@@ -12,4 +12,5 @@ pub mod nn;
 pub mod optim;
 pub mod picture;
 pub mod progress;
+pub mod score;
 pub mod train;

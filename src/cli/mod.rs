@@ -12,6 +12,7 @@ mod export;
 mod info;
 mod interpolate;
 mod sample;
+mod score;
 mod train;
 
 use std::path::PathBuf;
@@ -20,7 +21,7 @@ use anyhow::{Context, Result};
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use args::{BackendArgs, DataArgs, GanArgs, VaeArgs};
+use args::{BackendArgs, ClassifierArgs, DataArgs, GanArgs, VaeArgs};
 use gengpu::backend::Backend;
 use gengpu::backend::select::open;
 pub use output::is_broken_pipe;
@@ -97,6 +98,33 @@ enum Command {
         #[command(flatten)]
         backend: BackendArgs,
     },
+    /// Score a model's samples, or images from any tool, against real test images with a
+    /// classifier: Fréchet distance of its features, Inception Score, class histogram.
+    Score {
+        /// A checkpoint written by `gengpu train vae|gan`: its samples are scored.
+        #[arg(long, required_unless_present = "images", conflicts_with = "images")]
+        checkpoint: Option<PathBuf>,
+        /// An IDX image file, or a folder of PNG files (one image each), to score instead.
+        #[arg(long, value_name = "FILE|DIR")]
+        images: Option<PathBuf>,
+        /// Samples drawn from the checkpoint's model.
+        #[arg(long, default_value_t = 10_000)]
+        n: usize,
+        /// Seeds the samples' latent draws.
+        #[arg(long, default_value_t = 1)]
+        seed: u32,
+        /// A classifier checkpoint (`gengpu train classifier`, or its `export --weights-only`)
+        /// [default: the bundled MNIST classifier].
+        #[arg(long)]
+        classifier: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        backend: BackendArgs,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Decode straight lines in a VAE's latent space between test digits.
     Interpolate {
         /// A checkpoint written by `gengpu train vae`.
@@ -117,14 +145,19 @@ enum Command {
         backend: BackendArgs,
     },
     /// Write a checkpoint's weights (no optimizer state) named and shaped as PyTorch's
-    /// reference modules: examples/vae's VAE, PyTorch-GAN's Generator and Discriminator.
+    /// reference modules: examples/vae's VAE, PyTorch-GAN's Generator and Discriminator, an
+    /// nn.Sequential for the classifier.
     Export {
-        /// A checkpoint written by `gengpu train vae|gan`.
+        /// A checkpoint written by `gengpu train vae|gan|classifier`.
         #[arg(long)]
         checkpoint: PathBuf,
         /// The safetensors file to write.
         #[arg(long)]
         out: PathBuf,
+        /// For a classifier: keep gengpu's names and settings and drop the optimizer's state,
+        /// the small file `gengpu score --classifier` reads.
+        #[arg(long)]
+        weights_only: bool,
     },
     /// List the GPU adapters wgpu sees, what gengpu needs of each, and which one it would use.
     Info {
@@ -165,6 +198,9 @@ enum TrainModel {
     Vae(VaeArgs),
     /// A generative adversarial network (PyTorch-GAN's MLP GAN by default).
     Gan(GanArgs),
+    /// A digit classifier, the feature extractor of `gengpu score` (an MLP on labelled data,
+    /// trained on randomly shifted digits).
+    Classifier(ClassifierArgs),
 }
 
 #[derive(Subcommand)]
@@ -198,6 +234,11 @@ pub fn run(cli: Cli) -> Result<()> {
         } => train::run(&args.common, &cli.explicit, "gan", |image| {
             args.settings(image)
         }),
+        Command::Train {
+            model: TrainModel::Classifier(args),
+        } => train::run(&args.common, &cli.explicit, "classifier", |image| {
+            args.settings(image)
+        }),
         Command::Eval {
             checkpoint,
             data,
@@ -211,6 +252,23 @@ pub fn run(cli: Cli) -> Result<()> {
             out,
             backend,
         } => sample::run(&checkpoint, n, seed, &out, &backend),
+        Command::Score {
+            checkpoint,
+            images,
+            n,
+            seed,
+            classifier,
+            data,
+            backend,
+            json,
+        } => {
+            let scored = match (checkpoint, images) {
+                (Some(path), _) => score::Scored::Checkpoint { path, n, seed },
+                (None, Some(path)) => score::Scored::Images(path),
+                (None, None) => anyhow::bail!("give --checkpoint or --images"),
+            };
+            score::run(&scored, classifier.as_deref(), &data, &backend, json)
+        }
         Command::Interpolate {
             checkpoint,
             out,
@@ -219,7 +277,11 @@ pub fn run(cli: Cli) -> Result<()> {
             data,
             backend,
         } => interpolate::run(&checkpoint, &out, lines, steps, &data, &backend),
-        Command::Export { checkpoint, out } => export::run(&checkpoint, &out),
+        Command::Export {
+            checkpoint,
+            out,
+            weights_only,
+        } => export::run(&checkpoint, &out, weights_only),
         Command::Info { json } => info::run(json),
         Command::Completions { shell } => {
             let mut script = Vec::new();
@@ -252,6 +314,25 @@ fn open_backend(args: &BackendArgs) -> Result<Box<dyn Backend>> {
     Ok(backend)
 }
 
+/// The test data a command on `checkpoint` uses: `--data` / `--test-data` if given, else the
+/// data the checkpoint's run was evaluated on (recorded in it), else the bundled digits' hold-out.
+fn test_data_for(
+    checkpoint: Option<&std::path::Path>,
+    args: &DataArgs,
+) -> Result<(gengpu::data::Dataset, String)> {
+    let (data, test_data) = match checkpoint {
+        Some(path) if args.data.is_none() && args.test_data.is_none() => {
+            let meta: gengpu::train::CheckpointMeta =
+                gengpu::checkpoint::Checkpoint::open(path)?.meta()?;
+            let spec = meta.settings.run().data.clone();
+            (spec.data, spec.test_data)
+        }
+        _ => (args.data.clone(), args.test_data.clone()),
+    };
+    gengpu::data::resolve_test(data.as_deref(), test_data.as_deref())
+        .context("cannot load the data")
+}
+
 /// What `eval` and `interpolate` share: a checkpoint's VAE and the test split on the device.
 struct VaeOnTest {
     backend: Box<dyn Backend>,
@@ -262,19 +343,9 @@ struct VaeOnTest {
 }
 
 impl VaeOnTest {
-    /// The checkpoint's VAE and the test data: `--data` / `--test-data` if given, else the
-    /// data its run was evaluated on (recorded in it).
+    /// The checkpoint's VAE and the test data (see [`test_data_for`]).
     fn open(checkpoint: &std::path::Path, args: &DataArgs, choice: &BackendArgs) -> Result<Self> {
-        let (data, test_data) = if args.data.is_none() && args.test_data.is_none() {
-            let meta: gengpu::train::CheckpointMeta =
-                gengpu::checkpoint::Checkpoint::open(checkpoint)?.meta()?;
-            let spec = meta.settings.run().data.clone();
-            (spec.data, spec.test_data)
-        } else {
-            (args.data.clone(), args.test_data.clone())
-        };
-        let (test, description) = gengpu::data::resolve_test(data.as_deref(), test_data.as_deref())
-            .context("cannot load the data")?;
+        let (test, description) = test_data_for(Some(checkpoint), args)?;
         eprintln!("test data: {description}");
         let mut backend = open_backend(choice)?;
         let (vae, meta) = gengpu::train::load_vae(backend.as_mut(), checkpoint, EVAL_BATCH)?;

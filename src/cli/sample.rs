@@ -6,9 +6,9 @@ use anyhow::{Result, bail};
 
 use super::args::BackendArgs;
 use super::{EVAL_BATCH, open_backend};
-use gengpu::model::{Generative, sample};
+use gengpu::model::sample;
 use gengpu::picture::save_grid;
-use gengpu::train::{self, Loaded};
+use gengpu::train;
 
 pub fn run(checkpoint: &Path, n: usize, seed: u32, out: &Path, choice: &BackendArgs) -> Result<()> {
     if n == 0 {
@@ -17,9 +17,11 @@ pub fn run(checkpoint: &Path, n: usize, seed: u32, out: &Path, choice: &BackendA
     let mut backend = open_backend(choice)?;
     let mut loaded = train::load(backend.as_mut(), checkpoint, EVAL_BATCH)?;
     let shape = loaded.image_shape();
-    let model: &mut dyn Generative = match &mut loaded {
-        Loaded::Vae(vae, _) => vae.as_mut(),
-        Loaded::Gan(gan, _) => gan.as_mut(),
+    let Some(model) = loaded.generative() else {
+        bail!(
+            "{} holds a classifier, which draws no images",
+            checkpoint.display()
+        );
     };
     let images = sample(backend.as_mut(), model, n, seed)?;
     save_grid(&images, n, shape, 8, out)?;

@@ -1,4 +1,4 @@
-//! `gengpu train vae|gan`, fresh or resumed (`--resume`), stopped cleanly by SIGINT or SIGTERM.
+//! `gengpu train vae|gan|classifier`, fresh or resumed (`--resume`), stopped cleanly by SIGINT or SIGTERM.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,7 +36,7 @@ const HARMLESS: [&str; 9] = [
 
 /// Where in the settings' JSON each other argument lands, to tell an argument that repeats
 /// the checkpoint's value from one that changes it.
-const SETTING_OF: [(&str, &[&str]); 13] = [
+const SETTING_OF: [(&str, &[&str]); 15] = [
     ("seed", &["run", "seed"]),
     ("batch_size", &["run", "batch_size"]),
     ("data", &["run", "data", "data"]),
@@ -50,6 +50,8 @@ const SETTING_OF: [(&str, &[&str]); 13] = [
     ("g_hidden", &["config", "g_hidden"]),
     ("d_hidden", &["config", "d_hidden"]),
     ("bn_eps", &["config", "batch_norm", "eps"]),
+    ("max_shift", &["config", "max_shift"]),
+    ("weight_decay", &["optimizer", "weight_decay"]),
 ];
 
 /// Trains the model `model` names: a new run with the settings `settings` builds for the
@@ -226,10 +228,7 @@ fn resumed_run(
     };
     let file = Checkpoint::open(&file_path)?;
     let meta: CheckpointMeta = file.meta()?;
-    let kind = match meta.settings {
-        ModelSettings::Vae(_) => "vae",
-        ModelSettings::Gan(_) => "gan",
-    };
+    let kind = meta.settings.kind();
     if kind != model {
         bail!(
             "{} holds a {kind}, not a {model}: resume it with `gengpu train {kind} --resume …`",
@@ -237,13 +236,10 @@ fn resumed_run(
         );
     }
     let mut settings = meta.settings.clone();
-    let run = match &mut settings {
-        ModelSettings::Vae(s) => &mut s.run,
-        ModelSettings::Gan(s) => &mut s.run,
-    };
+    let run = settings.run_mut();
     let given = |id: &str| explicit.iter().any(|e| e == id);
-    if given("epochs") {
-        run.epochs = common.epochs;
+    if let Some(epochs) = common.epochs {
+        run.epochs = epochs;
     }
     if let Some(out) = &common.out {
         run.out = out.clone();

@@ -1,8 +1,10 @@
 //! The generative models, written once over any `Backend`.
 
+pub mod classifier;
 pub mod gan;
 pub mod vae;
 
+pub use classifier::{Classifier, ClassifierConfig};
 pub use gan::{Gan, GanConfig};
 pub use vae::{Vae, VaeConfig};
 

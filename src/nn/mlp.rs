@@ -206,6 +206,11 @@ impl Mlp {
             .view(norm.running_offset, 2, width)
     }
 
+    /// The output of layer `layer` of the last forward, for its first `rows` rows.
+    pub fn output_of(&self, layer: usize, rows: usize) -> Tensor {
+        self.buffers().outputs[layer].top_rows(rows)
+    }
+
     /// Runs the layers on `x` (batch statistics and running-average updates with `training`,
     /// running averages otherwise); returns the output, valid until the next forward.
     pub fn forward(

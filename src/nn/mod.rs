@@ -7,4 +7,4 @@ pub mod state;
 
 pub use mlp::{LayerSpec, Mlp};
 pub use params::{ParamEntry, ParamLayout, ParamSlot, ParamStore};
-pub use state::{LoadError, NamedTensor, State, StateError};
+pub use state::{LoadError, MOMENT_PREFIX, NamedTensor, State, StateError};

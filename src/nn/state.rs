@@ -121,6 +121,8 @@ pub enum LoadError {
     Backend(#[from] crate::backend::BackendError),
 }
 
+/// What the names of every optimizer tensor of a checkpoint begin with.
+pub const MOMENT_PREFIX: &str = "optim.";
 /// Names under which Adam's first and second moments of a parameter are saved.
 const MOMENT_PREFIXES: [&str; 2] = ["optim.m.", "optim.v."];
 
@@ -148,6 +150,25 @@ impl ParamStore {
         backend.upload(&self.m, &m)?;
         backend.upload(&self.v, &v)?;
         Ok(())
+    }
+
+    /// Restores the parameters of `state` alone, for a model that is only run (Adam's moments
+    /// need not be there).
+    pub fn load_weights(
+        &self,
+        backend: &mut dyn Backend,
+        state: &State,
+    ) -> std::result::Result<(), LoadError> {
+        let params = state.layout_values(&self.layout, "")?;
+        backend.upload(&self.params, &params)?;
+        Ok(())
+    }
+
+    /// The parameters alone under their own names: what a model that is only run needs.
+    pub fn weights(&self, backend: &mut dyn Backend) -> backend::Result<State> {
+        let mut state = State::default();
+        state.push_layout(&self.layout, "", &backend.read(&self.params)?);
+        Ok(state)
     }
 }
 

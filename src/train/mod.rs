@@ -1,6 +1,7 @@
 //! Training: one loop for every model ([`trainer`]), each model's part in it ([`vae`],
-//! [`gan`]), the run's settings, metrics log and checkpoints.
+//! [`gan`], [`classifier`]), the run's settings, metrics log and checkpoints.
 
+pub mod classifier;
 mod device_data;
 pub mod gan;
 mod metrics;
@@ -11,7 +12,7 @@ pub mod vae;
 
 pub use device_data::DeviceData;
 pub use metrics::MetricsLog;
-pub use saved::{CheckpointMeta, Loaded, load, load_vae};
+pub use saved::{CheckpointMeta, Loaded, classifier_of, load, load_checkpoint, load_vae};
 pub use settings::{CHECKPOINT, DataSpec, ModelSettings, RunOptions, Settings};
 pub use trainer::{Figures, Outcome, Progress, StopRequest, Trainee};
 
@@ -112,6 +113,9 @@ pub fn train(
     let mut trainee: Box<dyn Trainee> = match settings {
         ModelSettings::Vae(s) => Box::new(vae::VaeTrainee::new(backend, data, s)?),
         ModelSettings::Gan(s) => Box::new(gan::GanTrainee::new(backend, data, s)?),
+        ModelSettings::Classifier(s) => {
+            Box::new(classifier::ClassifierTrainee::new(backend, data, s)?)
+        }
     };
     let fresh = Progress::default();
     let from = match resume {

@@ -7,7 +7,7 @@ use std::path::Path;
 use super::{ModelSettings, TrainError};
 use crate::backend::Backend;
 use crate::checkpoint::{Checkpoint, CheckpointError};
-use crate::model::{Gan, Vae};
+use crate::model::{Classifier, Gan, Vae};
 use crate::nn::{LoadError, State};
 
 /// The JSON saved in a checkpoint beside the tensors.
@@ -37,6 +37,7 @@ pub struct CheckpointMeta {
 pub enum Loaded {
     Vae(Box<Vae>, CheckpointMeta),
     Gan(Box<Gan>, CheckpointMeta),
+    Classifier(Box<Classifier>, CheckpointMeta),
 }
 
 impl Loaded {
@@ -45,26 +46,52 @@ impl Loaded {
         match self {
             Loaded::Vae(vae, _) => (vae.config.height, vae.config.width),
             Loaded::Gan(gan, _) => (gan.config.height, gan.config.width),
+            Loaded::Classifier(c, _) => (c.config.height, c.config.width),
         }
     }
 }
 
-/// Opens a checkpoint of either model, for batches of up to `batch` rows.
+impl Loaded {
+    /// The model as a generator of images, if it is one.
+    pub fn generative(&mut self) -> Option<&mut dyn crate::model::Generative> {
+        match self {
+            Loaded::Vae(vae, _) => Some(vae.as_mut()),
+            Loaded::Gan(gan, _) => Some(gan.as_mut()),
+            Loaded::Classifier(..) => None,
+        }
+    }
+}
+
+/// Opens a checkpoint of any model, for batches of up to `batch` rows.
 pub fn load(backend: &mut dyn Backend, path: &Path, batch: usize) -> Result<Loaded, TrainError> {
-    let file = Checkpoint::open(path)?;
+    load_checkpoint(backend, &Checkpoint::open(path)?, batch)
+}
+
+/// [`load`] of a checkpoint already read.
+pub fn load_checkpoint(
+    backend: &mut dyn Backend,
+    file: &Checkpoint,
+    batch: usize,
+) -> Result<Loaded, TrainError> {
     let meta: CheckpointMeta = file.meta()?;
-    holds_its_model(&file, &meta.settings)?;
+    holds_its_model(file, &meta.settings)?;
     let loaded = match &meta.settings {
         ModelSettings::Vae(s) => {
             let vae = Vae::new(backend, s.config.clone(), batch, 0)?;
-            let vae = restored(backend, &file, vae, Vae::load_state)?;
+            let vae = restored(backend, file, vae, Vae::load_state)?;
             Loaded::Vae(Box::new(vae), meta)
         }
         ModelSettings::Gan(s) => {
             // The generator is built for exactly `batch` rows; sampling chunks by it.
             let gan = Gan::new(backend, s.config.clone(), batch, 0)?;
-            let gan = restored(backend, &file, gan, Gan::load_state)?;
+            let gan = restored(backend, file, gan, Gan::load_state)?;
             Loaded::Gan(Box::new(gan), meta)
+        }
+        ModelSettings::Classifier(s) => {
+            // Only run, so the weights suffice (the shipped scoring classifier has no more).
+            let classifier = Classifier::new(backend, s.config.clone(), batch, 0)?;
+            let classifier = restored(backend, file, classifier, Classifier::load_weights)?;
+            Loaded::Classifier(Box::new(classifier), meta)
         }
     };
     Ok(loaded)
@@ -77,6 +104,7 @@ pub fn holds_its_model(file: &Checkpoint, settings: &ModelSettings) -> Result<()
     let parameters = match settings {
         ModelSettings::Vae(s) => s.config.parameters()?,
         ModelSettings::Gan(s) => s.config.parameters()?,
+        ModelSettings::Classifier(s) => s.config.parameters()?,
     };
     let held: usize = file.state().tensors().iter().map(|t| t.values.len()).sum();
     if held < parameters {
@@ -91,6 +119,21 @@ pub fn holds_its_model(file: &Checkpoint, settings: &ModelSettings) -> Result<()
     Ok(())
 }
 
+/// The classifier of a checkpoint that must hold one.
+pub fn classifier_of(
+    backend: &mut dyn Backend,
+    file: &Checkpoint,
+    batch: usize,
+) -> Result<(Classifier, CheckpointMeta), TrainError> {
+    match load_checkpoint(backend, file, batch)? {
+        Loaded::Classifier(model, meta) => Ok((*model, meta)),
+        Loaded::Vae(..) | Loaded::Gan(..) => Err(TrainError::WrongModel {
+            path: file.path().to_path_buf(),
+            expected: "a classifier (see `gengpu train classifier`)",
+        }),
+    }
+}
+
 /// Opens a checkpoint that must hold a VAE.
 pub fn load_vae(
     backend: &mut dyn Backend,
@@ -102,6 +145,10 @@ pub fn load_vae(
         Loaded::Gan(..) => Err(TrainError::WrongModel {
             path: path.to_path_buf(),
             expected: "a VAE (this is a GAN checkpoint)",
+        }),
+        Loaded::Classifier(..) => Err(TrainError::WrongModel {
+            path: path.to_path_buf(),
+            expected: "a VAE (this is a classifier checkpoint)",
         }),
     }
 }

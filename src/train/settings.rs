@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::TrainError;
-use crate::model::{GanConfig, VaeConfig};
+use crate::model::{ClassifierConfig, GanConfig, VaeConfig};
 use crate::optim::Adam;
 
 /// The settings of one model's run.
@@ -21,6 +21,7 @@ pub struct Settings<C> {
 pub enum ModelSettings {
     Vae(Settings<VaeConfig>),
     Gan(Settings<GanConfig>),
+    Classifier(Settings<ClassifierConfig>),
 }
 
 impl ModelSettings {
@@ -29,6 +30,7 @@ impl ModelSettings {
         match self {
             ModelSettings::Vae(s) => &s.run,
             ModelSettings::Gan(s) => &s.run,
+            ModelSettings::Classifier(s) => &s.run,
         }
     }
 
@@ -37,14 +39,16 @@ impl ModelSettings {
         match self {
             ModelSettings::Vae(s) => &mut s.run,
             ModelSettings::Gan(s) => &mut s.run,
+            ModelSettings::Classifier(s) => &mut s.run,
         }
     }
 
-    /// `vae` or `gan`: the model's name on the command line and in run folders.
+    /// `vae`, `gan` or `classifier`: the model's name on the command line and in run folders.
     pub fn kind(&self) -> &'static str {
         match self {
             ModelSettings::Vae(_) => "vae",
             ModelSettings::Gan(_) => "gan",
+            ModelSettings::Classifier(_) => "classifier",
         }
     }
 
@@ -53,6 +57,7 @@ impl ModelSettings {
         match self {
             ModelSettings::Vae(s) => &s.optimizer,
             ModelSettings::Gan(s) => &s.optimizer,
+            ModelSettings::Classifier(s) => &s.optimizer,
         }
     }
 }
@@ -198,7 +203,7 @@ fn is_run_output(name: &str) -> bool {
         CHECKPOINT,
         CONFIG,
     ];
-    const PER_EPOCH: [&str; 3] = ["sample_", "reconstruction_", "manifold_"];
+    const PER_EPOCH: [&str; 4] = ["sample_", "reconstruction_", "manifold_", "misclassified_"];
     let per_epoch = PER_EPOCH.iter().any(|prefix| {
         name.strip_prefix(prefix)
             .and_then(|rest| rest.strip_suffix(".png"))
