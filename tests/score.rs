@@ -248,3 +248,49 @@ fn score_reads_idx_files_png_folders_and_checkpoints() {
     assert!(!refused.status.success());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `--score-every` scores the samples at the epochs it names and the last, into the metrics
+/// and `score.png`; a classifier run, which draws nothing, is refused it.
+#[test]
+fn training_scores_its_samples_when_asked() {
+    let dir = scratch("score", "during-training");
+    let out = dir.join("vae");
+    common::cli::train_vae(
+        &out,
+        "--backend cpu --epochs 3 --limit 512 --score-every 2 --score-samples 300",
+    );
+    let text = std::fs::read_to_string(out.join("metrics.jsonl")).expect("metrics");
+    let epochs: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .filter(|r: &serde_json::Value| r.get("step").is_none())
+        .collect();
+    let scored: Vec<bool> = epochs
+        .iter()
+        .map(|r| r.get("frechet_distance").is_some() && r.get("inception_score").is_some())
+        .collect();
+    assert_eq!(scored, [false, true, true]);
+    let histogram = epochs[2]["class_histogram"].as_array().expect("histogram");
+    let total: u64 = histogram.iter().map(|c| c.as_u64().expect("count")).sum();
+    assert_eq!((histogram.len(), total), (10, 300));
+    assert!(out.join("score.png").is_file());
+
+    let s = |p: &std::path::Path| p.to_str().expect("utf-8").to_string();
+    let refused = gengpu(&[
+        "train",
+        "classifier",
+        "--backend",
+        "cpu",
+        "--epochs",
+        "1",
+        "--limit",
+        "256",
+        "--score-every",
+        "1",
+        "--out",
+        &s(&dir.join("classifier")),
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--score-every"));
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -8,7 +8,7 @@ use clap::builder::NonEmptyStringValueParser;
 use gengpu::backend::select::BackendChoice;
 use gengpu::model::{ClassifierConfig, GanConfig, VaeConfig};
 use gengpu::optim::Adam;
-use gengpu::train::{DataSpec, ModelSettings, RunOptions, Settings};
+use gengpu::train::{DataSpec, ModelSettings, RunOptions, Scoring, Settings};
 
 /// Epochs of a VAE or GAN run unless `--epochs` says otherwise.
 const GENERATIVE_EPOCHS: usize = 10;
@@ -76,9 +76,28 @@ pub struct CommonTrainArgs {
     /// Steps between progress-bar loss updates (each one reads the losses back from the GPU).
     #[arg(long, default_value_t = 20)]
     pub log_every: usize,
+    /// Score the model's samples every N epochs (and after the last) with the classifier:
+    /// Fréchet distance and Inception Score into metrics.jsonl and score.png (0: never).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub score_every: usize,
+    /// Samples scored each time.
+    #[arg(long, default_value_t = 10_000)]
+    pub score_samples: usize,
+    /// The classifier checkpoint scores use [default: the bundled MNIST classifier].
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
 }
 
 impl CommonTrainArgs {
+    /// How the run's samples are scored.
+    pub fn scoring(&self) -> Scoring {
+        Scoring {
+            every: self.score_every,
+            samples: self.score_samples,
+            classifier: self.classifier.clone(),
+        }
+    }
+
     /// The run's options; `epochs` unless `--epochs` says otherwise.
     fn run_options(&self, batch_size: usize, epochs: usize) -> RunOptions {
         RunOptions {
@@ -95,6 +114,7 @@ impl CommonTrainArgs {
             },
             keep: self.keep,
             command: std::env::args().collect::<Vec<_>>().join(" "),
+            scoring: self.scoring(),
         }
     }
 }

@@ -22,7 +22,7 @@ pub struct Stopped {
 const RUNS: &str = "runs";
 
 /// Arguments a resumed run may be given: they change where and how it runs, not what it is.
-const HARMLESS: [&str; 9] = [
+const HARMLESS: [&str; 12] = [
     "epochs",
     "out",
     "overwrite",
@@ -32,6 +32,9 @@ const HARMLESS: [&str; 9] = [
     "no_autotune",
     "keep",
     "log_every",
+    "score_every",
+    "score_samples",
+    "classifier",
 ];
 
 /// Where in the settings' JSON each other argument lands, to tell an argument that repeats
@@ -251,6 +254,15 @@ fn resumed_run(
     }
     if given("log_every") {
         run.log_every = common.log_every;
+    }
+    if given("score_every") {
+        run.scoring.every = common.score_every;
+    }
+    if given("score_samples") {
+        run.scoring.samples = common.score_samples;
+    }
+    if given("classifier") {
+        run.scoring.classifier = common.classifier.clone();
     }
     if run.epochs <= meta.epoch {
         bail!(

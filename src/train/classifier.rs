@@ -175,6 +175,7 @@ impl Trainee for ClassifierTrainee {
             title: "classifier training loss (cross-entropy per example)",
             y_label: "loss (nats)",
             series: &[("train", "train_loss")],
+            file: "loss.png",
         }
     }
 

@@ -7,7 +7,7 @@ use super::{DeviceData, Settings, TrainError, require_image_shape};
 use crate::backend::{Backend, Tensor};
 use crate::data::TrainTest;
 use crate::model::gan::{Gan, GanConfig};
-use crate::model::{PICTURE_SEED, Step, sample};
+use crate::model::{Generative, PICTURE_SEED, Step, sample};
 use crate::nn::{LoadError, State};
 use crate::optim::Adam;
 use crate::picture;
@@ -138,6 +138,7 @@ impl Trainee for GanTrainee {
                 ("D(x)", "d_real"),
                 ("D(G(z))", "d_fake"),
             ],
+            file: "loss.png",
         }
     }
 
@@ -159,5 +160,9 @@ impl Trainee for GanTrainee {
 
     fn state(&self, backend: &mut dyn Backend) -> Result<State, TrainError> {
         Ok(self.gan.state(backend)?)
+    }
+
+    fn generative(&mut self) -> Option<&mut dyn Generative> {
+        Some(&mut self.gan)
     }
 }

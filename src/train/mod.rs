@@ -13,7 +13,7 @@ pub mod vae;
 pub use device_data::DeviceData;
 pub use metrics::MetricsLog;
 pub use saved::{CheckpointMeta, Loaded, classifier_of, load, load_checkpoint, load_vae};
-pub use settings::{CHECKPOINT, DataSpec, ModelSettings, RunOptions, Settings};
+pub use settings::{CHECKPOINT, DataSpec, ModelSettings, RunOptions, Scoring, Settings};
 pub use trainer::{Figures, Outcome, Progress, StopRequest, Trainee};
 
 use std::path::PathBuf;
@@ -51,6 +51,8 @@ pub enum TrainError {
     },
     #[error(transparent)]
     Config(#[from] crate::model::ConfigError),
+    #[error("cannot score the samples")]
+    Score(#[source] Box<crate::score::ScoreError>),
     #[error("the model takes {model_h}×{model_w} images but {data} has {data_h}×{data_w}")]
     ImageShape {
         model_h: usize,
@@ -136,6 +138,21 @@ pub fn train(
             &fresh
         }
     };
+    let mut scorer = match &run.scoring {
+        scoring if scoring.every > 0 => {
+            if trainee.generative().is_none() {
+                return Err(TrainError::Setting(format!(
+                    "--score-every scores generated images; a {} draws none",
+                    settings.kind()
+                )));
+            }
+            let classifier = scoring.classifier.as_deref();
+            let scorer = crate::score::Scorer::new(backend, classifier, &data.test)
+                .map_err(|e| TrainError::Score(Box::new(e)))?;
+            Some(scorer)
+        }
+        _ => None,
+    };
     let train_data = DeviceData::upload(backend, &data.train)?;
     trainer::train_epochs(
         backend,
@@ -144,6 +161,7 @@ pub fn train(
         settings,
         &data.description,
         from,
+        scorer.as_mut(),
         stop,
     )
 }

@@ -81,6 +81,37 @@ pub struct RunOptions {
     /// The command line that started the run, as typed (for the record).
     #[serde(default)]
     pub command: String,
+    /// How the run's samples are scored while it trains.
+    #[serde(default)]
+    pub scoring: Scoring,
+}
+
+/// Scoring a generative model's samples during training (see `crate::score`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Scoring {
+    /// Epochs between scorings (0: never); the last epoch is always scored when any is.
+    pub every: usize,
+    /// Samples scored each time.
+    pub samples: usize,
+    /// The classifier checkpoint (`None`: the bundled MNIST classifier).
+    pub classifier: Option<PathBuf>,
+}
+
+impl Default for Scoring {
+    fn default() -> Self {
+        Scoring {
+            every: 0,
+            samples: 10_000,
+            classifier: None,
+        }
+    }
+}
+
+impl Scoring {
+    /// Whether epoch `epoch` of `epochs` is scored.
+    pub fn scores(&self, epoch: usize, epochs: usize) -> bool {
+        self.every > 0 && (epoch % self.every == 0 || epoch == epochs)
+    }
 }
 
 /// The data a run was asked for: `--data`, `--test-data`, `--limit`.
@@ -103,6 +134,11 @@ impl RunOptions {
         if self.batch_size == 0 {
             return Err(TrainError::Setting(
                 "--batch-size must be at least 1".into(),
+            ));
+        }
+        if self.scoring.every > 0 && self.scoring.samples < 2 {
+            return Err(TrainError::Setting(
+                "--score-samples must be at least 2 (a covariance needs two images)".into(),
             ));
         }
         if self.batch_size > train_examples {
@@ -195,10 +231,11 @@ pub fn checkpoint_epoch(name: &str) -> Option<usize> {
 
 /// Whether `name` is one of the files a training run writes.
 fn is_run_output(name: &str) -> bool {
-    const FIXED: [&str; 6] = [
+    const FIXED: [&str; 7] = [
         "metrics.jsonl",
         "metrics.csv",
         "loss.png",
+        "score.png",
         "progress.gif",
         CHECKPOINT,
         CONFIG,

@@ -12,10 +12,11 @@ use serde_json::json;
 use super::settings::checkpoint_epoch;
 use super::{CheckpointMeta, DeviceData, MetricsLog, ModelSettings, RunOptions, TrainError};
 use crate::backend::{Backend, Tensor};
-use crate::model::Step;
+use crate::model::{Generative, Step};
 use crate::nn::{LoadError, State};
 use crate::picture::save_chart;
 use crate::progress::steps_bar;
+use crate::score::Scorer;
 
 /// Named figures of one epoch, in the order they are shown (e.g. `("test_loss", 118.6)`).
 pub type Figures = Vec<(&'static str, f64)>;
@@ -34,6 +35,8 @@ pub struct Chart {
     pub y_label: &'static str,
     /// `(legend label, figure name)`.
     pub series: &'static [(&'static str, &'static str)],
+    /// The file it is drawn into in the run's folder.
+    pub file: &'static str,
 }
 
 /// A model being trained, as the training loop sees it.
@@ -93,6 +96,11 @@ pub trait Trainee {
 
     /// The device tensor in which the steps sum the epoch's training figures.
     fn epoch_sums(&self) -> Tensor;
+
+    /// The model as a generator of images, for the scores (`None` for a classifier).
+    fn generative(&mut self) -> Option<&mut dyn Generative> {
+        None
+    }
 
     /// Picks up what a resumed run's earlier epochs left in `out` (e.g. animation frames).
     fn resumed(&mut self, _out: &Path, _epochs_done: usize) -> Result<(), TrainError> {
@@ -155,6 +163,7 @@ pub fn train_epochs(
     settings: &ModelSettings,
     data_description: &str,
     from: &Progress,
+    mut scorer: Option<&mut Scorer>,
     stop: &StopRequest,
 ) -> Result<Outcome, TrainError> {
     let run = settings.run();
@@ -251,13 +260,30 @@ pub fn train_epochs(
             figures.extend(test_figures);
             record["eval_seconds"] = json!(eval_started.elapsed().as_secs_f64());
         }
+        if let Some(scorer) = scorer.as_deref_mut()
+            && run.scoring.scores(epoch, run.epochs)
+        {
+            let score_started = Instant::now();
+            let scores = score(backend, trainee, scorer, run.scoring.samples)?;
+            figures.push(("frechet_distance", scores.frechet_distance));
+            figures.push(("inception_score", scores.inception_score));
+            record["class_histogram"] = json!(scores.class_histogram);
+            record["score_seconds"] = json!(score_started.elapsed().as_secs_f64());
+        }
         // The run's table on standard output; a reader that closed it ends the run here, its
         // last checkpoint kept.
+        let mut summary = trainee.summary(&figures);
+        if record.get("class_histogram").is_some() {
+            summary += &format!(
+                "  Fréchet {:.2}  IS {:.2}",
+                figure(&figures, "frechet_distance"),
+                figure(&figures, "inception_score")
+            );
+        }
         writeln!(
             std::io::stdout().lock(),
-            "epoch {epoch:>3}/{}  {}  {seconds:6.2} s, {:.1} steps/s",
+            "epoch {epoch:>3}/{}  {summary}  {seconds:6.2} s, {:.1} steps/s",
             run.epochs,
-            trainee.summary(&figures),
             run_steps as f64 / seconds
         )
         .map_err(|source| TrainError::Io {
@@ -282,10 +308,32 @@ pub fn train_epochs(
 
         trainee.write_pictures(backend, &run.out, epoch)?;
         write_chart(&chart, &history, &run.out)?;
+        if run.scoring.every > 0 {
+            write_chart(&SCORE_CHART, &history, &run.out)?;
+        }
         crate::checkpoint::save(&run.checkpoint_path(), &meta, &trainee.state(backend)?)?;
         keep_epoch_checkpoint(run, epoch)?;
     }
     Ok(Outcome::Finished(history))
+}
+
+/// The seed of the latents whose images are scored during training, the same at every epoch.
+const SCORE_SEED: u32 = 0x5c0e;
+
+/// The scores of `samples` images of the trainee's model.
+fn score(
+    backend: &mut dyn Backend,
+    trainee: &mut dyn Trainee,
+    scorer: &mut Scorer,
+    samples: usize,
+) -> Result<crate::score::Scores, TrainError> {
+    let shape = scorer.image_shape();
+    let model = trainee
+        .generative()
+        .ok_or_else(|| TrainError::Setting("only generative models are scored".into()))?;
+    scorer
+        .score_model(backend, model, samples, SCORE_SEED, shape)
+        .map_err(|e| TrainError::Score(Box::new(e)))
 }
 
 /// Fails if a training figure is not finite after `steps_done` steps of the run, the last
@@ -348,13 +396,23 @@ fn history_of(chart: &Chart, records: &[serde_json::Value]) -> Vec<Figures> {
         .map(|record| {
             let value = |name: &str| record[name].as_f64().unwrap_or(f64::NAN);
             let mut figures: Figures = vec![("epoch", value("epoch"))];
-            figures.extend(chart.series.iter().map(|&(_, name)| (name, value(name))));
+            let charted = chart.series.iter().chain(SCORE_CHART.series);
+            figures.extend(charted.map(|&(_, name)| (name, value(name))));
             figures
         })
         .collect()
 }
 
-/// `loss.png`: the chart's figures per epoch.
+/// `score.png`: the Fréchet distance of the scored epochs.
+const SCORE_CHART: Chart = Chart {
+    title: "Fréchet distance of the samples to the test images",
+    y_label: "Fréchet distance (classifier features)",
+    series: &[("samples", "frechet_distance")],
+    file: "score.png",
+};
+
+/// The chart's figures per epoch, in its file; epochs without a figure (e.g. those not scored)
+/// are left out.
 fn write_chart(chart: &Chart, history: &[Figures], out: &Path) -> Result<(), TrainError> {
     let lines: Vec<(&str, Vec<(f64, f64)>)> = chart
         .series
@@ -363,6 +421,7 @@ fn write_chart(chart: &Chart, history: &[Figures], out: &Path) -> Result<(), Tra
             let points = history
                 .iter()
                 .map(|f| (figure(f, "epoch"), figure(f, name)))
+                .filter(|(_, v)| !v.is_nan())
                 .collect();
             (label, points)
         })
@@ -371,6 +430,6 @@ fn write_chart(chart: &Chart, history: &[Figures], out: &Path) -> Result<(), Tra
         .iter()
         .map(|(label, points)| (*label, points.as_slice()))
         .collect();
-    save_chart(&out.join("loss.png"), chart.title, chart.y_label, &series)?;
+    save_chart(&out.join(chart.file), chart.title, chart.y_label, &series)?;
     Ok(())
 }

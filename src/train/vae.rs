@@ -9,7 +9,7 @@ use crate::backend::Backend;
 use crate::backend::Tensor;
 use crate::data::TrainTest;
 use crate::model::vae::{Vae, VaeConfig};
-use crate::model::{PICTURE_SEED, Step, eval_stream, sample};
+use crate::model::{Generative, PICTURE_SEED, Step, eval_stream, sample};
 use crate::nn::{LoadError, State};
 use crate::optim::Adam;
 use crate::picture::save_grid;
@@ -140,6 +140,7 @@ impl Trainee for VaeTrainee {
             title: "VAE loss per example",
             y_label: "loss (nats)",
             series: &[("train", "train_loss"), ("test", "test_loss")],
+            file: "loss.png",
         }
     }
 
@@ -179,6 +180,10 @@ impl Trainee for VaeTrainee {
 
     fn state(&self, backend: &mut dyn Backend) -> Result<State, TrainError> {
         Ok(self.vae.state(backend)?)
+    }
+
+    fn generative(&mut self) -> Option<&mut dyn Generative> {
+        Some(&mut self.vae)
     }
 }
 
