@@ -110,7 +110,7 @@ impl Default for Scoring {
 impl Scoring {
     /// Whether epoch `epoch` of `epochs` is scored.
     pub fn scores(&self, epoch: usize, epochs: usize) -> bool {
-        self.every > 0 && (epoch % self.every == 0 || epoch == epochs)
+        self.every > 0 && (epoch.is_multiple_of(self.every) || epoch == epochs)
     }
 }
 

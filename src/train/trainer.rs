@@ -156,6 +156,7 @@ pub enum Outcome {
 /// every epoch. When `stop` is set, finishes the current step, saves the checkpoint there and
 /// returns [`Outcome::Stopped`]. A non-finite training figure ends the run with an error before
 /// anything of that epoch is written, so the last good checkpoint stays as it was.
+#[allow(clippy::too_many_arguments)]
 pub fn train_epochs(
     backend: &mut dyn Backend,
     trainee: &mut dyn Trainee,
