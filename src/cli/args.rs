@@ -185,6 +185,10 @@ pub struct GanArgs {
     /// Batch norm's eps [default: 1e-5, PyTorch's]; 0.8 reproduces PyTorch-GAN's code exactly.
     #[arg(long)]
     pub bn_eps: Option<f32>,
+    /// The discriminator's target for real images (below 1: one-sided label smoothing)
+    /// [default: 1].
+    #[arg(long)]
+    pub real_label: Option<f32>,
 }
 
 impl GanArgs {
@@ -209,6 +213,7 @@ impl GanArgs {
                 g_hidden: self.g_hidden.clone().unwrap_or(preset.g_hidden.clone()),
                 d_hidden: self.d_hidden.clone().unwrap_or(preset.d_hidden.clone()),
                 batch_norm,
+                real_label: self.real_label.unwrap_or(preset.real_label),
                 ..preset
             },
         })

@@ -39,7 +39,7 @@ const HARMLESS: [&str; 12] = [
 
 /// Where in the settings' JSON each other argument lands, to tell an argument that repeats
 /// the checkpoint's value from one that changes it.
-const SETTING_OF: [(&str, &[&str]); 15] = [
+const SETTING_OF: [(&str, &[&str]); 16] = [
     ("seed", &["run", "seed"]),
     ("batch_size", &["run", "batch_size"]),
     ("data", &["run", "data", "data"]),
@@ -54,6 +54,7 @@ const SETTING_OF: [(&str, &[&str]); 15] = [
     ("d_hidden", &["config", "d_hidden"]),
     ("bn_eps", &["config", "batch_norm", "eps"]),
     ("max_shift", &["config", "max_shift"]),
+    ("real_label", &["config", "real_label"]),
     ("weight_decay", &["optimizer", "weight_decay"]),
 ];
 

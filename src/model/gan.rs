@@ -28,6 +28,14 @@ pub struct GanConfig {
     pub batch_norm: Option<BatchNormHyper>,
     /// The LeakyReLU slope of both networks.
     pub slope: f32,
+    /// The discriminator's target for real images: 1, or less for one-sided label smoothing
+    /// (Salimans et al. 2016), which keeps it from growing overconfident on real digits.
+    #[serde(default = "one")]
+    pub real_label: f32,
+}
+
+fn one() -> f32 {
+    1.0
 }
 
 impl GanConfig {
@@ -50,6 +58,7 @@ impl GanConfig {
                 momentum: 0.1,
             }),
             slope: 0.2,
+            real_label: 1.0,
         }
     }
 
@@ -72,6 +81,12 @@ impl GanConfig {
         layers.extend(&self.d_hidden);
         layers.push(1);
         let parameters = check_sizes("GAN", self.height, self.width, &layers)?;
+        if !(self.real_label > 0.0 && self.real_label <= 1.0) {
+            return Err(ConfigError(format!(
+                "the real images' label must be in (0, 1], not {}",
+                self.real_label
+            )));
+        }
         if let Some(norm) = self.batch_norm
             && !(norm.eps > 0.0 && (0.0..=1.0).contains(&norm.momentum))
         {
@@ -199,6 +214,7 @@ impl Gan {
         let targets = backend.alloc(3 * batch, 1)?;
         let mut target_host = vec![1.0; 3 * batch];
         target_host[batch..2 * batch].fill(0.0);
+        target_host[2 * batch..].fill(config.real_label);
         backend.upload(&targets, &target_host)?;
         Ok(Gan {
             z: backend.alloc(batch, config.latent)?,
