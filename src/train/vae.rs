@@ -203,14 +203,8 @@ pub fn evaluate(
 }
 
 /// The importance-weighted estimate of −log p(x) (Burda et al., *Importance Weighted
-/// Autoencoders*), in nats per example over the whole dataset: for each example, `samples`
-/// draws z_k from q(z|x) and `−log (1/K) Σ_k p(x|z_k) p(z_k) / q(z_k|x)`. It is never looser
-/// than the ELBO in expectation and tightens as K grows.
-///
-/// Work goes in chunks of the Vae's batch rows: each chunk's examples are encoded once and
-/// their draws decoded together (an example's stats broadcast over its draws); when `samples`
-/// exceeds the batch, one example takes several chunks. The log weights are combined on the
-/// host in f64 by a streaming log-sum-exp. Chunk `c` draws from [`iw_stream`]`(c)`.
+/// Autoencoders*), in nats per example, averaged over the dataset: see
+/// [`importance_weighted_per_example`].
 pub fn importance_weighted(
     backend: &mut dyn Backend,
     vae: &mut Vae,
@@ -218,6 +212,26 @@ pub fn importance_weighted(
     seed: u32,
     samples: usize,
 ) -> Result<f64, TrainError> {
+    let each = importance_weighted_per_example(backend, vae, data, seed, samples)?;
+    Ok(each.iter().sum::<f64>() / each.len() as f64)
+}
+
+/// The importance-weighted estimate of −log p(x) of each example, in nats: `samples` draws z_k
+/// from q(z|x) and `−log (1/K) Σ_k p(x|z_k) p(z_k) / q(z_k|x)`. It is never looser than the
+/// ELBO in expectation and tightens as K grows.
+///
+/// Work goes in chunks of the Vae's batch rows: each chunk's examples are encoded once and
+/// their draws decoded together (an example's stats broadcast over its draws); when `samples`
+/// exceeds the batch, one example takes several chunks. The log weights are combined on the
+/// host in f64 by a streaming log-sum-exp. Chunk `c` draws from [`iw_stream`]`(c)`, so the
+/// estimate is a function of the seed, `samples` and the batch.
+pub fn importance_weighted_per_example(
+    backend: &mut dyn Backend,
+    vae: &mut Vae,
+    data: &DeviceData,
+    seed: u32,
+    samples: usize,
+) -> Result<Vec<f64>, TrainError> {
     if samples == 0 {
         return Err(TrainError::Setting(
             "the importance-weighted estimate needs at least 1 sample per example".into(),
@@ -229,7 +243,7 @@ pub fn importance_weighted(
     // Example numbers (for the encoder) then each repeated `per_chunk` times (for the targets).
     let indices = backend.alloc_indices(examples_per_chunk * (1 + per_chunk))?;
     let mut chunk = 0u64;
-    let mut total = 0.0;
+    let mut estimates = Vec::with_capacity(data.count);
     for first in (0..data.count).step_by(examples_per_chunk) {
         let examples = examples_per_chunk.min(data.count - first);
         let numbers = (first..first + examples).map(|e| e as u32);
@@ -258,9 +272,9 @@ pub fn importance_weighted(
             drawn += draws;
         }
         let log_k = (samples as f64).ln();
-        total -= sums.iter().map(|s| s.log() - log_k).sum::<f64>();
+        estimates.extend(sums.iter().map(|s| log_k - s.log()));
     }
-    Ok(total / data.count as f64)
+    Ok(estimates)
 }
 
 /// `log Σ exp(x_i)` of a stream of values, without overflow: the running maximum and the sum of
