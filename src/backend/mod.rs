@@ -145,8 +145,24 @@ pub trait Backend {
     fn fill_normal(&mut self, t: &Tensor, seed: u32, stream: u32) -> Result<()>;
 
     /// `z = mu + exp(logvar / 2) · eps`, where `stats` packs `[mu | logvar]` per row
-    /// (`rows × 2L`; `eps` and `z` are `rows × L`).
+    /// (`S × 2L`; `eps` and `z` are `rows × L`, `rows` a multiple of `S`): each stats row serves
+    /// `K = rows / S` consecutive sample rows, row `r` of `z` using stats row `r / K` (K draws
+    /// per example for importance weighting; K = 1 in training).
     fn reparameterize(&mut self, stats: &Tensor, eps: &Tensor, z: &Tensor) -> Result<()>;
+
+    /// The log importance weight of each sample row of a Gaussian latent, in place:
+    /// `log_weight` (`rows × 1`) holds the row's BCE (−log p(x|z)) on entry and
+    /// `−BCE − ½Σ_j z² + ½Σ_j eps² + ½Σ_j logvar` on exit, which is
+    /// log p(x|z) + log p(z) − log q(z|x) with the (L/2)·log 2π terms cancelled. `stats`,
+    /// `eps` and `z` are as [`Backend::reparameterize`] took them (stats rows broadcast alike).
+    /// In place because four storage buffers per kernel is the downlevel limit.
+    fn iw_log_weight(
+        &mut self,
+        stats: &Tensor,
+        eps: &Tensor,
+        z: &Tensor,
+        log_weight: &Tensor,
+    ) -> Result<()>;
 
     /// Backward of the reparameterization plus `kl_scale` times the KL gradient, into
     /// `dstats = [dmu | dlogvar]`: `dmu = dz + kl_scale·mu`,

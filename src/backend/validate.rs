@@ -51,10 +51,50 @@ fn latent_size(op: &'static str, stats: &Tensor) -> Result<usize> {
     Ok(stats.cols / 2)
 }
 
-pub(crate) fn reparameterize(stats: &Tensor, eps: &Tensor, z: &Tensor) -> Result<()> {
-    let l = latent_size("reparameterize", stats)?;
-    same_shape("reparameterize", stats.rows, l, &[eps, z])?;
-    outputs_apart("reparameterize", &[z], &[stats, eps])
+/// Checks `eps` and `z` (`rows × L`, equal shapes) against `stats` (`S × 2L`) whose rows serve
+/// `rows / S` consecutive sample rows each, and returns that factor (1 when `rows` is 0).
+fn samples_per_stats_row(
+    op: &'static str,
+    stats: &Tensor,
+    eps: &Tensor,
+    z: &Tensor,
+) -> Result<usize> {
+    let l = latent_size(op, stats)?;
+    same_shape(op, eps.rows, l, &[eps, z])?;
+    if eps.rows == 0 {
+        return Ok(1);
+    }
+    if stats.rows == 0 || !eps.rows.is_multiple_of(stats.rows) {
+        return Err(shape_error(
+            op,
+            format!(
+                "{} sample rows are not a multiple of {} stats rows",
+                eps.rows, stats.rows
+            ),
+        ));
+    }
+    Ok(eps.rows / stats.rows)
+}
+
+/// Returns the samples per stats row.
+pub(crate) fn reparameterize(stats: &Tensor, eps: &Tensor, z: &Tensor) -> Result<usize> {
+    let samples = samples_per_stats_row("reparameterize", stats, eps, z)?;
+    outputs_apart("reparameterize", &[z], &[stats, eps])?;
+    Ok(samples)
+}
+
+/// Returns the samples per stats row.
+pub(crate) fn iw_log_weight(
+    stats: &Tensor,
+    eps: &Tensor,
+    z: &Tensor,
+    log_weight: &Tensor,
+) -> Result<usize> {
+    let op = "iw_log_weight";
+    let samples = samples_per_stats_row(op, stats, eps, z)?;
+    same_shape(op, eps.rows, 1, &[log_weight])?;
+    outputs_apart(op, &[log_weight], &[stats, eps, z])?;
+    Ok(samples)
 }
 
 pub(crate) fn latent_backward(
@@ -223,6 +263,33 @@ pub(crate) fn batch_norm_backward(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::BufferId;
+
+    fn tensor(buffer: u32, rows: usize, cols: usize) -> Tensor {
+        Tensor {
+            buffer: BufferId(buffer),
+            offset: 0,
+            rows,
+            cols,
+        }
+    }
+
+    #[test]
+    fn stats_rows_serve_whole_groups_of_sample_rows() {
+        let stats = tensor(0, 3, 8);
+        let (eps, z) = (tensor(1, 12, 4), tensor(2, 12, 4));
+        assert_eq!(reparameterize(&stats, &eps, &z).unwrap(), 4);
+        assert_eq!(
+            reparameterize(&stats, &tensor(1, 3, 4), &tensor(2, 3, 4)).unwrap(),
+            1
+        );
+        assert!(reparameterize(&stats, &tensor(1, 10, 4), &tensor(2, 10, 4)).is_err());
+        assert!(reparameterize(&tensor(0, 0, 8), &eps, &z).is_err());
+        let weight = tensor(3, 12, 1);
+        assert_eq!(iw_log_weight(&stats, &eps, &z, &weight).unwrap(), 4);
+        assert!(iw_log_weight(&stats, &eps, &z, &tensor(3, 3, 1)).is_err());
+        assert!(iw_log_weight(&stats, &eps, &z, &tensor(2, 12, 1)).is_err());
+    }
 
     #[test]
     fn a_dataset_is_whole_examples_and_fewer_than_2_to_the_32() {

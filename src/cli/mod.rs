@@ -77,6 +77,10 @@ enum Command {
         data: DataArgs,
         #[command(flatten)]
         backend: BackendArgs,
+        /// Also estimate −log p(x) by importance weighting with K samples per test example
+        /// (tighter than the ELBO as K grows; 0 = off).
+        #[arg(long, value_name = "K", default_value_t = 0)]
+        iw_samples: usize,
         /// Print a JSON object instead of a sentence.
         #[arg(long)]
         json: bool,
@@ -243,8 +247,9 @@ pub fn run(cli: Cli) -> Result<()> {
             checkpoint,
             data,
             backend,
+            iw_samples,
             json,
-        } => eval::run(&checkpoint, &data, &backend, json),
+        } => eval::run(&checkpoint, &data, &backend, iw_samples, json),
         Command::Sample {
             checkpoint,
             n,

@@ -64,6 +64,17 @@ pub fn eval_stream(batch: u64) -> u32 {
     (batch as u32).wrapping_mul(2).wrapping_add(1)
 }
 
+/// Evaluation batches below this number have their own odd streams; the importance-weighted
+/// estimate's chunks take the odd streams above it ([`iw_stream`]). No evaluation has 2^30
+/// batches, so the two never meet, nor meet training's even streams.
+const IW_FIRST_EVAL_BATCH: u64 = 1 << 30;
+
+/// The random stream of chunk `chunk` of the importance-weighted estimate: the odd streams
+/// from 2^31 + 1 on.
+pub fn iw_stream(chunk: u64) -> u32 {
+    eval_stream(IW_FIRST_EVAL_BATCH + chunk % IW_FIRST_EVAL_BATCH)
+}
+
 /// A model shape that cannot be built.
 #[derive(Debug, Error)]
 #[error("invalid model: {0}")]

@@ -87,6 +87,9 @@ pub struct Vae {
     dlogits: Tensor,
     row_bce: Tensor,
     row_kl: Tensor,
+    /// The target of each sample row of the importance-weighted estimate, `batch × P`
+    /// (see [`Vae::sample_targets`]).
+    sample_targets: Tensor,
     images: Tensor,
     /// `[Σ BCE, Σ KL]` since the last [`Vae::reset_sums`].
     sums: Tensor,
@@ -139,6 +142,7 @@ impl Vae {
             dlogits: backend.alloc(batch, p)?,
             row_bce: backend.alloc(batch, 1)?,
             row_kl: backend.alloc(batch, 1)?,
+            sample_targets: backend.alloc(batch, p)?,
             images: backend.alloc(batch, p)?,
             sums: backend.alloc(1, 2)?,
             config,
@@ -159,8 +163,37 @@ impl Vae {
         self.input.top_rows(rows)
     }
 
-    /// Encoder, sampling and decoder on the first `rows` input rows; accumulates the batch's
-    /// summed BCE and KL. Returns the latent statistics `[mu | logvar]`.
+    /// The rows the targets of `rows` sample rows are gathered into, as pixel/255: each
+    /// example's row repeated once per sample, as [`Vae::iw_log_weights`] decodes them.
+    pub fn sample_targets(&self, rows: usize) -> Tensor {
+        self.sample_targets.top_rows(rows)
+    }
+
+    /// The latent statistics `[mu | logvar]` of the first `rows` input rows.
+    pub fn encode(&mut self, backend: &mut dyn Backend, rows: usize) -> Result<Tensor> {
+        let x = self.input(rows);
+        self.encoder.forward(backend, &self.store, &x, true)
+    }
+
+    /// Draws `samples` latent points per row of `stats` (consecutive rows of `eps` and `z`)
+    /// from `(seed, stream)` and decodes them. Returns the logits.
+    fn sample_and_decode(
+        &mut self,
+        backend: &mut dyn Backend,
+        stats: &Tensor,
+        samples: usize,
+        seed: u32,
+        stream: u32,
+    ) -> Result<Tensor> {
+        let rows = stats.rows * samples;
+        let (eps, z) = (self.eps.top_rows(rows), self.z.top_rows(rows));
+        backend.fill_normal(&eps, seed, stream)?;
+        backend.reparameterize(stats, &eps, &z)?;
+        self.decoder.forward(backend, &self.store, &z, true)
+    }
+
+    /// Encoder, sampling and decoder on the first `rows` input rows. Returns the latent
+    /// statistics `[mu | logvar]` and the logits.
     fn forward(
         &mut self,
         backend: &mut dyn Backend,
@@ -168,17 +201,43 @@ impl Vae {
         seed: u32,
         stream: u32,
     ) -> Result<(Tensor, Tensor)> {
-        let x = self.input(rows);
-        let stats = self.encoder.forward(backend, &self.store, &x, true)?;
-        let (eps, z) = (self.eps.top_rows(rows), self.z.top_rows(rows));
-        backend.fill_normal(&eps, seed, stream)?;
-        backend.reparameterize(&stats, &eps, &z)?;
-        let logits = self.decoder.forward(backend, &self.store, &z, true)?;
+        let stats = self.encode(backend, rows)?;
+        let logits = self.sample_and_decode(backend, &stats, 1, seed, stream)?;
         Ok((stats, logits))
     }
 
-    /// [`Vae::forward`], then the batch's loss (added to the sums) and its gradient with
-    /// respect to the logits.
+    /// The log importance weights `log p(x|z) + log p(z) − log q(z|x)` (without the
+    /// (L/2)·log 2π terms, which cancel) of `samples` draws per row of `stats` (from
+    /// [`Vae::encode`]), from `(seed, stream)`, read back: row `e·samples + s` is draw `s` of
+    /// example `e`. The targets must be in [`Vae::sample_targets`] (`stats.rows · samples` ≤
+    /// the batch).
+    pub fn iw_log_weights(
+        &mut self,
+        backend: &mut dyn Backend,
+        stats: &Tensor,
+        samples: usize,
+        seed: u32,
+        stream: u32,
+    ) -> Result<Vec<f32>> {
+        let rows = stats.rows * samples;
+        let logits = self.sample_and_decode(backend, stats, samples, seed, stream)?;
+        let log_weight = self.row_bce.top_rows(rows);
+        let targets = self.sample_targets(rows);
+        // The gradient is not needed; the loss kernel writes it anyway, into the unused dlogits.
+        backend.bce_with_logits(
+            &logits,
+            &targets,
+            1.0,
+            &self.dlogits.top_rows(rows),
+            &log_weight,
+        )?;
+        let (eps, z) = (self.eps.top_rows(rows), self.z.top_rows(rows));
+        backend.iw_log_weight(stats, &eps, &z, &log_weight)?;
+        backend.read(&log_weight)
+    }
+
+    /// [`Vae::forward`], then the batch's loss (its summed BCE and KL added to the sums) and
+    /// its gradient with respect to the logits.
     fn forward_with_loss(
         &mut self,
         backend: &mut dyn Backend,
@@ -288,9 +347,7 @@ impl Vae {
 
     /// The means of the encoder for the first `rows` input rows (`rows × L`).
     pub fn encode_means(&mut self, backend: &mut dyn Backend, rows: usize) -> Result<Vec<f32>> {
-        let stats = self
-            .encoder
-            .forward(backend, &self.store, &self.input(rows), true)?;
+        let stats = self.encode(backend, rows)?;
         let stats = backend.read(&stats)?;
         let l = self.config.latent;
         Ok(stats

@@ -7,19 +7,50 @@
 
 use crate::backend::Contraction;
 
-/// `z = mu + exp(logvar / 2) · eps`, for a latent of `l` values.
+/// The `[mu | logvar]` row of `stats` that sample row `r` uses: each serves `samples` rows.
+fn stats_row(stats: &[f32], l: usize, samples: usize, r: usize) -> (&[f32], &[f32]) {
+    let s = r / samples;
+    stats[s * 2 * l..(s + 1) * 2 * l].split_at(l)
+}
+
+/// `z = mu + exp(logvar / 2) · eps`, for a latent of `l` values, each stats row serving
+/// `samples` consecutive rows of `z`.
 pub(super) fn reparameterize(
     l: usize,
+    samples: usize,
     stats: &[f32],
     eps: &[f32],
     fma: Contraction,
     z: &mut [f32],
 ) {
     for (r, row) in z.chunks_exact_mut(l).enumerate() {
-        let (mu, logvar) = stats[r * 2 * l..(r + 1) * 2 * l].split_at(l);
+        let (mu, logvar) = stats_row(stats, l, samples, r);
         for j in 0..l {
             row[j] = fma.mul_add((0.5 * logvar[j]).exp(), eps[r * l + j], mu[j]);
         }
+    }
+}
+
+/// `log_weight[r] = −log_weight[r] + ½ Σ_j ((eps − z)·(eps + z) + logvar)`: the row's BCE on
+/// entry, its log importance weight on exit. `eps² − z²` is factored so that a dimension the
+/// posterior ignores (z ≈ eps) contributes a small, accurate product rather than the difference
+/// of two rounded squares; contraction then only drops that product's rounding.
+pub(super) fn iw_log_weight(
+    l: usize,
+    samples: usize,
+    stats: &[f32],
+    eps: &[f32],
+    z: &[f32],
+    fma: Contraction,
+    log_weight: &mut [f32],
+) {
+    for (r, w) in log_weight.iter_mut().enumerate() {
+        let (_, logvar) = stats_row(stats, l, samples, r);
+        let (eps, z) = (&eps[r * l..(r + 1) * l], &z[r * l..(r + 1) * l]);
+        let sum = (0..l).fold(0.0, |sum, j| {
+            fma.mul_add(eps[j] - z[j], eps[j] + z[j], sum + logvar[j])
+        });
+        *w = fma.mul_add(0.5, sum, -*w);
     }
 }
 

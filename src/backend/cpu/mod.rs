@@ -268,10 +268,26 @@ impl Backend for CpuBackend {
     }
 
     fn reparameterize(&mut self, stats: &Tensor, eps: &Tensor, z: &Tensor) -> Result<()> {
-        validate::reparameterize(stats, eps, z)?;
+        let samples = validate::reparameterize(stats, eps, z)?;
         let l = z.cols;
         self.compute([z], |me, [z]| {
-            latent::reparameterize(l, me.f32s(stats)?, me.f32s(eps)?, me.fma, z);
+            latent::reparameterize(l, samples, me.f32s(stats)?, me.f32s(eps)?, me.fma, z);
+            Ok(())
+        })
+    }
+
+    fn iw_log_weight(
+        &mut self,
+        stats: &Tensor,
+        eps: &Tensor,
+        z: &Tensor,
+        log_weight: &Tensor,
+    ) -> Result<()> {
+        let samples = validate::iw_log_weight(stats, eps, z, log_weight)?;
+        let l = z.cols;
+        self.compute([log_weight], |me, [log_weight]| {
+            let (stats, eps, z) = (me.f32s(stats)?, me.f32s(eps)?, me.f32s(z)?);
+            latent::iw_log_weight(l, samples, stats, eps, z, me.fma, log_weight);
             Ok(())
         })
     }

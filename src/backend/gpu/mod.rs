@@ -364,8 +364,19 @@ impl Backend for GpuBackend {
     }
 
     fn reparameterize(&mut self, stats: &Tensor, eps: &Tensor, z: &Tensor) -> Result<()> {
-        validate::reparameterize(stats, eps, z)?;
-        kernels::latent::reparameterize(self, stats, eps, z)
+        let samples = validate::reparameterize(stats, eps, z)?;
+        kernels::latent::reparameterize(self, stats, eps, samples, z)
+    }
+
+    fn iw_log_weight(
+        &mut self,
+        stats: &Tensor,
+        eps: &Tensor,
+        z: &Tensor,
+        log_weight: &Tensor,
+    ) -> Result<()> {
+        let samples = validate::iw_log_weight(stats, eps, z, log_weight)?;
+        kernels::latent::iw_log_weight(self, stats, eps, z, samples, log_weight)
     }
 
     fn latent_backward(

@@ -1,5 +1,6 @@
-//! The Gaussian latent layer: reparameterization, its backward with the KL gradient, and the
-//! per-row KL divergence. `stats` packs `[mu | logvar]` per row.
+//! The Gaussian latent layer: reparameterization, its backward with the KL gradient, the
+//! per-row KL divergence, and the log importance weights of samples. `stats` packs
+//! `[mu | logvar]` per row.
 //!
 //! WGSL `shaders/latent.wgsl`; CPU twin `src/backend/cpu/latent.rs`; parity test
 //! `tests/parity_latent.rs`.
@@ -15,7 +16,7 @@ shader_params! {
     /// `Params` of latent.wgsl; each entry point reads part of it.
     struct Params {
         rows: u32, l: u32, stats_off: u32, eps_off: u32,
-        dz_off: u32, out_off: u32, kl_scale: f32, _pad: u32,
+        dz_off: u32, out_off: u32, kl_scale: f32, samples: u32,
     }
 }
 
@@ -25,7 +26,12 @@ pub(crate) static FAMILY: Family = Family {
     preludes: &[],
     constants: wgsl_constants![WORKGROUP_SIZE],
     params: ParamsLayout::of::<Params>(),
-    kernels: &[&REPARAMETERIZE, &LATENT_BACKWARD, &KL_DIVERGENCE],
+    kernels: &[
+        &REPARAMETERIZE,
+        &LATENT_BACKWARD,
+        &KL_DIVERGENCE,
+        &IW_LOG_WEIGHT,
+    ],
 };
 
 static REPARAMETERIZE: Kernel = Kernel {
@@ -46,11 +52,20 @@ static KL_DIVERGENCE: Kernel = Kernel {
     bindings: &[(1, R), (4, W)],
 };
 
-/// `z = mu + exp(logvar / 2) · eps`: one invocation per element of `z`.
+static IW_LOG_WEIGHT: Kernel = Kernel {
+    family: &FAMILY,
+    entry: "iw_log_weight",
+    // z is bound at `dz`'s slot; the weights are read and written in place.
+    bindings: &[(1, R), (2, R), (3, R), (4, W)],
+};
+
+/// `z = mu + exp(logvar / 2) · eps`, each stats row serving `samples` rows of `z`: one
+/// invocation per element of `z`.
 pub(crate) fn reparameterize(
     gpu: &mut GpuBackend,
     stats: &Tensor,
     eps: &Tensor,
+    samples: usize,
     z: &Tensor,
 ) -> Result<()> {
     let ix = |v| index(&REPARAMETERIZE, v);
@@ -62,7 +77,7 @@ pub(crate) fn reparameterize(
         dz_off: 0,
         out_off: ix(z.offset)?,
         kl_scale: 0.0,
-        _pad: 0,
+        samples: ix(samples)?,
     };
     launch_linear(
         gpu,
@@ -93,7 +108,7 @@ pub(crate) fn latent_backward(
         dz_off: ix(dz.offset)?,
         out_off: ix(dstats.offset)?,
         kl_scale,
-        _pad: 0,
+        samples: 1,
     };
     launch_linear(
         gpu,
@@ -116,7 +131,7 @@ pub(crate) fn kl_divergence(gpu: &mut GpuBackend, stats: &Tensor, kl: &Tensor) -
         dz_off: 0,
         out_off: ix(kl.offset)?,
         kl_scale: 0.0,
-        _pad: 0,
+        samples: 1,
     };
     launch_linear(
         gpu,
@@ -124,6 +139,37 @@ pub(crate) fn kl_divergence(gpu: &mut GpuBackend, stats: &Tensor, kl: &Tensor) -
         WORKGROUP_SIZE,
         stats.rows,
         &[stats.buffer, kl.buffer],
+        &p,
+    )
+}
+
+/// The log importance weights of the rows of `log_weight` (their BCE on entry), each stats
+/// row serving `samples` rows: one invocation per row.
+pub(crate) fn iw_log_weight(
+    gpu: &mut GpuBackend,
+    stats: &Tensor,
+    eps: &Tensor,
+    z: &Tensor,
+    samples: usize,
+    log_weight: &Tensor,
+) -> Result<()> {
+    let ix = |v| index(&IW_LOG_WEIGHT, v);
+    let p = Params {
+        rows: ix(z.rows)?,
+        l: ix(z.cols)?,
+        stats_off: ix(stats.offset)?,
+        eps_off: ix(eps.offset)?,
+        dz_off: ix(z.offset)?,
+        out_off: ix(log_weight.offset)?,
+        kl_scale: 0.0,
+        samples: ix(samples)?,
+    };
+    launch_linear(
+        gpu,
+        &IW_LOG_WEIGHT,
+        WORKGROUP_SIZE,
+        z.rows,
+        &[stats.buffer, eps.buffer, z.buffer, log_weight.buffer],
         &p,
     )
 }
