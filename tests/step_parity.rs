@@ -22,6 +22,7 @@ fn config() -> VaeConfig {
         width: 28,
         hidden: vec![48],
         latent: 5,
+        binarize: false,
     }
 }
 

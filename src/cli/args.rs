@@ -135,6 +135,11 @@ pub struct VaeArgs {
     /// Hidden layer widths, comma-separated; the decoder mirrors them [default: 400].
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
+    /// Dynamically binarized digits: each pixel drawn as 0 or 1 with probability pixel/255
+    /// every time an image is used, in training and evaluation (the setting of published
+    /// likelihoods) [default: pixel/255 as in PyTorch's example].
+    #[arg(long)]
+    pub binarize: bool,
 }
 
 impl VaeArgs {
@@ -148,6 +153,7 @@ impl VaeArgs {
             config: VaeConfig {
                 latent: self.latent.unwrap_or(preset.latent),
                 hidden: self.hidden.clone().unwrap_or(preset.hidden.clone()),
+                binarize: self.binarize,
                 ..preset
             },
         })

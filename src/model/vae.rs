@@ -20,6 +20,12 @@ pub struct VaeConfig {
     pub hidden: Vec<usize>,
     /// Latent dimension L.
     pub latent: usize,
+    /// Dynamic binarization: each pixel is drawn as 0 or 1 with probability pixel/255 every
+    /// time an image is used (training and evaluation alike), so that the Bernoulli likelihood
+    /// is a true one, the setting of the published likelihoods. Off: inputs are pixel/255, as
+    /// in PyTorch's example.
+    #[serde(default)]
+    pub binarize: bool,
 }
 
 impl VaeConfig {
@@ -30,6 +36,7 @@ impl VaeConfig {
             width,
             hidden: vec![400],
             latent: 20,
+            binarize: false,
         }
     }
 

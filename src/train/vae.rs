@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::trainer::{Chart, Figures, Trainee, figure};
 use super::{DeviceData, Settings, TrainError, require_image_shape};
-use crate::backend::Backend;
+use crate::backend::{Augment, Backend};
 use crate::backend::Tensor;
 use crate::data::TrainTest;
 use crate::model::vae::{Vae, VaeConfig};
@@ -93,7 +93,8 @@ impl Trainee for VaeTrainee {
     ) -> Result<(), TrainError> {
         let first = batch * self.batch;
         let rows = self.batch.min(data.count - first);
-        data.gather(backend, first, PIXEL_SCALE, 0.0, &self.vae.input(rows))?;
+        let pixels = input_pixels(&self.vae.config, step.seed, step.stream());
+        data.gather_augmented(backend, first, PIXEL_SCALE, &pixels, &self.vae.input(rows))?;
         Ok(self.vae.train_step(backend, rows, step, &self.adam)?)
     }
 
@@ -187,6 +188,17 @@ impl Trainee for VaeTrainee {
     }
 }
 
+/// How a VAE's input is made from the bytes: pixel/255, or for a binarizing VAE a 0/1 draw per
+/// pixel from `(seed, stream)`.
+fn input_pixels(config: &VaeConfig, seed: u32, stream: u32) -> Augment {
+    Augment {
+        binarize: config.binarize,
+        seed,
+        stream,
+        ..Augment::NONE
+    }
+}
+
 /// Loss of a VAE over a whole dataset, per example: `(loss, bce, kl)`.
 pub fn evaluate(
     backend: &mut dyn Backend,
@@ -198,7 +210,8 @@ pub fn evaluate(
     let batch = vae.batch();
     for b in 0..data.batches(batch) {
         let rows = batch.min(data.count - b * batch);
-        data.gather(backend, b * batch, PIXEL_SCALE, 0.0, &vae.input(rows))?;
+        let pixels = input_pixels(&vae.config, seed, eval_stream(b as u64));
+        data.gather_augmented(backend, b * batch, PIXEL_SCALE, &pixels, &vae.input(rows))?;
         vae.eval_batch(backend, rows, seed, eval_stream(b as u64))?;
         backend.submit()?;
     }
@@ -260,10 +273,13 @@ pub fn importance_weighted_per_example(
         // The previous chunk was read back: nothing pending still reads the index buffer.
         backend.upload_indices(&indices, &chunk_indices)?;
         let bytes = &data.bytes;
-        backend.gather(bytes, &indices, 0, PIXEL_SCALE, 0.0, &vae.input(examples))?;
+        // Binarized alike in both gathers: the draws follow the example, not the row.
+        let pixels = input_pixels(&vae.config, seed, iw_stream(chunk));
+        let input = vae.input(examples);
+        backend.gather_augmented(bytes, &indices, 0, PIXEL_SCALE, 0.0, &pixels, &input)?;
         let rows = examples * per_chunk;
         let targets = vae.sample_targets(rows);
-        backend.gather(bytes, &indices, examples, PIXEL_SCALE, 0.0, &targets)?;
+        backend.gather_augmented(bytes, &indices, examples, PIXEL_SCALE, 0.0, &pixels, &targets)?;
         let stats = vae.encode(backend, examples)?;
         let mut sums = vec![LogSumExp::default(); examples];
         let mut drawn = 0;
