@@ -800,6 +800,56 @@ fn bce_gradient_vs_finite_differences() {
     assert_grad("bce grad", &be.read(&grad).unwrap(), &numeric, ATOL, RTOL);
 }
 
+/// Softmax cross-entropy: its gradient against finite differences of its loss, and its loss
+/// against the textbook `−log softmax(x)_label` in f64, on rows with large logits.
+#[test]
+fn softmax_cross_entropy_vs_finite_differences_and_f64() {
+    let mut rng = rng("softmax fd");
+    let mut be = CpuBackend::new();
+    let (rows, cols) = (4, 7);
+    let mut logits = values(&mut rng, rows * cols, -3.0, 3.0);
+    logits[0] = 40.0;
+    logits[cols + 1] = -40.0;
+    let labels: Vec<f32> = (0..rows).map(|r| ((3 * r + 1) % cols) as f32).collect();
+    let tx = be.alloc(rows, cols).unwrap();
+    let tl = tensor(&mut be, rows, 1, &labels);
+    let (grad, loss) = (be.alloc(rows, cols).unwrap(), be.alloc(rows, 1).unwrap());
+    let scale = 0.25;
+    let numeric = numeric_grad(&logits, H, |x| {
+        be.upload(&tx, x).unwrap();
+        be.softmax_cross_entropy(&tx, &tl, scale, &grad, &loss)
+            .unwrap();
+        sum(&be.read(&loss).unwrap())
+    });
+    be.upload(&tx, &logits).unwrap();
+    be.softmax_cross_entropy(&tx, &tl, scale, &grad, &loss)
+        .unwrap();
+    let numeric: Vec<f64> = numeric.iter().map(|d| f64::from(scale) * d).collect();
+    assert_grad(
+        "softmax cross-entropy grad",
+        &be.read(&grad).unwrap(),
+        &numeric,
+        ATOL,
+        RTOL,
+    );
+    let got = be.read(&loss).unwrap();
+    for (r, row) in logits.chunks(cols).enumerate() {
+        let top = row.iter().map(|&x| f64::from(x)).fold(f64::MIN, f64::max);
+        let lse = top
+            + row
+                .iter()
+                .map(|&x| (f64::from(x) - top).exp())
+                .sum::<f64>()
+                .ln();
+        let want = lse - f64::from(row[labels[r] as usize]);
+        assert!(
+            (f64::from(got[r]) - want).abs() <= 1e-5 * (1.0 + want.abs()),
+            "row {r}: loss {} against {want}",
+            got[r]
+        );
+    }
+}
+
 #[test]
 fn latent_backward_vs_finite_differences() {
     let mut rng = rng("latent fd");

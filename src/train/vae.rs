@@ -5,8 +5,8 @@ use std::path::Path;
 
 use super::trainer::{Chart, Figures, Trainee, figure};
 use super::{DeviceData, Settings, TrainError, require_image_shape};
-use crate::backend::{Augment, Backend};
 use crate::backend::Tensor;
+use crate::backend::{Augment, Backend};
 use crate::data::TrainTest;
 use crate::model::vae::{Vae, VaeConfig};
 use crate::model::{Generative, PICTURE_SEED, Step, eval_stream, iw_stream, sample};
@@ -279,7 +279,15 @@ pub fn importance_weighted_per_example(
         backend.gather_augmented(bytes, &indices, 0, PIXEL_SCALE, 0.0, &pixels, &input)?;
         let rows = examples * per_chunk;
         let targets = vae.sample_targets(rows);
-        backend.gather_augmented(bytes, &indices, examples, PIXEL_SCALE, 0.0, &pixels, &targets)?;
+        backend.gather_augmented(
+            bytes,
+            &indices,
+            examples,
+            PIXEL_SCALE,
+            0.0,
+            &pixels,
+            &targets,
+        )?;
         let stats = vae.encode(backend, examples)?;
         let mut sums = vec![LogSumExp::default(); examples];
         let mut drawn = 0;
