@@ -5,9 +5,10 @@ mod common;
 
 use common::{assert_close, gpu};
 use gengpu::backend::cpu::CpuBackend;
-use gengpu::backend::{Backend, Contraction};
+use gengpu::backend::{Augment, Backend, Contraction};
 use gengpu::data::Dataset;
 use gengpu::model::Step;
+use gengpu::model::classifier::{Classifier, ClassifierConfig};
 use gengpu::model::gan::{Gan, GanConfig, GanSums};
 use gengpu::model::vae::{Vae, VaeConfig};
 use gengpu::optim::Adam;
@@ -179,4 +180,73 @@ fn gan_training_steps_match() {
         );
     }
     assert!(cpu_sums.d_loss.is_finite() && cpu_sums.d_loss > 0.0);
+}
+
+/// A small classifier, `STEPS` steps on shifted digits and their labels; returns the summed
+/// loss and the parameters.
+fn classifier_steps(backend: &mut dyn Backend, data: &Dataset) -> (f64, Vec<f32>) {
+    let config = ClassifierConfig {
+        hidden: vec![40, 24],
+        ..ClassifierConfig::digits(28, 28)
+    };
+    let mut classifier = Classifier::new(backend, config, BATCH, 5).unwrap();
+    let device = DeviceData::upload(backend, data).unwrap();
+    device.shuffle(backend, 3, 1).unwrap();
+    let adam = Adam::pytorch(1e-3);
+    classifier.reset_sums(backend).unwrap();
+    for step in 0..STEPS {
+        let rows = BATCH.min(data.count - step * BATCH);
+        let step = Step {
+            seed: 11,
+            index: step as u64,
+        };
+        let shifts = Augment {
+            max_shift: 2,
+            width: 28,
+            seed: step.seed,
+            stream: step.stream(),
+            ..Augment::NONE
+        };
+        let first = step.index as usize * BATCH;
+        device
+            .gather_augmented(
+                backend,
+                first,
+                1.0 / 255.0,
+                &shifts,
+                &classifier.input(rows),
+            )
+            .unwrap();
+        device
+            .gather_labels(backend, first, &classifier.labels(rows))
+            .unwrap();
+        classifier.train_step(backend, rows, step, &adam).unwrap();
+        backend.submit().unwrap();
+    }
+    let sum = classifier.read_sum(backend).unwrap();
+    (sum, backend.read(&classifier.store.params).unwrap())
+}
+
+#[test]
+fn classifier_training_steps_match() {
+    let Some(mut gpu) = gpu("classifier_training_steps_match") else {
+        return;
+    };
+    let data = Dataset::bundled().take(BATCH * (STEPS - 1) + 13);
+    let (cpu_loss, cpu_params) = classifier_steps(&mut CpuBackend::new(), &data);
+    let fused = classifier_steps(&mut CpuBackend::with_contraction(Contraction::Fused), &data);
+    let on_gpu = classifier_steps(&mut gpu, &data);
+    for (who, (loss, params)) in [("gpu", on_gpu), ("cpu with fma", fused)] {
+        assert!(
+            (loss - cpu_loss).abs() / cpu_loss < 1e-4,
+            "{who}: loss {loss} vs {cpu_loss}"
+        );
+        assert_close(
+            &format!("classifier parameters after 5 steps, {who}"),
+            &params,
+            &cpu_params,
+            1e-5,
+            1e-4,
+        );
+    }
 }
