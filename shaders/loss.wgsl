@@ -17,6 +17,24 @@ struct Params {
 
 var<workgroup> partial: array<f32, THREADS>;
 
+// Combines every invocation's `value` over the workgroup as a tree (the largest with
+// `largest`, else the sum) and returns the result to all. Called in uniform control flow.
+fn workgroup_reduce(t: u32, value: f32, largest: bool) -> f32 {
+    partial[t] = value;
+    workgroupBarrier();
+    for (var stride = THREADS / 2u; stride > 0u; stride = stride / 2u) {
+        if (t < stride) {
+            let other = partial[t + stride];
+            partial[t] = select(partial[t] + other, max(partial[t], other), largest);
+        }
+        workgroupBarrier();
+    }
+    let result = partial[0];
+    // Every invocation has read the result before `partial` is written again.
+    workgroupBarrier();
+    return result;
+}
+
 @compute @workgroup_size(THREADS)
 fn bce_with_logits(@builtin(workgroup_id) wid: vec3<u32>,
                    @builtin(num_workgroups) groups: vec3<u32>,
@@ -35,16 +53,9 @@ fn bce_with_logits(@builtin(workgroup_id) wid: vec3<u32>,
         sum = sum + max(x, 0.0) - x * y + log(1.0 + exp(-abs(x)));
         grad[p.grad_off + i] = p.grad_scale * (sigmoid(x) - y);
     }
-    partial[t] = sum;
-    workgroupBarrier();
-    for (var stride = THREADS / 2u; stride > 0u; stride = stride / 2u) {
-        if (t < stride) {
-            partial[t] = partial[t] + partial[t + stride];
-        }
-        workgroupBarrier();
-    }
+    let total = workgroup_reduce(t, sum, false);
     if (t == 0u) {
-        loss[p.loss_off + r] = partial[0];
+        loss[p.loss_off + r] = total;
     }
 }
 
@@ -65,16 +76,7 @@ fn softmax_cross_entropy(@builtin(workgroup_id) wid: vec3<u32>,
     for (var c = t; c < p.cols; c = c + THREADS) {
         top = max(top, logits[row + c]);
     }
-    partial[t] = top;
-    workgroupBarrier();
-    for (var stride = THREADS / 2u; stride > 0u; stride = stride / 2u) {
-        if (t < stride) {
-            partial[t] = max(partial[t], partial[t + stride]);
-        }
-        workgroupBarrier();
-    }
-    top = partial[0];
-    workgroupBarrier();
+    top = workgroup_reduce(t, top, true);
     // exp(x − max) is kept in grad, where this invocation scales it below.
     var sum = 0.0;
     for (var c = t; c < p.cols; c = c + THREADS) {
@@ -82,15 +84,7 @@ fn softmax_cross_entropy(@builtin(workgroup_id) wid: vec3<u32>,
         grad[p.grad_off + r * p.cols + c] = e;
         sum = sum + e;
     }
-    partial[t] = sum;
-    workgroupBarrier();
-    for (var stride = THREADS / 2u; stride > 0u; stride = stride / 2u) {
-        if (t < stride) {
-            partial[t] = partial[t] + partial[t + stride];
-        }
-        workgroupBarrier();
-    }
-    let total = partial[0];
+    let total = workgroup_reduce(t, sum, false);
     let label = min(u32(max(targets[p.t_off + r], 0.0)), p.cols - 1u);
     for (var c = t; c < p.cols; c = c + THREADS) {
         let i = p.grad_off + r * p.cols + c;
