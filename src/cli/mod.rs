@@ -319,6 +319,24 @@ fn open_backend(args: &BackendArgs) -> Result<Box<dyn Backend>> {
     Ok(backend)
 }
 
+/// Runs `f` on the model of `checkpoint`, which must draw images (a VAE or a GAN), with its
+/// image shape.
+fn with_generator<T>(
+    backend: &mut dyn Backend,
+    checkpoint: &std::path::Path,
+    f: impl FnOnce(&mut dyn Backend, &mut dyn gengpu::model::Generative, (usize, usize)) -> Result<T>,
+) -> Result<T> {
+    let mut loaded = gengpu::train::load(backend, checkpoint, EVAL_BATCH)?;
+    let shape = loaded.image_shape();
+    match loaded.generative() {
+        Some(model) => f(backend, model, shape),
+        None => anyhow::bail!(
+            "{} holds a classifier, which draws no images",
+            checkpoint.display()
+        ),
+    }
+}
+
 /// The test data a command on `checkpoint` uses: `--data` / `--test-data` if given, else the
 /// data the checkpoint's run was evaluated on (recorded in it), else the bundled digits' hold-out.
 fn test_data_for(

@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use super::args::{BackendArgs, DataArgs};
-use super::{EVAL_BATCH, open_backend, test_data_for};
+use super::{open_backend, test_data_for, with_generator};
 use gengpu::score::{Scorer, Scores, read_images};
-use gengpu::train;
 
 /// What `gengpu score` is asked to score.
 pub enum Scored {
@@ -40,15 +39,9 @@ pub fn run(
     let mut scorer = Scorer::new(backend.as_mut(), classifier, &real)?;
     let (scores, what) = match scored {
         Scored::Checkpoint { path, n, seed } => {
-            let mut loaded = train::load(backend.as_mut(), path, EVAL_BATCH)?;
-            let shape = loaded.image_shape();
-            let Some(model) = loaded.generative() else {
-                bail!(
-                    "{} holds a classifier, which draws no images",
-                    path.display()
-                );
-            };
-            let scores = scorer.score_model(backend.as_mut(), model, *n, *seed, shape)?;
+            let scores = with_generator(backend.as_mut(), path, |backend, model, shape| {
+                Ok(scorer.score_model(backend, model, *n, *seed, shape)?)
+            })?;
             (
                 scores,
                 format!("{n} samples of {} (seed {seed})", path.display()),
