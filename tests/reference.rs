@@ -538,6 +538,55 @@ fn random_fills_are_the_rng_functions() {
     );
 }
 
+/// log N(x; mean, exp(logvar)) of one coordinate, with its ½·log 2π.
+fn log_normal(x: f64, mean: f64, logvar: f64) -> f64 {
+    -0.5 * ((x - mean).powi(2) / logvar.exp() + logvar + (2.0 * std::f64::consts::PI).ln())
+}
+
+#[test]
+fn iw_log_weight_is_the_log_density_ratio_of_each_draw() {
+    let mut rng = rng("iw_log_weight_is_the_log_density_ratio_of_each_draw");
+    let mut be = CpuBackend::new();
+    // 3 examples, L = 5, 4 draws each: stats broadcast over consecutive sample rows.
+    let (examples, l, draws) = (3, 5, 4);
+    let rows = examples * draws;
+    let mut stats_data = Vec::new();
+    for _ in 0..examples {
+        stats_data.extend(values(&mut rng, l, -2.0, 2.0));
+        stats_data.extend(values(&mut rng, l, -4.0, 1.0));
+    }
+    let eps_data = values(&mut rng, rows * l, -2.5, 2.5);
+    let bce = values(&mut rng, rows, 50.0, 200.0);
+    let stats = tensor(&mut be, examples, 2 * l, &stats_data);
+    let eps = tensor(&mut be, rows, l, &eps_data);
+    let z = be.alloc(rows, l).unwrap();
+    be.reparameterize(&stats, &eps, &z).unwrap();
+    let z_data = be.read(&z).unwrap();
+    let weight = tensor(&mut be, rows, 1, &bce);
+    be.iw_log_weight(&stats, &eps, &z, &weight).unwrap();
+    // log p(x|z) + log N(z; 0, I) − log N(z; mu, σ²), from z as drawn.
+    let want: Vec<f32> = (0..rows)
+        .map(|r| {
+            let s = &stats_data[(r / draws) * 2 * l..][..2 * l];
+            let ratio: f64 = (0..l)
+                .map(|j| {
+                    let zj = f64::from(z_data[r * l + j]);
+                    log_normal(zj, 0.0, 0.0) - log_normal(zj, f64::from(s[j]), f64::from(s[l + j]))
+                })
+                .sum();
+            (ratio - f64::from(bce[r])) as f32
+        })
+        .collect();
+    // The kernel takes (z − mu)/σ as the eps that made z: equal up to z's own rounding.
+    assert_close(
+        "iw_log_weight",
+        &be.read(&weight).unwrap(),
+        &want,
+        1e-3,
+        1e-5,
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // (b) Gradients against central finite differences.
 // ---------------------------------------------------------------------------------------------

@@ -61,7 +61,8 @@ pub fn run(
         outln!("{report}");
     } else {
         let iw = iw_nll.map_or(String::new(), |nll| {
-            format!(", importance-weighted −log p(x) {nll:.3} ({iw_samples} samples)")
+            let plural = if iw_samples == 1 { "" } else { "s" };
+            format!(", importance-weighted −log p(x) {nll:.3} ({iw_samples} sample{plural})")
         });
         outln!(
             "test loss {loss:.3} (BCE {bce:.3} + KL {kl:.3}){iw} over {} examples ({description})",
