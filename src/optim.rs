@@ -21,6 +21,32 @@ pub struct Adam {
     pub eps: f32,
     /// Decoupled weight decay (AdamW); 0 for plain Adam.
     pub weight_decay: f32,
+    /// How the learning rate changes over the run's epochs.
+    #[serde(default)]
+    pub schedule: Schedule,
+}
+
+/// How the learning rate changes from epoch to epoch. It changes only between epochs, so a
+/// GPU step's parameters stay as they were within one (nothing is uploaded per step).
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// The same rate throughout.
+    #[default]
+    Constant,
+    /// Decayed along half a cosine, from the full rate in the first epoch towards 0 in the
+    /// last: the weights settle at the end of the run.
+    Cosine,
 }
 
 impl Adam {
@@ -32,7 +58,20 @@ impl Adam {
             beta2: 0.999,
             eps: 1e-8,
             weight_decay: 0.0,
+            schedule: Schedule::Constant,
         }
+    }
+
+    /// These settings with the learning rate of epoch `epoch` (from 1) of `epochs`.
+    pub fn in_epoch(&self, epoch: usize, epochs: usize) -> Adam {
+        let lr = match self.schedule {
+            Schedule::Constant => self.lr,
+            Schedule::Cosine => {
+                let done = epoch.saturating_sub(1).min(epochs) as f64 / epochs.max(1) as f64;
+                (f64::from(self.lr) * 0.5 * (1.0 + (std::f64::consts::PI * done).cos())) as f32
+            }
+        };
+        Adam { lr, ..*self }
     }
 
     /// Refuses values Adam cannot use.

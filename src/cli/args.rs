@@ -7,7 +7,7 @@ use clap::builder::NonEmptyStringValueParser;
 
 use gengpu::backend::select::BackendChoice;
 use gengpu::model::{ClassifierConfig, GanConfig, VaeConfig};
-use gengpu::optim::Adam;
+use gengpu::optim::{Adam, Schedule};
 use gengpu::train::{DataSpec, ModelSettings, RunOptions, Scoring, Settings};
 
 /// Epochs of a VAE or GAN run unless `--epochs` says otherwise.
@@ -86,6 +86,10 @@ pub struct CommonTrainArgs {
     /// The classifier checkpoint scores use [default: the bundled MNIST classifier].
     #[arg(long)]
     pub classifier: Option<PathBuf>,
+    /// How the learning rate changes over the epochs [default: constant; cosine for the
+    /// classifier].
+    #[arg(long, value_enum)]
+    pub lr_schedule: Option<Schedule>,
 }
 
 impl CommonTrainArgs {
@@ -149,7 +153,10 @@ impl VaeArgs {
         let preset = VaeConfig::pytorch_example(height, width);
         ModelSettings::Vae(Settings {
             run: self.common.run_options(self.batch_size, GENERATIVE_EPOCHS),
-            optimizer: Adam::pytorch(self.lr),
+            optimizer: Adam {
+                schedule: self.common.lr_schedule.unwrap_or_default(),
+                ..Adam::pytorch(self.lr)
+            },
             config: VaeConfig {
                 latent: self.latent.unwrap_or(preset.latent),
                 hidden: self.hidden.clone().unwrap_or(preset.hidden.clone()),
@@ -212,6 +219,7 @@ impl GanArgs {
             optimizer: Adam {
                 beta1: self.beta1,
                 beta2: self.beta2,
+                schedule: self.common.lr_schedule.unwrap_or_default(),
                 ..Adam::pytorch(self.lr)
             },
             config: GanConfig {
@@ -233,8 +241,8 @@ pub struct ClassifierArgs {
     /// Examples per training step.
     #[arg(long, default_value_t = 128)]
     pub batch_size: usize,
-    /// Adam's learning rate at the start; it decays along half a cosine, epoch by epoch, to
-    /// near 0 at the last.
+    /// Adam's learning rate (at the start: it decays along half a cosine unless
+    /// --lr-schedule constant).
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f32,
     /// Decoupled weight decay (AdamW).
@@ -258,6 +266,7 @@ impl ClassifierArgs {
             run: self.common.run_options(self.batch_size, CLASSIFIER_EPOCHS),
             optimizer: Adam {
                 weight_decay: self.weight_decay,
+                schedule: self.common.lr_schedule.unwrap_or(Schedule::Cosine),
                 ..Adam::pytorch(self.lr)
             },
             config: ClassifierConfig {

@@ -39,7 +39,7 @@ const HARMLESS: [&str; 12] = [
 
 /// Where in the settings' JSON each other argument lands, to tell an argument that repeats
 /// the checkpoint's value from one that changes it.
-const SETTING_OF: [(&str, &[&str]); 17] = [
+const SETTING_OF: [(&str, &[&str]); 18] = [
     ("seed", &["run", "seed"]),
     ("batch_size", &["run", "batch_size"]),
     ("data", &["run", "data", "data"]),
@@ -56,6 +56,7 @@ const SETTING_OF: [(&str, &[&str]); 17] = [
     ("max_shift", &["config", "max_shift"]),
     ("real_label", &["config", "real_label"]),
     ("binarize", &["config", "binarize"]),
+    ("lr_schedule", &["optimizer", "schedule"]),
     ("weight_decay", &["optimizer", "weight_decay"]),
 ];
 

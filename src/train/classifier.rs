@@ -24,10 +24,11 @@ const SHOWN_MISTAKES: usize = 64;
 /// A classifier in training, with the test split it is scored on.
 pub struct ClassifierTrainee {
     classifier: Classifier,
+    /// The optimizer's settings, and as they are in the current epoch.
     adam: Adam,
+    epoch_adam: Adam,
     batch: usize,
     train_count: usize,
-    epochs: usize,
     max_shift: u32,
     test: DeviceData,
     test_labels: Vec<u8>,
@@ -53,9 +54,9 @@ impl ClassifierTrainee {
         Ok(ClassifierTrainee {
             classifier: Classifier::new(backend, config.clone(), batch, settings.run.seed)?,
             adam: settings.optimizer,
+            epoch_adam: settings.optimizer,
             batch,
             train_count: data.train.count,
-            epochs: settings.run.epochs,
             max_shift: config.max_shift,
             test: DeviceData::upload(backend, &data.test)?,
             test_labels: data.test.labels.clone(),
@@ -63,14 +64,6 @@ impl ClassifierTrainee {
             test_images: data.test.images.clone(),
         })
     }
-}
-
-/// The learning rate of epoch `epoch` (from 0) of `epochs`: `lr` decayed along half a cosine,
-/// changing once per epoch (so that the GPU's parameters change by nothing within one).
-/// Settling the weights at the end of the run is worth most of a percent of test accuracy.
-fn cosine_decay(lr: f32, epoch: usize, epochs: usize) -> f32 {
-    let done = epoch.min(epochs) as f64 / epochs.max(1) as f64;
-    (f64::from(lr) * 0.5 * (1.0 + (std::f64::consts::PI * done).cos())) as f32
 }
 
 /// Fails unless every example of `set` has a label below `classes`.
@@ -103,7 +96,13 @@ impl Trainee for ClassifierTrainee {
         examples.div_ceil(self.batch)
     }
 
-    fn start_epoch(&mut self, backend: &mut dyn Backend) -> Result<(), TrainError> {
+    fn start_epoch(
+        &mut self,
+        backend: &mut dyn Backend,
+        epoch: usize,
+        epochs: usize,
+    ) -> Result<(), TrainError> {
+        self.epoch_adam = self.adam.in_epoch(epoch, epochs);
         Ok(self.classifier.reset_sums(backend)?)
     }
 
@@ -126,12 +125,9 @@ impl Trainee for ClassifierTrainee {
         let input = self.classifier.input(rows);
         data.gather_augmented(backend, first, PIXEL_SCALE, &augment, &input)?;
         data.gather_labels(backend, first, &self.classifier.labels(rows))?;
-        let epoch = step.index as usize / self.steps_per_epoch(self.train_count);
-        let adam = Adam {
-            lr: cosine_decay(self.adam.lr, epoch, self.epochs),
-            ..self.adam
-        };
-        Ok(self.classifier.train_step(backend, rows, step, &adam)?)
+        Ok(self
+            .classifier
+            .train_step(backend, rows, step, &self.epoch_adam)?)
     }
 
     fn progress(&self, figures: &Figures) -> String {

@@ -44,8 +44,14 @@ pub trait Trainee {
     /// Training steps in an epoch over `examples` examples.
     fn steps_per_epoch(&self, examples: usize) -> usize;
 
-    /// Zeroes what the model sums on the device over an epoch.
-    fn start_epoch(&mut self, backend: &mut dyn Backend) -> Result<(), TrainError>;
+    /// Zeroes what the model sums on the device over an epoch, and sets the optimizer's
+    /// learning rate for epoch `epoch` (from 1) of `epochs`.
+    fn start_epoch(
+        &mut self,
+        backend: &mut dyn Backend,
+        epoch: usize,
+        epochs: usize,
+    ) -> Result<(), TrainError>;
 
     /// Training step `batch` of the epoch: gathers its examples from `data` (in the epoch's
     /// order) and trains on them, the optimizer's update included.
@@ -192,7 +198,7 @@ pub fn train_epochs(
     for epoch in from.epoch + 1..=run.epochs {
         let started = Instant::now();
         data.shuffle(backend, run.seed, epoch)?;
-        trainee.start_epoch(backend)?;
+        trainee.start_epoch(backend, epoch, run.epochs)?;
         // A run resumed inside this epoch continues at its step, with its sums so far.
         let first = if epoch == from.epoch + 1 {
             from.epoch_step
