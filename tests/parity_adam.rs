@@ -84,6 +84,7 @@ fn adam_consecutive_steps() {
                 beta2: 0.999,
                 eps: 1e-8,
                 weight_decay,
+                ..Adam::pytorch(1e-2)
             };
             let what =
                 format!("adam n={n} weight_decay {weight_decay} offsets {o_p}/{o_g}/{o_m}/{o_v}");
