@@ -425,6 +425,7 @@ fn adam_matches_pytorch_formula_in_f64() {
             beta2: 0.999,
             eps: 1e-8,
             weight_decay,
+            ..Adam::pytorch(2e-3)
         };
         let p0 = values(&mut rng, n, -1.0, 1.0);
         let (p, g) = (tensor(&mut be, 1, n, &p0), be.alloc(1, n).unwrap());
