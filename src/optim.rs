@@ -116,3 +116,22 @@ impl Adam {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cosine_schedule_starts_at_the_rate_and_decays_towards_zero() {
+        let adam = Adam {
+            schedule: Schedule::Cosine,
+            ..Adam::pytorch(1e-3)
+        };
+        let rates: Vec<f32> = (1..=10).map(|e| adam.in_epoch(e, 10).lr).collect();
+        assert_eq!(rates[0], 1e-3);
+        assert!((rates[5] - 0.5e-3).abs() < 1e-9, "{rates:?}");
+        assert!(rates.windows(2).all(|w| w[1] < w[0]) && rates[9] < 0.03e-3);
+        let constant = Adam::pytorch(1e-3);
+        assert!((1..=10).all(|e| constant.in_epoch(e, 10) == constant));
+    }
+}
