@@ -294,3 +294,70 @@ fn training_scores_its_samples_when_asked() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--score-every"));
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `gengpu train classifier` on a few digits: its accuracy in the metrics, the pictures of its
+/// mistakes, a resumable checkpoint, and the weights-only export that `--classifier` takes.
+#[test]
+fn a_trained_classifier_exports_for_scoring() {
+    let dir = scratch("score", "classifier");
+    let run = |line: String| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        succeeds(&words)
+    };
+    let out = dir.join("run");
+    let (out_s, checkpoint) = (out.display(), out.join("checkpoint.safetensors"));
+    run(format!(
+        "train classifier --backend cpu --epochs 2 --limit 2000 --hidden 64,32 --out {out_s}"
+    ));
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).expect("metrics");
+    let last: serde_json::Value =
+        serde_json::from_str(metrics.lines().last().expect("a record")).expect("json");
+    let accuracy = last["test_accuracy"].as_f64().expect("test_accuracy");
+    assert!(accuracy > 0.5 && accuracy < 1.0, "{last}");
+    assert!(out.join("misclassified_2.png").is_file());
+    run(format!("train classifier --resume {out_s} --epochs 3"));
+    assert!(out.join("misclassified_3.png").is_file());
+
+    let weights = dir.join("weights.safetensors");
+    run(format!(
+        "export --checkpoint {} --out {} --weights-only",
+        checkpoint.display(),
+        weights.display()
+    ));
+    let full = std::fs::metadata(&checkpoint).expect("checkpoint").len();
+    let small = std::fs::metadata(&weights).expect("weights").len();
+    assert!(
+        small * 5 < full * 2,
+        "{small} bytes against the checkpoint's {full}"
+    );
+
+    let (train, _) = Dataset::bundled_split();
+    let idx = dir.join("digits-idx3-ubyte");
+    write_idx(&idx, &train.images[..100 * 784]);
+    for classifier in [&weights, &checkpoint] {
+        let report = json(&run(format!(
+            "score --images {} --classifier {} --backend cpu --json",
+            idx.display(),
+            classifier.display()
+        )));
+        assert_eq!(report["n"], 100);
+        assert_eq!(report["classifier"], classifier.display().to_string());
+    }
+    // A VAE checkpoint is no classifier, and --weights-only is for classifiers only.
+    let vae = dir.join("vae");
+    common::cli::train_vae(&vae, "--backend cpu --epochs 1 --limit 256");
+    let vae_checkpoint = vae.join("checkpoint.safetensors");
+    let refused = |line: String| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        !gengpu(&words).status.success()
+    };
+    let (idx_s, vae_s) = (idx.display(), vae_checkpoint.display());
+    assert!(refused(format!(
+        "score --images {idx_s} --classifier {vae_s} --backend cpu"
+    )));
+    assert!(refused(format!(
+        "export --checkpoint {vae_s} --out {} --weights-only",
+        dir.join("x").display()
+    )));
+    let _ = std::fs::remove_dir_all(dir);
+}
