@@ -10,8 +10,14 @@ use gengpu::model::{ClassifierConfig, GanConfig, VaeConfig};
 use gengpu::optim::{Adam, Schedule};
 use gengpu::train::{DataSpec, ModelSettings, RunOptions, Scoring, Settings};
 
-/// Epochs of a VAE or GAN run unless `--epochs` says otherwise.
-const GENERATIVE_EPOCHS: usize = 10;
+/// Epochs of a VAE run unless `--epochs` says otherwise (PyTorch's example).
+const VAE_EPOCHS: usize = 10;
+/// Epochs of a GAN run: its samples keep improving to about 100 on the bundled digits
+/// (Fréchet distance 264 after 10, 94 after 30, 21 after 100; README).
+const GAN_EPOCHS: usize = 100;
+/// The discriminator's target for real digits: one-sided label smoothing, which gave the
+/// cleanest samples (Fréchet distance 16–21 after 100 epochs against 24 with 1).
+const GAN_REAL_LABEL: f32 = 0.9;
 /// Epochs of a classifier run: its learning rate decays over them, and 50 reach 97.9% on
 /// MNIST's test digits from the 9,000 bundled training digits.
 const CLASSIFIER_EPOCHS: usize = 50;
@@ -48,7 +54,8 @@ pub struct BackendArgs {
 
 #[derive(Args)]
 pub struct CommonTrainArgs {
-    /// Passes over the training data [default: 10; 50 for the classifier].
+    /// Passes over the training data [default: 10 for the VAE, 100 for the GAN, 50 for the
+    /// classifier].
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Seeds the weights, the data order and every random draw: the same seed, the same run.
@@ -152,7 +159,7 @@ impl VaeArgs {
     pub fn settings(&self, (height, width): (usize, usize)) -> ModelSettings {
         let preset = VaeConfig::pytorch_example(height, width);
         ModelSettings::Vae(Settings {
-            run: self.common.run_options(self.batch_size, GENERATIVE_EPOCHS),
+            run: self.common.run_options(self.batch_size, VAE_EPOCHS),
             optimizer: Adam {
                 schedule: self.common.lr_schedule.unwrap_or_default(),
                 ..Adam::pytorch(self.lr)
@@ -198,8 +205,8 @@ pub struct GanArgs {
     /// Batch norm's eps [default: 1e-5, PyTorch's]; 0.8 reproduces PyTorch-GAN's code exactly.
     #[arg(long)]
     pub bn_eps: Option<f32>,
-    /// The discriminator's target for real images (below 1: one-sided label smoothing)
-    /// [default: 1].
+    /// The discriminator's target for real images: below 1 is one-sided label smoothing;
+    /// 1 is PyTorch-GAN's [default: 0.9].
     #[arg(long)]
     pub real_label: Option<f32>,
 }
@@ -215,7 +222,7 @@ impl GanArgs {
             (norm, _) => norm,
         };
         ModelSettings::Gan(Settings {
-            run: self.common.run_options(self.batch_size, GENERATIVE_EPOCHS),
+            run: self.common.run_options(self.batch_size, GAN_EPOCHS),
             optimizer: Adam {
                 beta1: self.beta1,
                 beta2: self.beta2,
@@ -227,7 +234,7 @@ impl GanArgs {
                 g_hidden: self.g_hidden.clone().unwrap_or(preset.g_hidden.clone()),
                 d_hidden: self.d_hidden.clone().unwrap_or(preset.d_hidden.clone()),
                 batch_norm,
-                real_label: self.real_label.unwrap_or(preset.real_label),
+                real_label: self.real_label.unwrap_or(GAN_REAL_LABEL),
                 ..preset
             },
         })
