@@ -164,6 +164,14 @@ impl Classifier {
         adam.step(backend, &self.store, step.adam_t())
     }
 
+    /// The logits (`rows × classes`) of the `rows` images in [`Classifier::input`], read back.
+    pub fn logits(&mut self, backend: &mut dyn Backend, rows: usize) -> Result<Vec<f32>> {
+        let logits = self
+            .net
+            .forward(backend, &self.store, &self.input(rows), false)?;
+        backend.read(&logits)
+    }
+
     /// The logits (`rows × classes`) and the features (`rows × features`) of the `rows` images
     /// in [`Classifier::input`], read back.
     pub fn logits_and_features(

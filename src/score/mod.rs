@@ -102,34 +102,27 @@ impl Scorer {
                 BUNDLED_CLASSIFIER_NAME.to_string(),
             ),
         };
-        let (classifier, _) = crate::train::classifier_of(backend, &file, BATCH)?;
-        let mut scorer = Scorer {
-            classifier,
-            classifier_name,
-            real: FeatureStats::of(&[0.0; 2], 1),
-            real_scores: Scores {
-                frechet_distance: 0.0,
-                inception_score: 0.0,
-                class_histogram: Vec::new(),
-                n: 0,
-            },
-            real_accuracy: None,
-        };
-        scorer.check_shape((real.rows, real.cols), &real.name)?;
+        let (mut classifier, _) = crate::train::classifier_of(backend, &file, BATCH)?;
+        check_shape(&classifier, (real.rows, real.cols), &real.name)?;
         let images: Vec<f32> = real.images.iter().map(|&b| f32::from(b) / 255.0).collect();
-        let seen = scorer.see(backend, &images, &real.name)?;
-        scorer.real = FeatureStats::of(&seen.features, scorer.classifier.config.features());
-        scorer.real_scores = scorer.scores_of(&seen);
-        if real.labels.len() == real.count {
+        let seen = see(backend, &mut classifier, &images, &real.name)?;
+        let real_accuracy = (real.labels.len() == real.count).then(|| {
             let right = seen
                 .predictions
                 .iter()
                 .zip(&real.labels)
                 .filter(|&(&p, &l)| p == usize::from(l))
                 .count();
-            scorer.real_accuracy = Some(right as f64 / real.count as f64);
-        }
-        Ok(scorer)
+            right as f64 / real.count as f64
+        });
+        let real_stats = FeatureStats::of(&seen.features, classifier.config.features());
+        Ok(Scorer {
+            real_scores: scores_of(&classifier, &seen, &real_stats),
+            real: real_stats,
+            classifier,
+            classifier_name,
+            real_accuracy,
+        })
     }
 
     /// The classifier's image shape.
@@ -137,18 +130,9 @@ impl Scorer {
         (self.classifier.config.height, self.classifier.config.width)
     }
 
-    fn check_shape(&self, (h, w): (usize, usize), what: &str) -> Result<(), ScoreError> {
-        let (classifier_h, classifier_w) = self.image_shape();
-        if (h, w) == (classifier_h, classifier_w) {
-            return Ok(());
-        }
-        Err(ScoreError::ImageShape {
-            classifier_h,
-            classifier_w,
-            what: what.to_string(),
-            h,
-            w,
-        })
+    /// Fails unless the classifier takes images of `shape` (`what` has them).
+    pub fn takes(&self, shape: (usize, usize), what: &str) -> Result<(), ScoreError> {
+        check_shape(&self.classifier, shape, what)
     }
 
     /// Scores `images` (row after row, values in [0, 1], of the classifier's shape).
@@ -158,8 +142,8 @@ impl Scorer {
         images: &[f32],
         what: &str,
     ) -> Result<Scores, ScoreError> {
-        let seen = self.see(backend, images, what)?;
-        Ok(self.scores_of(&seen))
+        let seen = see(backend, &mut self.classifier, images, what)?;
+        Ok(scores_of(&self.classifier, &seen, &self.real))
     }
 
     /// Scores `n` images drawn by `model` from the standard normal latents of `seed`.
@@ -171,53 +155,73 @@ impl Scorer {
         seed: u32,
         shape: (usize, usize),
     ) -> Result<Scores, ScoreError> {
-        self.check_shape(shape, "the model")?;
+        check_shape(&self.classifier, shape, "the model")?;
         let images = sample(backend, model, n, seed)?;
         self.score_images(backend, &images, "the model's samples")
     }
+}
 
-    /// The classifier's features, class probabilities and predictions for `images`.
-    fn see(
-        &mut self,
-        backend: &mut dyn Backend,
-        images: &[f32],
-        what: &str,
-    ) -> Result<Seen, ScoreError> {
-        let c = &self.classifier.config;
-        let (p, classes) = (c.pixels(), c.classes);
-        let n = images.len() / p;
-        if n < 2 {
-            return Err(ScoreError::TooFew {
-                what: what.to_string(),
-                n,
-            });
-        }
-        let mut seen = Seen {
-            features: Vec::with_capacity(n * c.features()),
-            probabilities: Vec::with_capacity(n),
-            predictions: Vec::with_capacity(n),
-        };
-        for part in images.chunks(BATCH * p) {
-            let rows = part.len() / p;
-            backend.upload(&self.classifier.input(rows), part)?;
-            let (logits, features) = self.classifier.logits_and_features(backend, rows)?;
-            seen.features.extend(features);
-            for row in logits.chunks_exact(classes) {
-                seen.predictions.push(predicted(row));
-                seen.probabilities.push(probabilities(row));
-            }
-        }
-        Ok(seen)
+/// The classifier's features, class probabilities and predictions for `images`.
+fn see(
+    backend: &mut dyn Backend,
+    classifier: &mut Classifier,
+    images: &[f32],
+    what: &str,
+) -> Result<Seen, ScoreError> {
+    let c = &classifier.config;
+    let (p, classes) = (c.pixels(), c.classes);
+    let n = images.len() / p;
+    if n < 2 {
+        return Err(ScoreError::TooFew {
+            what: what.to_string(),
+            n,
+        });
     }
-
-    fn scores_of(&self, seen: &Seen) -> Scores {
-        let classes = self.classifier.config.classes;
-        let stats = FeatureStats::of(&seen.features, self.classifier.config.features());
-        Scores {
-            frechet_distance: frechet_distance(&stats, &self.real),
-            inception_score: inception_score(&seen.probabilities, classes),
-            class_histogram: histogram(&seen.predictions, classes),
-            n: seen.predictions.len(),
+    let mut seen = Seen {
+        features: Vec::with_capacity(n * c.features()),
+        probabilities: Vec::with_capacity(n),
+        predictions: Vec::with_capacity(n),
+    };
+    for part in images.chunks(BATCH * p) {
+        let rows = part.len() / p;
+        backend.upload(&classifier.input(rows), part)?;
+        let (logits, features) = classifier.logits_and_features(backend, rows)?;
+        seen.features.extend(features);
+        for row in logits.chunks_exact(classes) {
+            seen.predictions.push(predicted(row));
+            seen.probabilities.push(probabilities(row));
         }
     }
+    Ok(seen)
+}
+
+/// The scores of what the classifier saw, against the real images' `real` statistics.
+fn scores_of(classifier: &Classifier, seen: &Seen, real: &FeatureStats) -> Scores {
+    let classes = classifier.config.classes;
+    let stats = FeatureStats::of(&seen.features, classifier.config.features());
+    Scores {
+        frechet_distance: frechet_distance(&stats, real),
+        inception_score: inception_score(&seen.probabilities, classes),
+        class_histogram: histogram(&seen.predictions, classes),
+        n: seen.predictions.len(),
+    }
+}
+
+/// Fails unless the classifier takes images of `(h, w)`.
+fn check_shape(
+    classifier: &Classifier,
+    (h, w): (usize, usize),
+    what: &str,
+) -> Result<(), ScoreError> {
+    let (classifier_h, classifier_w) = (classifier.config.height, classifier.config.width);
+    if (h, w) == (classifier_h, classifier_w) {
+        return Ok(());
+    }
+    Err(ScoreError::ImageShape {
+        classifier_h,
+        classifier_w,
+        what: what.to_string(),
+        h,
+        w,
+    })
 }

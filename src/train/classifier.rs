@@ -24,9 +24,6 @@ const SHOWN_MISTAKES: usize = 64;
 /// A classifier in training, with the test split it is scored on.
 pub struct ClassifierTrainee {
     classifier: Classifier,
-    /// The optimizer's settings, and as they are in the current epoch.
-    adam: Adam,
-    epoch_adam: Adam,
     batch: usize,
     train_count: usize,
     max_shift: u32,
@@ -53,8 +50,6 @@ impl ClassifierTrainee {
         let batch = settings.run.batch_size;
         Ok(ClassifierTrainee {
             classifier: Classifier::new(backend, config.clone(), batch, settings.run.seed)?,
-            adam: settings.optimizer,
-            epoch_adam: settings.optimizer,
             batch,
             train_count: data.train.count,
             max_shift: config.max_shift,
@@ -96,13 +91,7 @@ impl Trainee for ClassifierTrainee {
         examples.div_ceil(self.batch)
     }
 
-    fn start_epoch(
-        &mut self,
-        backend: &mut dyn Backend,
-        epoch: usize,
-        epochs: usize,
-    ) -> Result<(), TrainError> {
-        self.epoch_adam = self.adam.in_epoch(epoch, epochs);
+    fn start_epoch(&mut self, backend: &mut dyn Backend) -> Result<(), TrainError> {
         Ok(self.classifier.reset_sums(backend)?)
     }
 
@@ -112,6 +101,7 @@ impl Trainee for ClassifierTrainee {
         data: &DeviceData,
         batch: usize,
         step: Step,
+        adam: &Adam,
     ) -> Result<(), TrainError> {
         let first = batch * self.batch;
         let rows = self.batch.min(data.count - first);
@@ -125,9 +115,7 @@ impl Trainee for ClassifierTrainee {
         let input = self.classifier.input(rows);
         data.gather_augmented(backend, first, PIXEL_SCALE, &augment, &input)?;
         data.gather_labels(backend, first, &self.classifier.labels(rows))?;
-        Ok(self
-            .classifier
-            .train_step(backend, rows, step, &self.epoch_adam)?)
+        Ok(self.classifier.train_step(backend, rows, step, adam)?)
     }
 
     fn progress(&self, figures: &Figures) -> String {
@@ -227,7 +215,7 @@ pub fn classify(
             0.0,
             &classifier.input(rows),
         )?;
-        let (logits, _) = classifier.logits_and_features(backend, rows)?;
+        let logits = classifier.logits(backend, rows)?;
         predictions.extend(
             logits
                 .chunks_exact(classifier.config.classes)

@@ -26,9 +26,6 @@ pub type GanSettings = Settings<GanConfig>;
 /// A GAN in training: the model, its optimizer's settings, and the frames of `progress.gif`.
 pub struct GanTrainee {
     gan: Gan,
-    /// The optimizer's settings, and as they are in the current epoch.
-    adam: Adam,
-    epoch_adam: Adam,
     batch: usize,
     frames: Vec<::image::GrayImage>,
 }
@@ -51,8 +48,6 @@ impl GanTrainee {
         }
         Ok(GanTrainee {
             gan: Gan::new(backend, config.clone(), batch, settings.run.seed)?,
-            adam: settings.optimizer,
-            epoch_adam: settings.optimizer,
             batch,
             frames: Vec::new(),
         })
@@ -93,13 +88,7 @@ impl Trainee for GanTrainee {
         examples / self.batch
     }
 
-    fn start_epoch(
-        &mut self,
-        backend: &mut dyn Backend,
-        epoch: usize,
-        epochs: usize,
-    ) -> Result<(), TrainError> {
-        self.epoch_adam = self.adam.in_epoch(epoch, epochs);
+    fn start_epoch(&mut self, backend: &mut dyn Backend) -> Result<(), TrainError> {
         Ok(self.gan.reset_sums(backend)?)
     }
 
@@ -109,10 +98,11 @@ impl Trainee for GanTrainee {
         data: &DeviceData,
         batch: usize,
         step: Step,
+        adam: &Adam,
     ) -> Result<(), TrainError> {
         let real = self.gan.real_input();
         data.gather(backend, batch * self.batch, PIXEL_SCALE, PIXEL_SHIFT, &real)?;
-        Ok(self.gan.train_step(backend, step, &self.epoch_adam)?)
+        Ok(self.gan.train_step(backend, step, adam)?)
     }
 
     fn progress(&self, f: &Figures) -> String {

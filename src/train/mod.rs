@@ -148,6 +148,10 @@ pub fn train(
             }
             let classifier = scoring.classifier.as_deref();
             let scorer = crate::score::Scorer::new(backend, classifier, &data.test)
+                .and_then(|scorer| {
+                    let shape = (data.train.rows, data.train.cols);
+                    scorer.takes(shape, &data.train.name).map(|()| scorer)
+                })
                 .map_err(|e| TrainError::Score(Box::new(e)))?;
             Some(scorer)
         }

@@ -14,6 +14,7 @@ use super::{CheckpointMeta, DeviceData, MetricsLog, ModelSettings, RunOptions, T
 use crate::backend::{Backend, Tensor};
 use crate::model::{Generative, Step};
 use crate::nn::{LoadError, State};
+use crate::optim::Adam;
 use crate::picture::save_chart;
 use crate::progress::steps_bar;
 use crate::score::Scorer;
@@ -44,23 +45,19 @@ pub trait Trainee {
     /// Training steps in an epoch over `examples` examples.
     fn steps_per_epoch(&self, examples: usize) -> usize;
 
-    /// Zeroes what the model sums on the device over an epoch, and sets the optimizer's
-    /// learning rate for epoch `epoch` (from 1) of `epochs`.
-    fn start_epoch(
-        &mut self,
-        backend: &mut dyn Backend,
-        epoch: usize,
-        epochs: usize,
-    ) -> Result<(), TrainError>;
+    /// Zeroes what the model sums on the device over an epoch.
+    fn start_epoch(&mut self, backend: &mut dyn Backend) -> Result<(), TrainError>;
 
     /// Training step `batch` of the epoch: gathers its examples from `data` (in the epoch's
-    /// order) and trains on them, the optimizer's update included.
+    /// order) and trains on them, the update of `adam` (the run's optimizer as it is in this
+    /// epoch) included.
     fn step(
         &mut self,
         backend: &mut dyn Backend,
         data: &DeviceData,
         batch: usize,
         step: Step,
+        adam: &Adam,
     ) -> Result<(), TrainError>;
 
     /// The progress bar's message for the running training figures.
@@ -198,7 +195,9 @@ pub fn train_epochs(
     for epoch in from.epoch + 1..=run.epochs {
         let started = Instant::now();
         data.shuffle(backend, run.seed, epoch)?;
-        trainee.start_epoch(backend, epoch, run.epochs)?;
+        trainee.start_epoch(backend)?;
+        // The optimizer's settings in this epoch (the learning rate of its schedule).
+        let adam = settings.optimizer().in_epoch(epoch, run.epochs);
         // A run resumed inside this epoch continues at its step, with its sums so far.
         let first = if epoch == from.epoch + 1 {
             from.epoch_step
@@ -218,7 +217,7 @@ pub fn train_epochs(
                 seed,
                 index: steps_done,
             };
-            trainee.step(backend, data, batch, step)?;
+            trainee.step(backend, data, batch, step, &adam)?;
             backend.submit()?;
             steps_done += 1;
             bar.inc(1);
@@ -334,6 +333,7 @@ fn score(
     scorer: &mut Scorer,
     samples: usize,
 ) -> Result<crate::score::Scores, TrainError> {
+    // The model's images are the data's, which the classifier was checked to take.
     let shape = scorer.image_shape();
     let model = trainee
         .generative()

@@ -29,9 +29,6 @@ pub type VaeSettings = Settings<VaeConfig>;
 /// A VAE in training: the model, its optimizer, and the test data it is scored on.
 pub struct VaeTrainee {
     vae: Vae,
-    /// The optimizer's settings, and as they are in the current epoch.
-    adam: Adam,
-    epoch_adam: Adam,
     seed: u32,
     batch: usize,
     train_count: usize,
@@ -56,8 +53,6 @@ impl VaeTrainee {
         let shown = SHOWN.min(batch).min(data.test.count);
         Ok(VaeTrainee {
             vae,
-            adam: settings.optimizer,
-            epoch_adam: settings.optimizer,
             seed: settings.run.seed as u32,
             batch,
             train_count: data.train.count,
@@ -83,13 +78,7 @@ impl Trainee for VaeTrainee {
         examples.div_ceil(self.batch)
     }
 
-    fn start_epoch(
-        &mut self,
-        backend: &mut dyn Backend,
-        epoch: usize,
-        epochs: usize,
-    ) -> Result<(), TrainError> {
-        self.epoch_adam = self.adam.in_epoch(epoch, epochs);
+    fn start_epoch(&mut self, backend: &mut dyn Backend) -> Result<(), TrainError> {
         Ok(self.vae.reset_sums(backend)?)
     }
 
@@ -99,12 +88,13 @@ impl Trainee for VaeTrainee {
         data: &DeviceData,
         batch: usize,
         step: Step,
+        adam: &Adam,
     ) -> Result<(), TrainError> {
         let first = batch * self.batch;
         let rows = self.batch.min(data.count - first);
         let pixels = input_pixels(&self.vae.config, step.seed, step.stream());
         data.gather_augmented(backend, first, PIXEL_SCALE, &pixels, &self.vae.input(rows))?;
-        Ok(self.vae.train_step(backend, rows, step, &self.epoch_adam)?)
+        Ok(self.vae.train_step(backend, rows, step, adam)?)
     }
 
     fn progress(&self, figures: &Figures) -> String {
