@@ -20,7 +20,9 @@ mod validate;
 
 pub use contraction::Contraction;
 pub use error::BackendError;
-pub use ops::{Activation, AdamStep, Augment, BatchNormHyper, MatmulForm, matmul_flop};
+pub use ops::{
+    Activation, AdamStep, Augment, BatchNormHyper, ConvGeometry, MatmulForm, matmul_flop,
+};
 pub use tensor::{BufferId, Bytes, Indices, Tensor};
 
 /// Hardware-independent performance counters, cumulative since the backend was made.
@@ -279,6 +281,27 @@ pub trait Backend {
         shift: f32,
         augment: &Augment,
         out: &Tensor,
+    ) -> Result<()>;
+
+    /// The patches of a 2-d convolution (im2col): row `(n·Ho + oy)·Wo + ox` of `patches`, at
+    /// column `(c·k + i)·k + j`, is pixel `(oy·stride + i − padding, ox·stride + j − padding)`,
+    /// channel `c`, of image `n` (0 outside the image). `image` is `N × image_len` (NHWC),
+    /// `patches` `N·Ho·Wo × patch_len` (see [`ConvGeometry`]). A convolution is then one matmul
+    /// of the patches by its weight.
+    fn im2col(&mut self, geometry: &ConvGeometry, image: &Tensor, patches: &Tensor) -> Result<()>;
+
+    /// The adjoint of [`Backend::im2col`] (col2im), then a bias and an activation: each pixel
+    /// of `image` is `act(s + bias[c])`, `s` the sum of the patch values taken from it, added
+    /// in the order of the kernel's rows then columns. It is a convolution's input gradient from
+    /// its patches' gradient, and a transposed convolution's output from its input times its
+    /// weight.
+    fn col2im(
+        &mut self,
+        geometry: &ConvGeometry,
+        patches: &Tensor,
+        bias: Option<&Tensor>,
+        act: Activation,
+        image: &Tensor,
     ) -> Result<()>;
 
     /// Ends a step: everything recorded so far is sent to the device, without waiting for it.

@@ -302,3 +302,101 @@ pub(crate) fn outputs_apart(
     }
     Ok(())
 }
+
+/// The geometry of a 2-d convolution over channels-last (NHWC) images: a square kernel
+/// sliding over a `height × width × channels` image (`padding` zeros on every side), one
+/// patch every `stride` pixels. A batch of such images is a tensor of `N` rows of
+/// `height·width·channels` values; its patches ([`Backend::im2col`](super::Backend::im2col))
+/// are `N·out_height·out_width` rows of [`ConvGeometry::patch_len`] values, ordered
+/// `(channel, kernel row, kernel column)` as PyTorch orders a convolution's weight
+/// (`out × in × k × k`), so that weights are stored exactly as PyTorch stores them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConvGeometry {
+    pub height: usize,
+    pub width: usize,
+    pub channels: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: usize,
+}
+
+impl ConvGeometry {
+    /// Patch rows down the image: `(height + 2·padding − kernel) / stride + 1`.
+    pub fn out_height(&self) -> usize {
+        (self.height + 2 * self.padding).saturating_sub(self.kernel) / self.stride.max(1) + 1
+    }
+
+    /// Patch columns across the image.
+    pub fn out_width(&self) -> usize {
+        (self.width + 2 * self.padding).saturating_sub(self.kernel) / self.stride.max(1) + 1
+    }
+
+    /// Values of one patch: `channels · kernel²`.
+    pub fn patch_len(&self) -> usize {
+        self.channels * self.kernel * self.kernel
+    }
+
+    /// Values of one image: `height · width · channels`.
+    pub fn image_len(&self) -> usize {
+        self.height * self.width * self.channels
+    }
+
+    /// Patches of one image: `out_height · out_width`.
+    pub fn patches(&self) -> usize {
+        self.out_height() * self.out_width()
+    }
+
+    /// Why this geometry cannot be used, if it cannot: every size at least 1, a padding smaller
+    /// than the kernel, and a kernel that fits the padded image.
+    pub fn check(&self) -> Result<()> {
+        let sizes = [
+            self.height,
+            self.width,
+            self.channels,
+            self.kernel,
+            self.stride,
+        ];
+        if sizes.contains(&0)
+            || self.padding >= self.kernel
+            || self.kernel > self.height + 2 * self.padding
+            || self.kernel > self.width + 2 * self.padding
+        {
+            return Err(shape_error(
+                "convolution",
+                format!("{self:?} has no patches"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A transposed convolution (`kernel`, `stride`, `padding`) of `height × width` inputs
+    /// seen from its output, an image of `(height − 1)·stride − 2·padding + kernel` pixels a
+    /// side and `channels` channels: the convolution of that image has one patch per input
+    /// pixel, and the transposed convolution is its adjoint. `None` if the image would be
+    /// empty.
+    pub fn transposed(
+        height: usize,
+        width: usize,
+        channels: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    ) -> Option<ConvGeometry> {
+        let side = |n: usize| {
+            n.checked_sub(1)?
+                .checked_mul(stride)?
+                .checked_add(kernel)?
+                .checked_sub(2 * padding)
+                .filter(|&s| s > 0)
+        };
+        let g = ConvGeometry {
+            height: side(height)?,
+            width: side(width)?,
+            channels,
+            kernel,
+            stride,
+            padding,
+        };
+        (g.check().is_ok() && g.out_height() == height && g.out_width() == width).then_some(g)
+    }
+}

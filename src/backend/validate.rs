@@ -2,7 +2,7 @@
 //! exactly the same calls.
 
 use super::ops::{outputs_apart, same_len, same_shape, shape_error};
-use super::{Augment, BackendError, Bytes, Indices, MatmulForm, Result, Tensor};
+use super::{Augment, BackendError, Bytes, ConvGeometry, Indices, MatmulForm, Result, Tensor};
 
 /// Returns `(m, n, k)`.
 pub(crate) fn matmul(
@@ -301,5 +301,50 @@ mod tests {
         assert!(upload_bytes(u32::MAX as usize, 1).is_ok());
         let refused = upload_bytes(1 << 32, 1).unwrap_err().to_string();
         assert!(refused.contains("4294967296 examples"), "{refused}");
+    }
+}
+
+/// Checks an image batch (`N × image_len`) against its patches (`N·patches × patch_len`).
+fn conv_shapes(op: &'static str, g: &ConvGeometry, image: &Tensor, patches: &Tensor) -> Result<()> {
+    g.check()?;
+    if image.cols != g.image_len()
+        || patches.cols != g.patch_len()
+        || Some(patches.rows) != image.rows.checked_mul(g.patches())
+    {
+        return Err(shape_error(
+            op,
+            format!(
+                "{g:?}: images {}×{} and patches {}×{} (want N×{} and N·{}×{})",
+                image.rows,
+                image.cols,
+                patches.rows,
+                patches.cols,
+                g.image_len(),
+                g.patches(),
+                g.patch_len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn im2col(g: &ConvGeometry, image: &Tensor, patches: &Tensor) -> Result<()> {
+    conv_shapes("im2col", g, image, patches)?;
+    outputs_apart("im2col", &[patches], &[image])
+}
+
+pub(crate) fn col2im(
+    g: &ConvGeometry,
+    patches: &Tensor,
+    bias: Option<&Tensor>,
+    image: &Tensor,
+) -> Result<()> {
+    conv_shapes("col2im", g, image, patches)?;
+    match bias {
+        Some(bias) => {
+            same_len("col2im", g.channels, &[bias])?;
+            outputs_apart("col2im", &[image], &[patches, bias])
+        }
+        None => outputs_apart("col2im", &[image], &[patches]),
     }
 }

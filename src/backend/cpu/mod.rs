@@ -8,6 +8,7 @@
 
 mod adam;
 mod batchnorm;
+mod conv;
 mod data;
 mod elementwise;
 mod latent;
@@ -19,7 +20,8 @@ mod reduce;
 
 use super::{
     Activation, AdamStep, Augment, Backend, BackendError, BatchNormHyper, BufferId, Bytes,
-    Contraction, Counters, Indices, MatmulForm, Result, Tensor, tensor_bytes, validate,
+    Contraction, ConvGeometry, Counters, Indices, MatmulForm, Result, Tensor, tensor_bytes,
+    validate,
 };
 
 /// Memory of one buffer.
@@ -458,6 +460,30 @@ impl Backend for CpuBackend {
                 me.fma,
                 out,
             );
+            Ok(())
+        })
+    }
+
+    fn im2col(&mut self, geometry: &ConvGeometry, image: &Tensor, patches: &Tensor) -> Result<()> {
+        validate::im2col(geometry, image, patches)?;
+        self.compute([patches], |me, [patches]| {
+            conv::im2col(geometry, me.f32s(image)?, patches);
+            Ok(())
+        })
+    }
+
+    fn col2im(
+        &mut self,
+        geometry: &ConvGeometry,
+        patches: &Tensor,
+        bias: Option<&Tensor>,
+        act: Activation,
+        image: &Tensor,
+    ) -> Result<()> {
+        validate::col2im(geometry, patches, bias, image)?;
+        self.compute([image], |me, [image]| {
+            let bias = bias.map(|t| me.f32s(t)).transpose()?;
+            conv::col2im(geometry, me.f32s(patches)?, bias, act, image);
             Ok(())
         })
     }

@@ -25,7 +25,7 @@ pub use tune::{NO_AUTOTUNE_VARIABLE, cache_path as tuning_cache_path, cached_win
 
 use super::{
     Activation, AdamStep, Augment, Backend, BackendError, BatchNormHyper, BufferId, Bytes,
-    Counters, Indices, MatmulForm, Result, Tensor, tensor_bytes, validate,
+    ConvGeometry, Counters, Indices, MatmulForm, Result, Tensor, tensor_bytes, validate,
 };
 
 /// Buffers are made whole multiples of this many bytes (whole vec4s), so that any buffer can be
@@ -482,6 +482,23 @@ impl Backend for GpuBackend {
     ) -> Result<()> {
         validate::gather(data, indices, first, augment, out)?;
         kernels::data::gather(self, data, indices, first, (scale, shift), augment, out)
+    }
+
+    fn im2col(&mut self, geometry: &ConvGeometry, image: &Tensor, patches: &Tensor) -> Result<()> {
+        validate::im2col(geometry, image, patches)?;
+        kernels::conv::im2col(self, geometry, image, patches)
+    }
+
+    fn col2im(
+        &mut self,
+        geometry: &ConvGeometry,
+        patches: &Tensor,
+        bias: Option<&Tensor>,
+        act: Activation,
+        image: &Tensor,
+    ) -> Result<()> {
+        validate::col2im(geometry, patches, bias, image)?;
+        kernels::conv::col2im(self, geometry, patches, bias, act, image)
     }
 
     fn submit(&mut self) -> Result<()> {

@@ -44,6 +44,7 @@ macro_rules! wgsl_constants {
 
 pub(super) mod adam;
 pub(super) mod batchnorm;
+pub(super) mod conv;
 pub(super) mod data;
 pub(super) mod elementwise;
 pub(super) mod latent;
@@ -59,7 +60,7 @@ pub(super) mod step;
 pub const PARAMS_BYTES: u64 = 64;
 
 /// Every family, for building every pipeline up front and for tests.
-pub static FAMILIES: [&Family; 11] = [
+pub static FAMILIES: [&Family; 12] = [
     &matmul::FAMILY,
     &elementwise::FAMILY,
     &reduce::FAMILY,
@@ -69,6 +70,7 @@ pub static FAMILIES: [&Family; 11] = [
     &adam::FAMILY,
     &data::FAMILY,
     &batchnorm::FAMILY,
+    &conv::FAMILY,
     &probe::FAMILY,
     &step::FAMILY,
 ];
