@@ -260,50 +260,6 @@ pub(crate) fn batch_norm_backward(
     outputs_apart(op, &[dx, d_gamma_beta], &[x, gamma_beta, saved, dy])
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::backend::BufferId;
-
-    fn tensor(buffer: u32, rows: usize, cols: usize) -> Tensor {
-        Tensor {
-            buffer: BufferId(buffer),
-            offset: 0,
-            rows,
-            cols,
-        }
-    }
-
-    #[test]
-    fn stats_rows_serve_whole_groups_of_sample_rows() {
-        let stats = tensor(0, 3, 8);
-        let (eps, z) = (tensor(1, 12, 4), tensor(2, 12, 4));
-        assert_eq!(reparameterize(&stats, &eps, &z).unwrap(), 4);
-        assert_eq!(
-            reparameterize(&stats, &tensor(1, 3, 4), &tensor(2, 3, 4)).unwrap(),
-            1
-        );
-        assert!(reparameterize(&stats, &tensor(1, 10, 4), &tensor(2, 10, 4)).is_err());
-        assert!(reparameterize(&tensor(0, 0, 8), &eps, &z).is_err());
-        let weight = tensor(3, 12, 1);
-        assert_eq!(iw_log_weight(&stats, &eps, &z, &weight).unwrap(), 4);
-        assert!(iw_log_weight(&stats, &eps, &z, &tensor(3, 3, 1)).is_err());
-        assert!(iw_log_weight(&stats, &eps, &z, &tensor(2, 12, 1)).is_err());
-    }
-
-    #[test]
-    fn a_dataset_is_whole_examples_and_fewer_than_2_to_the_32() {
-        assert!(upload_bytes(12, 3).is_ok());
-        assert!(upload_bytes(0, 3).is_ok());
-        assert!(upload_bytes(13, 3).is_err());
-        assert!(upload_bytes(12, 0).is_err());
-        // The largest count u32 indices can reach, and one more (no memory is needed to ask).
-        assert!(upload_bytes(u32::MAX as usize, 1).is_ok());
-        let refused = upload_bytes(1 << 32, 1).unwrap_err().to_string();
-        assert!(refused.contains("4294967296 examples"), "{refused}");
-    }
-}
-
 /// Checks an image batch (`N × image_len`) against its patches (`N·patches × patch_len`).
 fn conv_shapes(op: &'static str, g: &ConvGeometry, image: &Tensor, patches: &Tensor) -> Result<()> {
     g.check()?;
@@ -346,5 +302,49 @@ pub(crate) fn col2im(
             outputs_apart("col2im", &[image], &[patches, bias])
         }
         None => outputs_apart("col2im", &[image], &[patches]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::BufferId;
+
+    fn tensor(buffer: u32, rows: usize, cols: usize) -> Tensor {
+        Tensor {
+            buffer: BufferId(buffer),
+            offset: 0,
+            rows,
+            cols,
+        }
+    }
+
+    #[test]
+    fn stats_rows_serve_whole_groups_of_sample_rows() {
+        let stats = tensor(0, 3, 8);
+        let (eps, z) = (tensor(1, 12, 4), tensor(2, 12, 4));
+        assert_eq!(reparameterize(&stats, &eps, &z).unwrap(), 4);
+        assert_eq!(
+            reparameterize(&stats, &tensor(1, 3, 4), &tensor(2, 3, 4)).unwrap(),
+            1
+        );
+        assert!(reparameterize(&stats, &tensor(1, 10, 4), &tensor(2, 10, 4)).is_err());
+        assert!(reparameterize(&tensor(0, 0, 8), &eps, &z).is_err());
+        let weight = tensor(3, 12, 1);
+        assert_eq!(iw_log_weight(&stats, &eps, &z, &weight).unwrap(), 4);
+        assert!(iw_log_weight(&stats, &eps, &z, &tensor(3, 3, 1)).is_err());
+        assert!(iw_log_weight(&stats, &eps, &z, &tensor(2, 12, 1)).is_err());
+    }
+
+    #[test]
+    fn a_dataset_is_whole_examples_and_fewer_than_2_to_the_32() {
+        assert!(upload_bytes(12, 3).is_ok());
+        assert!(upload_bytes(0, 3).is_ok());
+        assert!(upload_bytes(13, 3).is_err());
+        assert!(upload_bytes(12, 0).is_err());
+        // The largest count u32 indices can reach, and one more (no memory is needed to ask).
+        assert!(upload_bytes(u32::MAX as usize, 1).is_ok());
+        let refused = upload_bytes(1 << 32, 1).unwrap_err().to_string();
+        assert!(refused.contains("4294967296 examples"), "{refused}");
     }
 }
