@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 
 use super::{ConfigError, Step, check_sizes};
 use crate::backend::{Activation, Backend, Result, Tensor};
-use crate::nn::{LayerSpec, LoadError, Mlp, ParamLayout, ParamStore, State};
+use crate::nn::{ImageShape, Init, LayerSpec, LoadError, Network, ParamLayout, ParamStore, State};
 use crate::optim::Adam;
 
 /// The classifier's shape.
@@ -72,7 +72,7 @@ impl ClassifierConfig {
 pub struct Classifier {
     pub config: ClassifierConfig,
     pub store: ParamStore,
-    net: Mlp,
+    net: Network,
     /// The batch input, `batch × P`, as pixel/255 (see [`Classifier::input`]).
     input: Tensor,
     /// The batch's class labels, `batch × 1` (see [`Classifier::labels`]).
@@ -98,21 +98,19 @@ impl Classifier {
         let mut specs: Vec<LayerSpec> = config
             .hidden
             .iter()
-            .map(|&outputs| LayerSpec {
-                outputs,
-                act: Activation::Relu,
-                batch_norm: None,
-            })
+            .map(|&outputs| LayerSpec::linear(outputs, Activation::Relu, None))
             .collect();
-        specs.push(LayerSpec {
-            outputs: config.classes,
-            act: Activation::Identity,
-            batch_norm: None,
-        });
-        let mut net = Mlp::new(&mut layout, &mut running, "net", config.pixels(), &specs);
+        specs.push(LayerSpec::linear(
+            config.classes,
+            Activation::Identity,
+            None,
+        ));
+        let input = ImageShape::flat(config.pixels());
+        let mut net = Network::new(&mut layout, &mut running, "net", input, &specs)?;
         let store = ParamStore::new(backend, layout)?;
         let mut host = vec![0.0; store.layout.len()];
-        net.init(&store, &mut StdRng::seed_from_u64(seed), &mut host, &mut []);
+        let mut rng = StdRng::seed_from_u64(seed);
+        net.init(&store, &mut rng, Init::PyTorch, &mut host, &mut []);
         backend.upload(&store.params, &host)?;
         net.allocate(backend, batch, None, None)?;
         Ok(Classifier {

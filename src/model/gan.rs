@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 
 use super::{ConfigError, Generative, Step, check_sizes};
 use crate::backend::{Activation, Backend, BatchNormHyper, Result, Tensor};
-use crate::nn::{LayerSpec, LoadError, Mlp, ParamLayout, ParamStore, State};
+use crate::nn::{ImageShape, Init, LayerSpec, LoadError, Network, ParamLayout, ParamStore, State};
 use crate::optim::Adam;
 
 /// The GAN's shape.
@@ -123,8 +123,8 @@ pub struct Gan {
     /// The generator's batch-norm running statistics, and their names.
     pub running_layout: ParamLayout,
     pub running: Tensor,
-    generator: Mlp,
-    discriminator: Mlp,
+    generator: Network,
+    discriminator: Network,
     z: Tensor,
     /// `[fake; real]`, `2B × P`.
     d_in: Tensor,
@@ -155,55 +155,41 @@ impl Gan {
             .g_hidden
             .iter()
             .enumerate()
-            .map(|(i, &outputs)| LayerSpec {
-                outputs,
-                act: leaky,
-                batch_norm: config.batch_norm.filter(|_| i > 0),
+            .map(|(i, &outputs)| {
+                LayerSpec::linear(outputs, leaky, config.batch_norm.filter(|_| i > 0))
             })
             .collect();
-        g_specs.push(LayerSpec {
-            outputs: p,
-            act: Activation::Tanh,
-            batch_norm: None,
-        });
-        let mut generator = Mlp::new(
+        g_specs.push(LayerSpec::linear(p, Activation::Tanh, None));
+        let mut generator = Network::new(
             &mut g_layout,
             &mut running_layout,
             "generator",
-            config.latent,
+            ImageShape::flat(config.latent),
             &g_specs,
-        );
+        )?;
         let mut d_layout = ParamLayout::default();
         let mut d_specs: Vec<LayerSpec> = config
             .d_hidden
             .iter()
-            .map(|&outputs| LayerSpec {
-                outputs,
-                act: leaky,
-                batch_norm: None,
-            })
+            .map(|&outputs| LayerSpec::linear(outputs, leaky, None))
             .collect();
-        d_specs.push(LayerSpec {
-            outputs: 1,
-            act: Activation::Identity,
-            batch_norm: None,
-        });
-        let mut discriminator = Mlp::new(
+        d_specs.push(LayerSpec::linear(1, Activation::Identity, None));
+        let mut discriminator = Network::new(
             &mut d_layout,
             &mut running_layout,
             "discriminator",
-            p,
+            ImageShape::flat(p),
             &d_specs,
-        );
+        )?;
         let g = ParamStore::new(backend, g_layout)?;
         let d = ParamStore::new(backend, d_layout)?;
         let running = backend.alloc(1, running_layout.len().max(1))?;
         let mut rng = StdRng::seed_from_u64(seed);
         let mut g_host = vec![0.0; g.layout.len()];
         let mut running_host = vec![0.0; running.len()];
-        generator.init(&g, &mut rng, &mut g_host, &mut running_host);
+        generator.init(&g, &mut rng, Init::PyTorch, &mut g_host, &mut running_host);
         let mut d_host = vec![0.0; d.layout.len()];
-        discriminator.init(&d, &mut rng, &mut d_host, &mut []);
+        discriminator.init(&d, &mut rng, Init::PyTorch, &mut d_host, &mut []);
         backend.upload(&g.params, &g_host)?;
         backend.upload(&d.params, &d_host)?;
         backend.upload(&running, &running_host)?;

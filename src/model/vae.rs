@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 
 use super::{ConfigError, Generative, Step, check_sizes};
 use crate::backend::{Activation, Backend, Result, Tensor};
-use crate::nn::{LayerSpec, LoadError, Mlp, ParamLayout, ParamStore, State};
+use crate::nn::{ImageShape, Init, LayerSpec, LoadError, Network, ParamLayout, ParamStore, State};
 use crate::optim::Adam;
 
 /// The VAE's shape.
@@ -66,16 +66,11 @@ impl VaeConfig {
 
 /// ReLU hidden layers of the given widths, then a linear layer of `outputs`.
 fn mlp_specs(hidden: &[usize], outputs: usize) -> Vec<LayerSpec> {
-    let relu = |outputs| LayerSpec {
-        outputs,
-        act: Activation::Relu,
-        batch_norm: None,
-    };
-    let mut specs: Vec<LayerSpec> = hidden.iter().map(|&h| relu(h)).collect();
-    specs.push(LayerSpec {
-        act: Activation::Identity,
-        ..relu(outputs)
-    });
+    let mut specs: Vec<LayerSpec> = hidden
+        .iter()
+        .map(|&h| LayerSpec::linear(h, Activation::Relu, None))
+        .collect();
+    specs.push(LayerSpec::linear(outputs, Activation::Identity, None));
     specs
 }
 
@@ -83,8 +78,8 @@ fn mlp_specs(hidden: &[usize], outputs: usize) -> Vec<LayerSpec> {
 pub struct Vae {
     pub config: VaeConfig,
     pub store: ParamStore,
-    encoder: Mlp,
-    decoder: Mlp,
+    encoder: Network,
+    decoder: Network,
     /// The batch input, `batch × P`, filled by the caller (see [`Vae::input`]).
     input: Tensor,
     eps: Tensor,
@@ -117,26 +112,26 @@ impl Vae {
         let mut layout = ParamLayout::default();
         // The VAE has no batch norm: nothing is registered in `running`.
         let mut running = ParamLayout::default();
-        let mut encoder = Mlp::new(
+        let mut encoder = Network::new(
             &mut layout,
             &mut running,
             "encoder",
-            p,
+            ImageShape::flat(p),
             &mlp_specs(&config.hidden, 2 * l),
-        );
+        )?;
         let decoder_hidden: Vec<usize> = config.hidden.iter().rev().copied().collect();
-        let mut decoder = Mlp::new(
+        let mut decoder = Network::new(
             &mut layout,
             &mut running,
             "decoder",
-            l,
+            ImageShape::flat(l),
             &mlp_specs(&decoder_hidden, p),
-        );
+        )?;
         let store = ParamStore::new(backend, layout)?;
         let mut host = vec![0.0; store.layout.len()];
         let mut rng = StdRng::seed_from_u64(seed);
-        encoder.init(&store, &mut rng, &mut host, &mut []);
-        decoder.init(&store, &mut rng, &mut host, &mut []);
+        encoder.init(&store, &mut rng, Init::PyTorch, &mut host, &mut []);
+        decoder.init(&store, &mut rng, Init::PyTorch, &mut host, &mut []);
         backend.upload(&store.params, &host)?;
         encoder.allocate(backend, batch, None, None)?;
         decoder.allocate(backend, batch, None, None)?;

@@ -13,18 +13,16 @@ pub struct ParamEntry {
     pub offset: usize,
     pub rows: usize,
     pub cols: usize,
-    /// Saved 1-d (biases, batch-norm parameters and statistics), as PyTorch stores them.
-    pub vector: bool,
+    /// The shape it is saved with, as PyTorch stores it: `[cols]` for biases and batch-norm
+    /// parameters and statistics, `[rows, cols]` for linear weights, 4-d for convolution
+    /// kernels (the same values in the same order).
+    pub saved_shape: Vec<usize>,
 }
 
 impl ParamEntry {
     /// The shape it is saved with.
     pub fn shape(&self) -> Vec<usize> {
-        if self.vector {
-            vec![self.cols]
-        } else {
-            vec![self.rows, self.cols]
-        }
+        self.saved_shape.clone()
     }
 
     pub fn len(&self) -> usize {
@@ -50,21 +48,34 @@ pub struct ParamSlot(usize);
 impl ParamLayout {
     /// Reserves a `rows × cols` matrix.
     pub fn add(&mut self, name: impl Into<String>, rows: usize, cols: usize) -> ParamSlot {
-        self.push(name.into(), rows, cols, false)
+        self.push(name.into(), rows, cols, vec![rows, cols])
     }
 
     /// Reserves a vector of `len` values (a `1 × len` view).
     pub fn add_vector(&mut self, name: impl Into<String>, len: usize) -> ParamSlot {
-        self.push(name.into(), 1, len, true)
+        self.push(name.into(), 1, len, vec![len])
     }
 
-    fn push(&mut self, name: String, rows: usize, cols: usize, vector: bool) -> ParamSlot {
+    /// Reserves a convolution kernel of `shape` (`[a, b, k, k]`), seen as the `a × b·k·k` matrix
+    /// the matmul multiplies by.
+    pub fn add_kernel(&mut self, name: impl Into<String>, shape: [usize; 4]) -> ParamSlot {
+        let [a, b, kh, kw] = shape;
+        self.push(name.into(), a, b * kh * kw, shape.to_vec())
+    }
+
+    fn push(
+        &mut self,
+        name: String,
+        rows: usize,
+        cols: usize,
+        saved_shape: Vec<usize>,
+    ) -> ParamSlot {
         self.entries.push(ParamEntry {
             name,
             offset: self.len,
             rows,
             cols,
-            vector,
+            saved_shape,
         });
         self.len += rows * cols;
         ParamSlot(self.entries.len() - 1)
@@ -122,6 +133,17 @@ impl ParamStore {
         let e = self.entry(slot);
         self.grads.view(e.offset, e.rows, e.cols)
     }
+}
+
+/// `count` draws from N(mean, std²) (Box–Muller on `rng`): DCGAN's initialization.
+pub fn normal_init(rng: &mut impl Rng, mean: f32, std: f32, count: usize) -> Vec<f32> {
+    (0..count)
+        .map(|_| {
+            let u: f32 = 1.0 - rng.random::<f32>();
+            let v: f32 = rng.random();
+            mean + std * (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
+        })
+        .collect()
 }
 
 /// PyTorch's `nn.Linear` default initialization, for weight and bias alike: uniform in
