@@ -937,3 +937,136 @@ fn latent_backward_vs_finite_differences() {
         );
     }
 }
+
+/// Batch norm's constants for the network tests: PyTorch's.
+const NORM: gengpu::backend::BatchNormHyper = gengpu::backend::BatchNormHyper {
+    eps: 1e-5,
+    momentum: 0.1,
+};
+
+/// A network's backward (every layer kind, with and without bias and batch norm) against
+/// finite differences of its forward: `L = Σ g ∘ net(x)`, for the parameters and the input.
+/// The convolutions' backward is the adjoint pair im2col / col2im around the matmul's other
+/// forms, so this checks the two gathers against each other as well.
+#[test]
+fn convolutional_network_backward_vs_finite_differences() {
+    use gengpu::nn::{ImageShape, Init, LayerKind, LayerSpec, Network, ParamLayout, ParamStore};
+    let conv = |kernel, stride, padding| LayerKind::Conv {
+        kernel,
+        stride,
+        padding,
+    };
+    let transposed = |kernel, stride, padding| LayerKind::ConvTranspose {
+        kernel,
+        stride,
+        padding,
+    };
+    let layer = |kind, outputs, act, batch_norm: Option<_>| LayerSpec {
+        kind,
+        outputs,
+        act,
+        batch_norm,
+        bias: batch_norm.is_none(),
+    };
+    let (tanh, id, sig) = (Activation::Tanh, Activation::Identity, Activation::Sigmoid);
+    let nets = [
+        // An encoder: stride 2 with and without padding, batch norm over channels, a linear
+        // head on the flattened image.
+        (
+            ImageShape {
+                height: 5,
+                width: 5,
+                channels: 3,
+            },
+            vec![
+                layer(conv(3, 2, 1), 4, tanh, None),
+                layer(conv(2, 1, 0), 5, tanh, Some(NORM)),
+                layer(LayerKind::Linear, 3, id, None),
+            ],
+        ),
+        // A decoder: a vector to a 4×4 image through the transposed forms.
+        (
+            ImageShape::flat(3),
+            vec![
+                layer(transposed(2, 1, 0), 4, tanh, Some(NORM)),
+                layer(transposed(4, 2, 1), 3, sig, None),
+                layer(transposed(3, 1, 1), 2, id, None),
+            ],
+        ),
+        // Odd sides, a 1×1 kernel, a kernel the size of the image.
+        (
+            ImageShape {
+                height: 3,
+                width: 7,
+                channels: 2,
+            },
+            vec![
+                layer(conv(1, 1, 0), 3, id, Some(NORM)),
+                layer(conv(3, 2, 0), 2, tanh, None),
+                layer(conv(1, 1, 0), 2, sig, None),
+                layer(conv(3, 1, 1), 1, id, None),
+            ],
+        ),
+    ];
+    let mut rng = rng("network fd");
+    let batch = 2;
+    for (n, (input, specs)) in nets.into_iter().enumerate() {
+        let mut be = CpuBackend::new();
+        let (mut layout, mut running) = (ParamLayout::default(), ParamLayout::default());
+        let mut net = Network::new(&mut layout, &mut running, "net", input, &specs).unwrap();
+        let store = ParamStore::new(&mut be, layout).unwrap();
+        let mut params = vec![0.0; store.layout.len()];
+        let mut running_host = vec![0.0; running.len()];
+        net.init(
+            &store,
+            &mut rng,
+            Init::PyTorch,
+            &mut params,
+            &mut running_host,
+        );
+        // β away from zero, so that the normalized values are not all centred.
+        let params: Vec<f32> = params
+            .iter()
+            .map(|p| p + rng.random_range(-0.3..0.3))
+            .collect();
+        running_host.push(0.0); // never empty: a buffer of one unused value
+        let running_t = tensor(&mut be, 1, running_host.len(), &running_host);
+        net.allocate(&mut be, batch, Some(running_t), None).unwrap();
+        let out_len = net.output_shape().len();
+        let x = values(&mut rng, batch * input.len(), -1.0, 1.0);
+        let g = values(&mut rng, batch * out_len, -1.0, 1.0);
+        let tx = tensor(&mut be, batch, input.len(), &x);
+        let mut loss = |be: &mut CpuBackend, p: &[f32], x: &[f32]| {
+            be.upload(&store.params, p).unwrap();
+            be.upload(&tx, x).unwrap();
+            let y = net.forward(be, &store, &tx, true).unwrap();
+            dot(&g, &be.read(&y).unwrap())
+        };
+        // Batch norm after a 1×1 convolution of two channels is strongly curved in the weights
+        // (its output does not change with their scale): a smaller step keeps the differences'
+        // truncation error (∝ h²) under the tolerance; at H it reached 1.2% on network 2.
+        let numeric_params = numeric_grad(&params, H / 5.0, |p| loss(&mut be, p, &x));
+        let numeric_x = numeric_grad(&x, H, |x| loss(&mut be, &params, x));
+        loss(&mut be, &params, &x);
+        let tg = tensor(&mut be, batch, out_len, &g);
+        let dx = be.alloc(batch, input.len()).unwrap();
+        be.fill(&store.grads, f32::NAN).unwrap();
+        net.backward(&mut be, &store, &tx, &tg, Some(&dx), true)
+            .unwrap();
+        let what = format!("network {n}");
+        assert_grad(
+            &format!("{what}: parameters"),
+            &be.read(&store.grads).unwrap(),
+            &numeric_params,
+            ATOL,
+            RTOL,
+        );
+        assert_grad(
+            &format!("{what}: input"),
+            &be.read(&dx).unwrap(),
+            &numeric_x,
+            ATOL,
+            RTOL,
+        );
+    }
+}
