@@ -6,7 +6,7 @@ use clap::Args;
 use clap::builder::NonEmptyStringValueParser;
 
 use gengpu::backend::select::BackendChoice;
-use gengpu::model::{ClassifierConfig, GanConfig, VaeConfig};
+use gengpu::model::{ClassifierConfig, GanArch, GanConfig, VaeArch, VaeConfig};
 use gengpu::optim::{Adam, Schedule};
 use gengpu::train::{DataSpec, ModelSettings, RunOptions, Scoring, Settings};
 
@@ -151,7 +151,35 @@ pub struct VaeArgs {
     /// likelihoods) [default: pixel/255 as in PyTorch's example].
     #[arg(long)]
     pub binarize: bool,
+    /// The networks: PyTorch's example's MLPs, or convolutions (for square images of side
+    /// b·2^L with b from 4 to 16, e.g. 28, 32, 64).
+    #[arg(long, value_enum, default_value = "mlp")]
+    pub arch: VaeArchChoice,
+    /// Channels of the convolutional VAE next to the image, doubled at every level
+    /// [default: 32].
+    #[arg(long)]
+    pub features: Option<usize>,
 }
+
+/// `--arch` of `train vae`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum VaeArchChoice {
+    Mlp,
+    Conv,
+}
+
+/// `--arch` of `train gan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum GanArchChoice {
+    Mlp,
+    Dcgan,
+}
+
+/// Channels of the convolutional VAE next to the image unless `--features` says otherwise.
+const VAE_FEATURES: usize = 32;
+/// DCGAN's `ngf` and `ndf` unless `--g-features` / `--d-features` say otherwise
+/// (examples/dcgan's).
+const DCGAN_FEATURES: usize = 64;
 
 impl VaeArgs {
     /// The run's settings for images of `height × width`: PyTorch's example unless told
@@ -168,6 +196,12 @@ impl VaeArgs {
                 latent: self.latent.unwrap_or(preset.latent),
                 hidden: self.hidden.clone().unwrap_or(preset.hidden.clone()),
                 binarize: self.binarize,
+                arch: match self.arch {
+                    VaeArchChoice::Mlp => VaeArch::Mlp,
+                    VaeArchChoice::Conv => VaeArch::Conv {
+                        features: self.features.unwrap_or(VAE_FEATURES),
+                    },
+                },
                 ..preset
             },
         })
@@ -209,6 +243,16 @@ pub struct GanArgs {
     /// 1 is PyTorch-GAN's [default: 0.9].
     #[arg(long)]
     pub real_label: Option<f32>,
+    /// The networks: PyTorch-GAN's MLPs, or DCGAN's convolutions (for square images of side
+    /// b·2^L with b from 4 to 16, e.g. 28, 32, 64).
+    #[arg(long, value_enum, default_value = "mlp")]
+    pub arch: GanArchChoice,
+    /// DCGAN's generator channels next to the image (ngf), doubled at every level [default: 64].
+    #[arg(long)]
+    pub g_features: Option<usize>,
+    /// DCGAN's discriminator channels next to the image (ndf) [default: 64].
+    #[arg(long)]
+    pub d_features: Option<usize>,
 }
 
 impl GanArgs {
@@ -235,6 +279,13 @@ impl GanArgs {
                 d_hidden: self.d_hidden.clone().unwrap_or(preset.d_hidden.clone()),
                 batch_norm,
                 real_label: self.real_label.unwrap_or(GAN_REAL_LABEL),
+                arch: match self.arch {
+                    GanArchChoice::Mlp => GanArch::Mlp,
+                    GanArchChoice::Dcgan => GanArch::Dcgan {
+                        g_features: self.g_features.unwrap_or(DCGAN_FEATURES),
+                        d_features: self.d_features.unwrap_or(DCGAN_FEATURES),
+                    },
+                },
                 ..preset
             },
         })

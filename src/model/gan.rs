@@ -1,7 +1,7 @@
-//! The MLP GAN of PyTorch-GAN, over any `Backend`: a generator `latent → hidden… → P` (LeakyReLU,
-//! batch norm after every hidden layer but the first, tanh out) and a discriminator
-//! `P → hidden… → 1` (LeakyReLU) producing logits; BCE on logits, the non-saturating generator
-//! loss.
+//! The GANs, over any `Backend`: PyTorch-GAN's MLP GAN — a generator `latent → hidden… → P`
+//! (LeakyReLU, batch norm after every hidden layer but the first, tanh out) and a discriminator
+//! `P → hidden… → 1` (LeakyReLU) producing logits — or DCGAN's convolutional networks
+//! ([`GanArch`]); BCE on logits, the non-saturating generator loss, the same step for both.
 //!
 //! The discriminator sees one input buffer of `2B` rows: the generator writes its `B` images
 //! straight into the top half, a batch of real images is gathered into the bottom half, and the
@@ -10,7 +10,8 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::{ConfigError, Generative, Step, check_sizes};
+use super::pyramid::{self, Pyramid};
+use super::{ConfigError, Generative, Step, check_sizes, count_parameters};
 use crate::backend::{Activation, Backend, BatchNormHyper, Result, Tensor};
 use crate::nn::{ImageShape, Init, LayerSpec, LoadError, Network, ParamLayout, ParamStore, State};
 use crate::optim::Adam;
@@ -32,6 +33,39 @@ pub struct GanConfig {
     /// (Salimans et al. 2016), which keeps it from growing overconfident on real digits.
     #[serde(default = "one")]
     pub real_label: f32,
+    /// The networks: PyTorch-GAN's MLPs, or DCGAN's convolutions.
+    #[serde(default)]
+    pub arch: GanArch,
+}
+
+/// A GAN's networks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GanArch {
+    /// PyTorch-GAN's MLPs, of `g_hidden` and `d_hidden` widths.
+    #[default]
+    Mlp,
+    /// DCGAN (Radford et al., PyTorch's examples/dcgan) scaled to the images' side (see
+    /// [`Pyramid`]): transposed convolutions with batch norm and ReLU to a tanh image; strided
+    /// convolutions with LeakyReLU and batch norm (not on the first) to one logit; no biases;
+    /// DCGAN's initialization. `g_features` and `d_features` are examples/dcgan's `ngf` and
+    /// `ndf`: the channels next to the image, doubled at every level away from it.
+    Dcgan {
+        g_features: usize,
+        d_features: usize,
+    },
+}
+
+/// Most channels next to the image: with the doubling at every level, far past any GPU.
+const MAX_FEATURES: usize = 4096;
+
+/// Both networks of a GAN, as declared.
+struct Networks {
+    g_input: ImageShape,
+    g: Vec<LayerSpec>,
+    d_input: ImageShape,
+    d: Vec<LayerSpec>,
+    init: Init,
 }
 
 fn one() -> f32 {
@@ -59,12 +93,79 @@ impl GanConfig {
             }),
             slope: 0.2,
             real_label: 1.0,
+            arch: GanArch::Mlp,
+        }
+    }
+
+    /// PyTorch's examples/dcgan for `height × width` images with `features` (ngf = ndf) and
+    /// PyTorch-GAN's other settings (latent 100, batch norm's constants); sizes DCGAN does not
+    /// take (see [`Pyramid`]) are refused by [`GanConfig::validate`].
+    pub fn dcgan(height: usize, width: usize, features: usize) -> Self {
+        GanConfig {
+            arch: GanArch::Dcgan {
+                g_features: features,
+                d_features: features,
+            },
+            ..GanConfig::pytorch_gan(height, width)
         }
     }
 
     /// Pixels per image.
     pub fn pixels(&self) -> usize {
         self.height * self.width
+    }
+
+    /// The layers of both networks.
+    fn networks(&self) -> std::result::Result<Networks, ConfigError> {
+        let leaky = Activation::LeakyRelu(self.slope);
+        let image = pyramid::grey(self.height, self.width);
+        match self.arch {
+            GanArch::Mlp => {
+                let mut g: Vec<LayerSpec> = self
+                    .g_hidden
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &outputs)| {
+                        LayerSpec::linear(outputs, leaky, self.batch_norm.filter(|_| i > 0))
+                    })
+                    .collect();
+                g.push(LayerSpec::linear(self.pixels(), Activation::Tanh, None));
+                let mut d: Vec<LayerSpec> = self
+                    .d_hidden
+                    .iter()
+                    .map(|&outputs| LayerSpec::linear(outputs, leaky, None))
+                    .collect();
+                d.push(LayerSpec::linear(1, Activation::Identity, None));
+                Ok(Networks {
+                    g_input: ImageShape::flat(self.latent),
+                    g,
+                    d_input: ImageShape::flat(self.pixels()),
+                    d,
+                    init: Init::PyTorch,
+                })
+            }
+            GanArch::Dcgan {
+                g_features,
+                d_features,
+            } => {
+                for (name, f) in [("--g-features", g_features), ("--d-features", d_features)] {
+                    if !(1..=MAX_FEATURES).contains(&f) {
+                        return Err(ConfigError(format!(
+                            "{name} must be from 1 to {MAX_FEATURES}, not {f}"
+                        )));
+                    }
+                }
+                let pyramid = Pyramid::of("GAN", self.height, self.width)?;
+                let (relu, tanh) = (Activation::Relu, Activation::Tanh);
+                Ok(Networks {
+                    g_input: ImageShape::flat(self.latent),
+                    g: pyramid.up(g_features, 1, relu, tanh, self.batch_norm, false),
+                    d_input: image,
+                    d: pyramid.down(d_features, 1, leaky, self.batch_norm, false),
+                    init: Init::Dcgan,
+                })
+            }
+        }
     }
 
     /// Refuses shapes no model can have (also those read from a checkpoint).
@@ -75,12 +176,21 @@ impl GanConfig {
     /// Checks the configuration and returns both networks' weights and biases (batch norm's
     /// few aside).
     pub fn parameters(&self) -> std::result::Result<usize, ConfigError> {
-        let mut layers = vec![self.latent];
-        layers.extend(&self.g_hidden);
-        layers.push(self.pixels());
-        layers.extend(&self.d_hidden);
-        layers.push(1);
-        let parameters = check_sizes("GAN", self.height, self.width, &layers)?;
+        let parameters = match self.arch {
+            GanArch::Mlp => {
+                let mut layers = vec![self.latent];
+                layers.extend(&self.g_hidden);
+                layers.push(self.pixels());
+                layers.extend(&self.d_hidden);
+                layers.push(1);
+                check_sizes("GAN", self.height, self.width, &layers)?
+            }
+            GanArch::Dcgan { .. } => {
+                check_sizes("GAN", self.height, self.width, &[self.latent])?;
+                let nets = self.networks()?;
+                count_parameters("GAN", &[(nets.g_input, &nets.g), (nets.d_input, &nets.d)])?
+            }
+        };
         if !(self.real_label > 0.0 && self.real_label <= 1.0) {
             return Err(ConfigError(format!(
                 "the real images' label must be in (0, 1], not {}",
@@ -120,7 +230,7 @@ pub struct Gan {
     pub config: GanConfig,
     pub g: ParamStore,
     pub d: ParamStore,
-    /// The generator's batch-norm running statistics, and their names.
+    /// Both networks' batch-norm running statistics, and their names.
     pub running_layout: ParamLayout,
     pub running: Tensor,
     generator: Network,
@@ -148,38 +258,23 @@ impl Gan {
         seed: u64,
     ) -> Result<Self> {
         let p = config.pixels();
-        let leaky = Activation::LeakyRelu(config.slope);
+        let nets = config.networks()?;
         let mut g_layout = ParamLayout::default();
         let mut running_layout = ParamLayout::default();
-        let mut g_specs: Vec<LayerSpec> = config
-            .g_hidden
-            .iter()
-            .enumerate()
-            .map(|(i, &outputs)| {
-                LayerSpec::linear(outputs, leaky, config.batch_norm.filter(|_| i > 0))
-            })
-            .collect();
-        g_specs.push(LayerSpec::linear(p, Activation::Tanh, None));
         let mut generator = Network::new(
             &mut g_layout,
             &mut running_layout,
             "generator",
-            ImageShape::flat(config.latent),
-            &g_specs,
+            nets.g_input,
+            &nets.g,
         )?;
         let mut d_layout = ParamLayout::default();
-        let mut d_specs: Vec<LayerSpec> = config
-            .d_hidden
-            .iter()
-            .map(|&outputs| LayerSpec::linear(outputs, leaky, None))
-            .collect();
-        d_specs.push(LayerSpec::linear(1, Activation::Identity, None));
         let mut discriminator = Network::new(
             &mut d_layout,
             &mut running_layout,
             "discriminator",
-            ImageShape::flat(p),
-            &d_specs,
+            nets.d_input,
+            &nets.d,
         )?;
         let g = ParamStore::new(backend, g_layout)?;
         let d = ParamStore::new(backend, d_layout)?;
@@ -187,16 +282,18 @@ impl Gan {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut g_host = vec![0.0; g.layout.len()];
         let mut running_host = vec![0.0; running.len()];
-        generator.init(&g, &mut rng, Init::PyTorch, &mut g_host, &mut running_host);
+        generator.init(&g, &mut rng, nets.init, &mut g_host, &mut running_host);
         let mut d_host = vec![0.0; d.layout.len()];
-        discriminator.init(&d, &mut rng, Init::PyTorch, &mut d_host, &mut []);
+        discriminator.init(&d, &mut rng, nets.init, &mut d_host, &mut running_host);
         backend.upload(&g.params, &g_host)?;
         backend.upload(&d.params, &d_host)?;
         backend.upload(&running, &running_host)?;
 
         let d_in = backend.alloc(2 * batch, p)?;
         generator.allocate(backend, batch, Some(running), Some(d_in.top_rows(batch)))?;
-        discriminator.allocate(backend, 2 * batch, None, None)?;
+        // The generated and the real half are normalized each on its own (see
+        // `Network::allocate_grouped`).
+        discriminator.allocate_grouped(backend, 2 * batch, batch, Some(running), None)?;
         let targets = backend.alloc(3 * batch, 1)?;
         let mut target_host = vec![1.0; 3 * batch];
         target_host[batch..2 * batch].fill(0.0);

@@ -2,15 +2,17 @@
 
 pub mod classifier;
 pub mod gan;
+pub mod pyramid;
 pub mod vae;
 
 pub use classifier::{Classifier, ClassifierConfig};
-pub use gan::{Gan, GanConfig};
-pub use vae::{Vae, VaeConfig};
+pub use gan::{Gan, GanArch, GanConfig};
+pub use vae::{Vae, VaeArch, VaeConfig};
 
 use thiserror::Error;
 
 use crate::backend::{self, Backend, rng};
+use crate::nn::{ImageShape, LayerSpec, Network, ParamLayout};
 
 /// A model that turns standard normal latent points into images.
 pub trait Generative {
@@ -80,10 +82,42 @@ pub fn iw_stream(chunk: u64) -> u32 {
 #[error("invalid model: {0}")]
 pub struct ConfigError(pub String);
 
+impl From<ConfigError> for backend::BackendError {
+    /// A model refused while it is being built on a backend (checked configurations never are).
+    fn from(e: ConfigError) -> Self {
+        backend::BackendError::Shape {
+            op: "model",
+            detail: e.0,
+        }
+    }
+}
+
 /// Most parameters a model may have: 1 GiB of f32, 4 GiB with gradients and Adam's moments,
 /// over 100 times PyTorch-GAN's generator. Larger requests are typos, refused before anything
 /// is allocated; smaller ones that still do not fit meet the backends' own checks.
 const MAX_PARAMETERS: usize = 1 << 28;
+
+/// Declares the networks (each an input shape and its layers) on scratch layouts and returns
+/// their parameter count, refusing layers that do not fit their inputs and counts past
+/// [`MAX_PARAMETERS`]: how a convolutional model checks its configuration.
+fn count_parameters(
+    model: &str,
+    networks: &[(ImageShape, &[LayerSpec])],
+) -> Result<usize, ConfigError> {
+    let (mut layout, mut running) = (ParamLayout::default(), ParamLayout::default());
+    for (i, (input, specs)) in networks.iter().enumerate() {
+        let prefix = format!("network{i}");
+        Network::new(&mut layout, &mut running, &prefix, *input, specs)
+            .map_err(|e| ConfigError(format!("{model}: {e}")))?;
+    }
+    if layout.len() > MAX_PARAMETERS {
+        return Err(ConfigError(format!(
+            "the {model} would have {} parameters, more than {MAX_PARAMETERS}",
+            layout.len()
+        )));
+    }
+    Ok(layout.len())
+}
 
 /// Checks image sides and the widths of a chain of linear layers (`layers[i] → layers[i+1]`);
 /// returns the chain's weights and biases.

@@ -5,7 +5,8 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::{ConfigError, Generative, Step, check_sizes};
+use super::pyramid::{self, Pyramid};
+use super::{ConfigError, Generative, Step, check_sizes, count_parameters};
 use crate::backend::{Activation, Backend, Result, Tensor};
 use crate::nn::{ImageShape, Init, LayerSpec, LoadError, Network, ParamLayout, ParamStore, State};
 use crate::optim::Adam;
@@ -26,7 +27,27 @@ pub struct VaeConfig {
     /// in PyTorch's example.
     #[serde(default)]
     pub binarize: bool,
+    /// The networks: MLPs of `hidden` widths, or convolutions.
+    #[serde(default)]
+    pub arch: VaeArch,
 }
+
+/// A VAE's encoder and decoder.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VaeArch {
+    /// PyTorch's example: ReLU linear layers of `hidden` widths, mirrored in the decoder.
+    #[default]
+    Mlp,
+    /// Stride-2 4×4 convolutions with ReLU down to the base side and a base-sized
+    /// convolution to `[mu | logvar]`, mirrored by transposed convolutions up to the pixels'
+    /// logits (see [`Pyramid`]): `features` channels next to the image, doubled at every
+    /// level.
+    Conv { features: usize },
+}
+
+/// Most channels next to the image of a convolutional VAE.
+const MAX_FEATURES: usize = 4096;
 
 impl VaeConfig {
     /// PyTorch's classic example for `height × width` images: 784 → 400 → 20 for MNIST.
@@ -37,6 +58,40 @@ impl VaeConfig {
             hidden: vec![400],
             latent: 20,
             binarize: false,
+            arch: VaeArch::Mlp,
+        }
+    }
+
+    /// The encoder's and the decoder's input shapes and layers.
+    fn networks(&self) -> std::result::Result<[(ImageShape, Vec<LayerSpec>); 2], ConfigError> {
+        let (p, l) = (self.pixels(), self.latent);
+        match self.arch {
+            VaeArch::Mlp => {
+                let decoder_hidden: Vec<usize> = self.hidden.iter().rev().copied().collect();
+                Ok([
+                    (ImageShape::flat(p), mlp_specs(&self.hidden, 2 * l)),
+                    (ImageShape::flat(l), mlp_specs(&decoder_hidden, p)),
+                ])
+            }
+            VaeArch::Conv { features } => {
+                if !(1..=MAX_FEATURES).contains(&features) {
+                    return Err(ConfigError(format!(
+                        "--features must be from 1 to {MAX_FEATURES}, not {features}"
+                    )));
+                }
+                let pyramid = Pyramid::of("VAE", self.height, self.width)?;
+                let (relu, id) = (Activation::Relu, Activation::Identity);
+                Ok([
+                    (
+                        pyramid::grey(self.height, self.width),
+                        pyramid.down(features, 2 * l, relu, None, true),
+                    ),
+                    (
+                        ImageShape::flat(l),
+                        pyramid.up(features, 1, relu, id, None, true),
+                    ),
+                ])
+            }
         }
     }
 
@@ -52,15 +107,24 @@ impl VaeConfig {
 
     /// Checks the configuration and returns its weights and biases.
     pub fn parameters(&self) -> std::result::Result<usize, ConfigError> {
-        let mut layers = vec![self.pixels()];
-        layers.extend(&self.hidden);
-        layers.push(2 * self.latent);
-        layers.extend(self.hidden.iter().rev());
-        layers.push(self.pixels());
         if self.latent == 0 {
             return Err(ConfigError("the latent size must be at least 1".into()));
         }
-        check_sizes("VAE", self.height, self.width, &layers)
+        match self.arch {
+            VaeArch::Mlp => {
+                let mut layers = vec![self.pixels()];
+                layers.extend(&self.hidden);
+                layers.push(2 * self.latent);
+                layers.extend(self.hidden.iter().rev());
+                layers.push(self.pixels());
+                check_sizes("VAE", self.height, self.width, &layers)
+            }
+            VaeArch::Conv { .. } => {
+                check_sizes("VAE", self.height, self.width, &[self.latent])?;
+                let [(e_in, e), (d_in, d)] = self.networks()?;
+                count_parameters("VAE", &[(e_in, &e), (d_in, &d)])
+            }
+        }
     }
 }
 
@@ -109,24 +173,12 @@ impl Vae {
     ) -> Result<Self> {
         let p = config.pixels();
         let l = config.latent;
+        let [(e_in, e), (d_in, d)] = config.networks()?;
         let mut layout = ParamLayout::default();
         // The VAE has no batch norm: nothing is registered in `running`.
         let mut running = ParamLayout::default();
-        let mut encoder = Network::new(
-            &mut layout,
-            &mut running,
-            "encoder",
-            ImageShape::flat(p),
-            &mlp_specs(&config.hidden, 2 * l),
-        )?;
-        let decoder_hidden: Vec<usize> = config.hidden.iter().rev().copied().collect();
-        let mut decoder = Network::new(
-            &mut layout,
-            &mut running,
-            "decoder",
-            ImageShape::flat(l),
-            &mlp_specs(&decoder_hidden, p),
-        )?;
+        let mut encoder = Network::new(&mut layout, &mut running, "encoder", e_in, &e)?;
+        let mut decoder = Network::new(&mut layout, &mut running, "decoder", d_in, &d)?;
         let store = ParamStore::new(backend, layout)?;
         let mut host = vec![0.0; store.layout.len()];
         let mut rng = StdRng::seed_from_u64(seed);

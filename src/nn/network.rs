@@ -82,8 +82,9 @@ struct Buffers {
     /// Each layer's pre-activation gradient (where the activation is not the identity or the
     /// layer is normalized).
     deltas: Vec<Option<Tensor>>,
-    /// Normalized layers: the map's output before normalization, the saved batch statistics,
-    /// and where `[dγ; dβ]` go when parameter gradients are not wanted.
+    /// Normalized layers: the map's output before normalization, the saved batch statistics
+    /// (`2 × C` per group), and where `[dγ; dβ]` go per group before they are summed (`groups
+    /// × 2C`) or when parameter gradients are not wanted.
     normalized: Vec<Option<(Tensor, Tensor, Tensor)>>,
     /// Convolutions: their patches (or columns), see [`Map::scratch`].
     scratch: Vec<Option<Tensor>>,
@@ -97,6 +98,10 @@ struct Buffers {
 pub struct Network {
     layers: Vec<Layer>,
     buffers: Option<Buffers>,
+    /// Examples per batch-norm group: batch statistics are taken over each group of this many
+    /// consecutive examples on its own (`None`: over the whole batch). See
+    /// [`Network::allocate_grouped`].
+    norm_group: Option<usize>,
 }
 
 /// A network that cannot be built: its message says which layer and why.
@@ -195,6 +200,7 @@ impl Network {
         Ok(Network {
             layers,
             buffers: None,
+            norm_group: None,
         })
     }
 
@@ -254,6 +260,25 @@ impl Network {
         running: Option<Tensor>,
         output: Option<Tensor>,
     ) -> Result<()> {
+        self.allocate_grouped(backend, batch, batch, running, output)
+    }
+
+    /// [`Network::allocate`], with batch norm taking its statistics over each group of `group`
+    /// consecutive examples separately (each group updating the running statistics in turn), as
+    /// if the groups were run one after the other: how a GAN's discriminator sees a batch of
+    /// generated images and one of real images in one pass, yet normalizes each on its own as
+    /// PyTorch's examples/dcgan does (its two calls of the discriminator). Batches must then be
+    /// whole groups.
+    pub fn allocate_grouped(
+        &mut self,
+        backend: &mut dyn Backend,
+        batch: usize,
+        group: usize,
+        running: Option<Tensor>,
+        output: Option<Tensor>,
+    ) -> Result<()> {
+        let groups = batch.div_ceil(group.max(1));
+        self.norm_group = (groups > 1).then_some(group);
         let last = self.layers.len() - 1;
         let mut buffers = Buffers {
             outputs: Vec::new(),
@@ -280,8 +305,8 @@ impl Network {
             buffers.normalized.push(if layer.norm.is_some() {
                 Some((
                     backend.alloc(batch, width)?,
-                    backend.alloc(2, channels)?,
-                    backend.alloc(2, channels)?,
+                    backend.alloc(2 * groups, channels)?,
+                    backend.alloc(groups, 2 * channels)?,
                 ))
             } else {
                 None
@@ -304,6 +329,18 @@ impl Network {
         self.buffers
             .as_ref()
             .expect("Network::allocate runs before forward and backward")
+    }
+
+    /// The batch-norm groups of a batch of `batch` examples at `layer`: their number, and the
+    /// rows of each in the layer's `rows × channels` view.
+    fn groups(&self, layer: &Layer, batch: usize) -> Result<(usize, usize)> {
+        let group = self.norm_group.unwrap_or(batch).min(batch);
+        if group == 0 || !batch.is_multiple_of(group) {
+            return Err(shape_error(format!(
+                "a batch of {batch} is not whole batch-norm groups of {group}"
+            )));
+        }
+        Ok((batch / group, layer.channel_rows(group)))
     }
 
     /// `[γ; β]` of a normalized layer in `flat` (the parameters or their gradients).
@@ -351,17 +388,20 @@ impl Network {
                     let c = layer.output.channels;
                     let gb = Self::gamma_beta(store, &store.params, norm, c);
                     let running = self.running(norm, c);
-                    let rows = layer.channel_rows(batch);
-                    backend.batch_norm(
-                        &pre.reshape(rows, c),
-                        &gb,
-                        saved,
-                        &running,
-                        layer.act,
-                        norm.hyper,
-                        training,
-                        &out.reshape(rows, c),
-                    )?;
+                    let (groups, rows) = self.groups(layer, batch)?;
+                    for g in 0..groups {
+                        let part = |t: &Tensor| t.view(g * rows * c, rows, c);
+                        backend.batch_norm(
+                            &part(&pre),
+                            &gb,
+                            &saved.view(g * 2 * c, 2, c),
+                            &running,
+                            layer.act,
+                            norm.hyper,
+                            training,
+                            &part(&out),
+                        )?;
+                    }
                 }
                 _ => layer.map.forward(
                     backend,
@@ -395,25 +435,35 @@ impl Network {
         let mut d_out = *d_output;
         for (i, layer) in self.layers.iter().enumerate().rev() {
             let d_pre = match (&layer.norm, &buffers.normalized[i], &buffers.deltas[i]) {
-                (Some(norm), Some((pre, saved, discarded)), Some(delta)) => {
+                (Some(norm), Some((pre, saved, per_group)), Some(delta)) => {
                     let c = layer.output.channels;
-                    let rows = layer.channel_rows(batch);
+                    let (groups, rows) = self.groups(layer, batch)?;
                     let delta = delta.top_rows(batch);
                     let gb = Self::gamma_beta(store, &store.params, norm, c);
-                    let dgb = if param_grads {
-                        Self::gamma_beta(store, &store.grads, norm, c)
-                    } else {
-                        *discarded
-                    };
-                    backend.batch_norm_backward(
-                        &pre.top_rows(batch).reshape(rows, c),
-                        &gb,
-                        saved,
-                        layer.act,
-                        &d_out.reshape(rows, c),
-                        &delta.reshape(rows, c),
-                        &dgb,
-                    )?;
+                    let dgb = Self::gamma_beta(store, &store.grads, norm, c);
+                    for g in 0..groups {
+                        let part = |t: &Tensor| t.view(g * rows * c, rows, c);
+                        // One group writes [dγ; dβ] straight into the gradients; several
+                        // write theirs side by side, summed below.
+                        let target = if param_grads && groups == 1 {
+                            dgb
+                        } else {
+                            per_group.view(g * 2 * c, 2, c)
+                        };
+                        backend.batch_norm_backward(
+                            &part(pre),
+                            &gb,
+                            &saved.view(g * 2 * c, 2, c),
+                            layer.act,
+                            &part(&d_out),
+                            &part(&delta),
+                            &target,
+                        )?;
+                    }
+                    if param_grads && groups > 1 {
+                        let sums = per_group.top_rows(groups);
+                        backend.column_sum(&sums, &dgb.reshape(1, 2 * c))?;
+                    }
                     delta
                 }
                 (_, _, Some(delta)) => {
