@@ -1,7 +1,9 @@
 //! A checkpoint's weights, named and shaped as PyTorch's reference modules, so that a strict
-//! `load_state_dict` takes them: examples/vae's `VAE` (`fc1, fc21, fc22, fc3, fc4`) and
+//! `load_state_dict` takes them: examples/vae's `VAE` (`fc1, fc21, fc22, fc3, fc4`),
 //! PyTorch-GAN's `Generator` and `Discriminator` (`model.<Sequential index>`, under
-//! `generator.` and `discriminator.`), and the scoring classifier as an `nn.Sequential`.
+//! `generator.` and `discriminator.`), examples/dcgan's (`main.<Sequential index>`, likewise),
+//! and the scoring classifier and the convolutional VAE's encoder and decoder as
+//! `nn.Sequential`s.
 //! Weights only: no Adam moments, no gengpu metadata.
 
 use std::collections::HashMap;
@@ -12,8 +14,8 @@ use thiserror::Error;
 
 use crate::checkpoint::{Checkpoint, CheckpointError, RawTensor, write_safetensors};
 use crate::model::classifier::ClassifierConfig;
-use crate::model::gan::GanConfig;
-use crate::model::vae::VaeConfig;
+use crate::model::gan::{GanArch, GanConfig};
+use crate::model::vae::{VaeArch, VaeConfig};
 use crate::nn::{State, StateError};
 use crate::train::{CheckpointMeta, ModelSettings};
 
@@ -60,8 +62,14 @@ pub fn pytorch_tensors(path: &Path) -> Result<Vec<Exported>, ExportError> {
     let file = Checkpoint::open(path)?;
     let meta: CheckpointMeta = file.meta()?;
     let mapped = match &meta.settings {
-        ModelSettings::Vae(s) => vae(&s.config, file.state()),
-        ModelSettings::Gan(s) => gan(&s.config, file.state(), meta.steps),
+        ModelSettings::Vae(s) => match s.config.arch {
+            VaeArch::Mlp => vae(&s.config, file.state()),
+            VaeArch::Conv { .. } => conv_vae(file.state()),
+        },
+        ModelSettings::Gan(s) => match s.config.arch {
+            GanArch::Mlp => gan(&s.config, file.state(), meta.steps),
+            GanArch::Dcgan { .. } => dcgan(file.state(), meta.steps),
+        },
         ModelSettings::Classifier(s) => classifier(&s.config, file.state()),
     };
     mapped.map_err(|e| match e {
@@ -186,6 +194,79 @@ fn vae(config: &VaeConfig, state: &State) -> Result<Vec<Exported>, Mapping> {
     push((logvar_w.to_vec(), logvar_b.to_vec(), "fc22".into()), h);
     push(linear("decoder.0", "fc3", (l, h))?, l);
     push(linear("decoder.1", "fc4", (h, p))?, h);
+    Ok(out)
+}
+
+/// The convolutional VAE: `encoder` and `decoder`, each an `nn.Sequential` of `Conv2d` (or
+/// `ConvTranspose2d`) and `ReLU`; the encoder's last convolution gives `[mu | logvar]` as
+/// channels, the decoder's the pixels' logits.
+fn conv_vae(state: &State) -> Result<Vec<Exported>, Mapping> {
+    let mut out = sequential(state, "encoder", "encoder", 0)?;
+    out.extend(sequential(state, "decoder", "decoder", 0)?);
+    Ok(out)
+}
+
+/// examples/dcgan's `Generator` and `Discriminator` (`main.<index>`), under `generator.` and
+/// `discriminator.`. Per step the generator runs once in training mode and the discriminator
+/// three times (on generated images, then on them and on real images separately), as in
+/// examples/dcgan.
+fn dcgan(state: &State, steps: u64) -> Result<Vec<Exported>, Mapping> {
+    let mut out = sequential(state, "generator", "generator.main", steps)?;
+    let d_batches = steps.saturating_mul(3);
+    out.extend(sequential(
+        state,
+        "discriminator",
+        "discriminator.main",
+        d_batches,
+    )?);
+    Ok(out)
+}
+
+/// The layers `{ours}.{i}` of a network as an `nn.Sequential` under `theirs`, each layer its
+/// map (weight, bias if any), its batch norm if any (with `num_batches_tracked` =
+/// `batches_tracked`), then its activation, which holds no tensors: examples/dcgan's `main`, and
+/// the convolutional VAE's encoder and decoder. Weights keep their saved shapes (PyTorch's).
+fn sequential(
+    state: &State,
+    ours: &str,
+    theirs: &str,
+    batches_tracked: u64,
+) -> Result<Vec<Exported>, StateError> {
+    let mut out = Vec::new();
+    let mut index = 0;
+    let copy = |out: &mut Vec<Exported>, from: &str, to: String| {
+        let t = state.get(from).ok_or_else(|| StateError::Missing {
+            name: from.to_string(),
+        })?;
+        out.push(f32s(to, t.shape.clone(), t.values.clone()));
+        Ok::<_, StateError>(())
+    };
+    for i in 0.. {
+        let layer = format!("{ours}.{i}");
+        if state.get(&format!("{layer}.weight")).is_none() {
+            break;
+        }
+        for field in ["weight", "bias"] {
+            let from = format!("{layer}.{field}");
+            if field == "weight" || state.get(&from).is_some() {
+                copy(&mut out, &from, format!("{theirs}.{index}.{field}"))?;
+            }
+        }
+        index += 1;
+        if state.get(&format!("{layer}.bn.weight")).is_some() {
+            for field in ["weight", "bias", "running_mean", "running_var"] {
+                let to = format!("{theirs}.{index}.{field}");
+                copy(&mut out, &format!("{layer}.bn.{field}"), to)?;
+            }
+            out.push(Exported {
+                name: format!("{theirs}.{index}.num_batches_tracked"),
+                shape: vec![],
+                values: Values::I64(vec![i64::try_from(batches_tracked).unwrap_or(i64::MAX)]),
+            });
+            index += 1;
+        }
+        index += 1;
+    }
     Ok(out)
 }
 

@@ -35,7 +35,7 @@ fn run<B: Backend>(
         width: 28,
         hidden: vec![32],
         latent: 4,
-        binarize: false,
+        ..VaeConfig::pytorch_example(28, 28)
     };
     let mut vae = Vae::new(backend, config, BATCH, 5).unwrap();
     let device = DeviceData::upload(backend, data).unwrap();

@@ -9,8 +9,8 @@ use gengpu::backend::{Augment, Backend, Contraction};
 use gengpu::data::Dataset;
 use gengpu::model::Step;
 use gengpu::model::classifier::{Classifier, ClassifierConfig};
-use gengpu::model::gan::{Gan, GanConfig, GanSums};
-use gengpu::model::vae::{Vae, VaeConfig};
+use gengpu::model::gan::{Gan, GanArch, GanConfig, GanSums};
+use gengpu::model::vae::{Vae, VaeArch, VaeConfig};
 use gengpu::optim::Adam;
 use gengpu::train::DeviceData;
 
@@ -24,12 +24,25 @@ fn config() -> VaeConfig {
         hidden: vec![48],
         latent: 5,
         binarize: false,
+        arch: VaeArch::Mlp,
+    }
+}
+
+/// A small convolutional VAE: 28 → 14 → 7 → 1 with 3 and 6 channels, and back.
+fn conv_config() -> VaeConfig {
+    VaeConfig {
+        arch: VaeArch::Conv { features: 3 },
+        ..config()
     }
 }
 
 /// Runs `STEPS` VAE training steps; returns the summed (BCE, KL) and the parameters.
-fn vae_steps(backend: &mut dyn Backend, data: &Dataset) -> ((f64, f64), Vec<f32>) {
-    let mut vae = Vae::new(backend, config(), BATCH, 7).unwrap();
+fn vae_steps(
+    backend: &mut dyn Backend,
+    config: &VaeConfig,
+    data: &Dataset,
+) -> ((f64, f64), Vec<f32>) {
+    let mut vae = Vae::new(backend, config.clone(), BATCH, 7).unwrap();
     let device = DeviceData::upload(backend, data).unwrap();
     device.shuffle(backend, 3, 1).unwrap();
     let adam = Adam::pytorch(1e-3);
@@ -53,13 +66,26 @@ fn vae_steps(backend: &mut dyn Backend, data: &Dataset) -> ((f64, f64), Vec<f32>
 
 #[test]
 fn vae_training_steps_match() {
-    let Some(mut gpu) = gpu("vae_training_steps_match") else {
+    vae_steps_match("vae_training_steps_match", &config());
+}
+
+#[test]
+fn conv_vae_training_steps_match() {
+    vae_steps_match("conv_vae_training_steps_match", &conv_config());
+}
+
+fn vae_steps_match(test: &str, config: &VaeConfig) {
+    let Some(mut gpu) = gpu(test) else {
         return;
     };
     let data = Dataset::bundled().take(BATCH * (STEPS - 1) + 13);
-    let (cpu_sums, cpu_params) = vae_steps(&mut CpuBackend::new(), &data);
-    let fused = vae_steps(&mut CpuBackend::with_contraction(Contraction::Fused), &data);
-    let on_gpu = vae_steps(&mut gpu, &data);
+    let (cpu_sums, cpu_params) = vae_steps(&mut CpuBackend::new(), config, &data);
+    let fused = vae_steps(
+        &mut CpuBackend::with_contraction(Contraction::Fused),
+        config,
+        &data,
+    );
+    let on_gpu = vae_steps(&mut gpu, config, &data);
     let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
     // The GPU, and the reference with every a·b + c fused, within one tolerance of the
     // reference: the second shows that the tolerance covers a GPU that contracts.
@@ -82,7 +108,7 @@ fn vae_training_steps_match() {
     }
     // The steps did move the weights: a no-op on both sides would also "agree".
     let mut cpu = CpuBackend::new();
-    let vae = Vae::new(&mut cpu, config(), BATCH, 7).unwrap();
+    let vae = Vae::new(&mut cpu, config.clone(), BATCH, 7).unwrap();
     let init_params = cpu.read(&vae.store.params).unwrap();
     let moved = init_params
         .iter()
@@ -97,14 +123,12 @@ fn vae_training_steps_match() {
 
 /// A small GAN of the default shape (batch norm included), `STEPS` steps; returns the
 /// averaged sums and both networks' parameters and the running statistics.
-fn gan_steps(backend: &mut dyn Backend, data: &Dataset) -> (GanSums, Vec<f32>, Vec<f32>, Vec<f32>) {
-    let config = GanConfig {
-        latent: 10,
-        g_hidden: vec![16, 24, 32],
-        d_hidden: vec![24, 12],
-        ..GanConfig::pytorch_gan(28, 28)
-    };
-    let mut gan = Gan::new(backend, config, BATCH, 5).unwrap();
+fn gan_steps(
+    backend: &mut dyn Backend,
+    config: &GanConfig,
+    data: &Dataset,
+) -> (GanSums, Vec<f32>, Vec<f32>, Vec<f32>) {
+    let mut gan = Gan::new(backend, config.clone(), BATCH, 5).unwrap();
     let device = DeviceData::upload(backend, data).unwrap();
     let adam = Adam {
         beta1: 0.5,
@@ -133,13 +157,42 @@ fn gan_steps(backend: &mut dyn Backend, data: &Dataset) -> (GanSums, Vec<f32>, V
 
 #[test]
 fn gan_training_steps_match() {
-    let Some(mut gpu) = gpu("gan_training_steps_match") else {
+    let config = GanConfig {
+        latent: 10,
+        g_hidden: vec![16, 24, 32],
+        d_hidden: vec![24, 12],
+        ..GanConfig::pytorch_gan(28, 28)
+    };
+    gan_steps_match("gan_training_steps_match", &config);
+}
+
+/// A small DCGAN (3 and 5 channels next to the image), batch norm in both networks, the
+/// discriminator's two halves normalized apart.
+#[test]
+fn dcgan_training_steps_match() {
+    let config = GanConfig {
+        latent: 10,
+        arch: GanArch::Dcgan {
+            g_features: 3,
+            d_features: 5,
+        },
+        ..GanConfig::pytorch_gan(28, 28)
+    };
+    gan_steps_match("dcgan_training_steps_match", &config);
+}
+
+fn gan_steps_match(test: &str, config: &GanConfig) {
+    let Some(mut gpu) = gpu(test) else {
         return;
     };
     let data = Dataset::bundled().take(BATCH * STEPS);
-    let (cpu_sums, cpu_g, cpu_d, cpu_running) = gan_steps(&mut CpuBackend::new(), &data);
-    let fused = gan_steps(&mut CpuBackend::with_contraction(Contraction::Fused), &data);
-    let on_gpu = gan_steps(&mut gpu, &data);
+    let (cpu_sums, cpu_g, cpu_d, cpu_running) = gan_steps(&mut CpuBackend::new(), config, &data);
+    let fused = gan_steps(
+        &mut CpuBackend::with_contraction(Contraction::Fused),
+        config,
+        &data,
+    );
+    let on_gpu = gan_steps(&mut gpu, config, &data);
     let sums = |s: &GanSums| {
         vec![
             s.d_loss as f32,
