@@ -11,8 +11,9 @@ use std::time::Instant;
 use crate::backend::{Activation, Backend, MatmulForm, Result, matmul_flop};
 use crate::data::Dataset;
 use crate::model::Step;
-use crate::model::gan::{Gan, GanConfig};
-use crate::model::vae::{Vae, VaeConfig};
+use crate::model::gan::{DCGAN_FEATURES, Gan, GanConfig};
+use crate::model::vae::{CONV_VAE_FEATURES, Vae, VaeArch, VaeConfig};
+use crate::nn::{LayerKind, LayerSpec, Network, ParamLayout, ParamStore};
 use crate::optim::Adam;
 use crate::train::{DeviceData, gan, vae};
 
@@ -22,7 +23,7 @@ const CPU_PEAK_SIDE: usize = 1024;
 const PEAK_REPS: usize = 20;
 /// The VAE's batch in the benchmark (PyTorch's example).
 const VAE_BATCH: usize = 128;
-/// The GAN's batch (PyTorch-GAN's).
+/// The GANs' batch (PyTorch-GAN's and examples/dcgan's).
 const GAN_BATCH: usize = 64;
 
 /// Everything one `gengpu bench` run measured.
@@ -109,10 +110,29 @@ pub fn run(
             percent_of_peak: 100.0 * gflops / peak_gflops,
         });
     }
+    say("timing convolutions");
+    let dcgan = GanConfig::dcgan(data.rows, data.cols, DCGAN_FEATURES);
+    matmul.extend(conv_rows(backend, &dcgan, GAN_BATCH, reps, peak_gflops)?);
     say("timing training steps");
+    let mlp_vae = VaeConfig::pytorch_example(data.rows, data.cols);
+    let conv_vae = VaeConfig {
+        arch: VaeArch::Conv {
+            features: CONV_VAE_FEATURES,
+        },
+        ..mlp_vae.clone()
+    };
     let steps = vec![
-        vae_steps(backend, &data, steps, peak_gflops)?,
-        gan_steps(backend, &data, steps, peak_gflops)?,
+        vae_steps("vae", mlp_vae, backend, &data, steps, peak_gflops)?,
+        gan_steps(
+            "gan",
+            GanConfig::pytorch_gan(data.rows, data.cols),
+            backend,
+            &data,
+            steps,
+            peak_gflops,
+        )?,
+        vae_steps("conv_vae", conv_vae, backend, &data, steps, peak_gflops)?,
+        gan_steps("dcgan", dcgan, backend, &data, steps, peak_gflops)?,
     ];
     Ok(Report {
         backend: backend.kind().into(),
@@ -173,6 +193,98 @@ fn vae_matmul_shapes(
     shapes
 }
 
+/// Every convolution of `config`'s DCGAN forward, as its layer runs it (im2col and the matmul,
+/// or the matmul and col2im; no batch norm or activation), the discriminator's on the `2·batch`
+/// rows it sees: named `dcgan.g1`…, `dcgan.d1`…, with the matmul's shape, and the FLOP of the
+/// matmul alone, so that the gathers' cost shows as a lower percentage.
+fn conv_rows(
+    backend: &mut dyn Backend,
+    config: &GanConfig,
+    batch: usize,
+    reps: usize,
+    peak_gflops: f64,
+) -> Result<Vec<MatmulTime>> {
+    let nets = config.networks()?;
+    let mut rows = Vec::new();
+    for (net, input, specs, batch) in [
+        ("g", nets.g_input, &nets.g, batch),
+        ("d", nets.d_input, &nets.d, 2 * batch),
+    ] {
+        let shapes = crate::nn::output_shapes(input, specs).map_err(|e| {
+            crate::backend::BackendError::Shape {
+                op: "bench",
+                detail: e,
+            }
+        })?;
+        let inputs = std::iter::once(input).chain(shapes.iter().copied());
+        for (i, ((spec, input), output)) in specs.iter().zip(inputs).zip(&shapes).enumerate() {
+            let spec = LayerSpec {
+                act: Activation::Identity,
+                batch_norm: None,
+                bias: false,
+                ..*spec
+            };
+            let (form, (m, n, k)) = match spec.kind {
+                LayerKind::ConvTranspose { kernel, .. } => (
+                    "conv_transpose",
+                    (
+                        batch * input.pixels(),
+                        output.channels * kernel * kernel,
+                        input.channels,
+                    ),
+                ),
+                LayerKind::Conv { kernel, .. } => (
+                    "conv",
+                    (
+                        batch * output.pixels(),
+                        output.channels,
+                        input.channels * kernel * kernel,
+                    ),
+                ),
+                LayerKind::Linear => ("linear", (batch, output.len(), input.len())),
+            };
+            let (mut layout, mut running) = (ParamLayout::default(), ParamLayout::default());
+            let mut layer = Network::new(&mut layout, &mut running, "bench", input, &[spec])?;
+            let store = ParamStore::new(backend, layout)?;
+            layer.allocate(backend, batch, None, None)?;
+            let x = backend.alloc(batch, input.len())?;
+            backend.fill(&x, 0.5)?;
+            backend.fill(&store.params, 0.01)?;
+            let variant = {
+                let matmul_form = if form == "conv_transpose" {
+                    MatmulForm::NN
+                } else {
+                    MatmulForm::NT
+                };
+                let (a, b) = matmul_form.operand_shapes(m, n, k);
+                let (a, b, c) = (
+                    backend.alloc(a.0, a.1)?,
+                    backend.alloc(b.0, b.1)?,
+                    backend.alloc(m, n)?,
+                );
+                backend.matmul_variant(matmul_form, &a, &b, &c)?
+            };
+            let seconds = timed_runs(backend, reps, |backend, _| {
+                layer.forward(backend, &store, &x, false).map(|_| ())
+            })?
+            .median();
+            let gflops = matmul_flop((m, n, k)) as f64 / seconds / 1e9;
+            rows.push(MatmulTime {
+                name: format!("dcgan.{net}{}", i + 1),
+                m,
+                n,
+                k,
+                form: form.into(),
+                variant,
+                ms: seconds * 1e3,
+                gflops,
+                percent_of_peak: 100.0 * gflops / peak_gflops,
+            });
+        }
+    }
+    Ok(rows)
+}
+
 /// The variant and the times of an `m × n × k` product of `form` on constant operands.
 fn time_matmul(
     backend: &mut dyn Backend,
@@ -193,19 +305,20 @@ fn time_matmul(
     Ok((variant, times))
 }
 
-/// Times `steps` VAE training steps (PyTorch's example: 784-400-20, batch 128).
+/// Times `steps` VAE training steps (batch 128, PyTorch's example's).
 fn vae_steps(
+    model: &str,
+    config: VaeConfig,
     backend: &mut dyn Backend,
     data: &Dataset,
     steps: usize,
     peak_gflops: f64,
 ) -> Result<StepTime> {
-    let config = VaeConfig::pytorch_example(data.rows, data.cols);
     let mut vae = Vae::new(backend, config, VAE_BATCH, 1)?;
     let device = DeviceData::upload(backend, data)?;
     let adam = Adam::pytorch(1e-3);
     time_steps(
-        "vae",
+        model,
         VAE_BATCH,
         backend,
         steps,
@@ -218,14 +331,15 @@ fn vae_steps(
     )
 }
 
-/// Times `steps` GAN training steps (PyTorch-GAN's MLP GAN, batch 64).
+/// Times `steps` GAN training steps (batch 64, PyTorch-GAN's and examples/dcgan's).
 fn gan_steps(
+    model: &str,
+    config: GanConfig,
     backend: &mut dyn Backend,
     data: &Dataset,
     steps: usize,
     peak_gflops: f64,
 ) -> Result<StepTime> {
-    let config = GanConfig::pytorch_gan(data.rows, data.cols);
     let mut gan = Gan::new(backend, config, GAN_BATCH, 1)?;
     let device = DeviceData::upload(backend, data)?;
     let adam = Adam {
@@ -233,7 +347,7 @@ fn gan_steps(
         ..Adam::pytorch(2e-4)
     };
     time_steps(
-        "gan",
+        model,
         GAN_BATCH,
         backend,
         steps,

@@ -71,10 +71,17 @@ fn metrics(out: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// A tiny VAE run (2 epochs, 2-d latent) and the files it must leave.
-fn tiny_vae_run(backend: &str, out: &Path) {
+/// The networks of the tiny runs: small MLPs.
+const MLP_VAE: &[&str] = &["--hidden", "32,16"];
+const MLP_GAN: &[&str] = &["--g-hidden", "16,32", "--d-hidden", "32"];
+/// Small convolutional networks.
+const CONV_VAE: &[&str] = &["--arch", "conv", "--features", "3"];
+const DCGAN: &[&str] = &["--arch", "dcgan", "--g-features", "3", "--d-features", "4"];
+
+/// A tiny VAE run (2 epochs, 2-d latent) of the networks `model` and the files it must leave.
+fn tiny_vae_run(backend: &str, out: &Path, model: &[&str]) {
     let out_s = out.to_str().expect("utf-8 path");
-    succeeds(&[
+    let mut args = vec![
         "train",
         "vae",
         "--epochs",
@@ -83,15 +90,15 @@ fn tiny_vae_run(backend: &str, out: &Path) {
         "300",
         "--batch-size",
         "64",
-        "--hidden",
-        "32,16",
         "--latent",
         "2",
         "--backend",
         backend,
         "--out",
         out_s,
-    ]);
+    ];
+    args.extend(model);
+    succeeds(&args);
     let lines = metrics(out);
     assert_eq!(lines.len(), 2, "one record per epoch");
     for (i, record) in lines.iter().enumerate() {
@@ -129,9 +136,18 @@ fn tiny_vae_run(backend: &str, out: &Path) {
 
 #[test]
 fn vae_cpu_run_writes_everything_and_its_checkpoint_serves_eval_sample_interpolate() {
-    let dir = scratch("cpu");
+    vae_run_serves_eval_sample_interpolate("cpu", MLP_VAE);
+}
+
+#[test]
+fn conv_vae_cpu_run_writes_everything_and_its_checkpoint_serves_eval_sample_interpolate() {
+    vae_run_serves_eval_sample_interpolate("conv-cpu", CONV_VAE);
+}
+
+fn vae_run_serves_eval_sample_interpolate(name: &str, model: &[&str]) {
+    let dir = scratch(name);
     let out = dir.join("run");
-    tiny_vae_run("cpu", &out);
+    tiny_vae_run("cpu", &out, model);
     let ckpt = out.join("checkpoint.safetensors");
     let ckpt = ckpt.to_str().expect("utf-8");
 
@@ -186,7 +202,17 @@ fn vae_gpu_run_writes_everything() {
         return;
     }
     let dir = scratch("gpu");
-    tiny_vae_run("gpu", &dir.join("run"));
+    tiny_vae_run("gpu", &dir.join("run"), MLP_VAE);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn conv_vae_gpu_run_writes_everything() {
+    if common::gpu("conv_vae_gpu_run_writes_everything").is_none() {
+        return;
+    }
+    let dir = scratch("conv-gpu");
+    tiny_vae_run("gpu", &dir.join("run"), CONV_VAE);
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -398,10 +424,11 @@ fn bad_checkpoints_are_refused() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-/// A tiny GAN run (2 epochs, batch norm on) and the files it must leave.
-fn tiny_gan_run(backend: &str, out: &Path) {
+/// A tiny GAN run (2 epochs, batch norm on) of the networks `model` and the files it must
+/// leave.
+fn tiny_gan_run(backend: &str, out: &Path, model: &[&str]) {
     let out_s = out.to_str().expect("utf-8 path");
-    succeeds(&[
+    let mut args = vec![
         "train",
         "gan",
         "--epochs",
@@ -412,15 +439,13 @@ fn tiny_gan_run(backend: &str, out: &Path) {
         "32",
         "--latent",
         "8",
-        "--g-hidden",
-        "16,32",
-        "--d-hidden",
-        "32",
         "--backend",
         backend,
         "--out",
         out_s,
-    ]);
+    ];
+    args.extend(model);
+    succeeds(&args);
     let lines = metrics(out);
     assert_eq!(lines.len(), 2, "one record per epoch");
     for record in &lines {
@@ -451,9 +476,18 @@ fn tiny_gan_run(backend: &str, out: &Path) {
 
 #[test]
 fn gan_cpu_run_writes_everything_and_its_checkpoint_samples() {
-    let dir = scratch("gan-cpu");
+    gan_run_samples("gan-cpu", MLP_GAN);
+}
+
+#[test]
+fn dcgan_cpu_run_writes_everything_and_its_checkpoint_samples() {
+    gan_run_samples("dcgan-cpu", DCGAN);
+}
+
+fn gan_run_samples(name: &str, model: &[&str]) {
+    let dir = scratch(name);
     let out = dir.join("run");
-    tiny_gan_run("cpu", &out);
+    tiny_gan_run("cpu", &out, model);
     let ckpt = out.join("checkpoint.safetensors");
     let ckpt = ckpt.to_str().expect("utf-8");
     let sample = dir.join("s.png");
@@ -480,7 +514,41 @@ fn gan_gpu_run_writes_everything() {
         return;
     }
     let dir = scratch("gan-gpu");
-    tiny_gan_run("gpu", &dir.join("run"));
+    tiny_gan_run("gpu", &dir.join("run"), MLP_GAN);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn dcgan_gpu_run_writes_everything() {
+    if common::gpu("dcgan_gpu_run_writes_everything").is_none() {
+        return;
+    }
+    let dir = scratch("dcgan-gpu");
+    tiny_gan_run("gpu", &dir.join("run"), DCGAN);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn convolutional_models_refuse_sizes_they_do_not_take() {
+    let dir = scratch("conv-sizes");
+    let data = dir.join("odd");
+    std::fs::create_dir_all(&data).unwrap();
+    // Ten 27×27 images: 27 is no b·2^L with b from 4 to 16.
+    let mut images = vec![0, 0, 8, 3, 0, 0, 0, 10, 0, 0, 0, 27, 0, 0, 0, 27];
+    images.extend(std::iter::repeat_n(7u8, 10 * 27 * 27));
+    std::fs::write(data.join("train-images-idx3-ubyte"), images).unwrap();
+    let mut labels = vec![0, 0, 8, 1, 0, 0, 0, 10];
+    labels.extend(0..10u8);
+    std::fs::write(data.join("train-labels-idx1-ubyte"), labels).unwrap();
+    let data = data.to_str().unwrap();
+    for (model, flags) in [("gan", DCGAN), ("vae", CONV_VAE)] {
+        let out = dir.join(model);
+        let mut args = vec!["train", model, "--data", data, "--backend", "cpu"];
+        args.extend(["--epochs", "1", "--batch-size", "4"]);
+        args.extend(flags);
+        args.extend(["--out", out.to_str().unwrap()]);
+        fails_with(&args, "27×27");
+    }
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -581,7 +649,22 @@ fn bench_json_is_one_object_with_every_field() {
         assert!(matmul.get(field).is_some(), "no matmul {field} in {stdout}");
     }
     let steps = report["steps"].as_array().expect("steps is a list");
-    assert_eq!(steps.len(), 2, "a VAE and a GAN step");
+    let models: Vec<&str> = steps.iter().filter_map(|s| s["model"].as_str()).collect();
+    assert_eq!(
+        models,
+        ["vae", "gan", "conv_vae", "dcgan"],
+        "each model's step"
+    );
+    let names: Vec<&str> = report["matmul"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"dcgan.d2"),
+        "the DCGAN's convolutions have rows: {names:?}"
+    );
     for field in [
         "model",
         "batch",

@@ -6,6 +6,8 @@ use clap::Args;
 use clap::builder::NonEmptyStringValueParser;
 
 use gengpu::backend::select::BackendChoice;
+use gengpu::model::gan::DCGAN_FEATURES;
+use gengpu::model::vae::CONV_VAE_FEATURES;
 use gengpu::model::{ClassifierConfig, GanArch, GanConfig, VaeArch, VaeConfig};
 use gengpu::optim::{Adam, Schedule};
 use gengpu::train::{DataSpec, ModelSettings, RunOptions, Scoring, Settings};
@@ -18,6 +20,8 @@ const GAN_EPOCHS: usize = 100;
 /// The discriminator's target for real digits: one-sided label smoothing, which gave the
 /// cleanest samples (Fréchet distance 16–21 after 100 epochs against 24 with 1).
 const GAN_REAL_LABEL: f32 = 0.9;
+/// Epochs of a DCGAN run unless `--epochs` says otherwise (examples/dcgan's `--niter`).
+const DCGAN_EPOCHS: usize = 25;
 /// Epochs of a classifier run: its learning rate decays over them, and 50 reach 97.9% on
 /// MNIST's test digits from the 9,000 bundled training digits.
 const CLASSIFIER_EPOCHS: usize = 50;
@@ -175,12 +179,6 @@ pub enum GanArchChoice {
     Dcgan,
 }
 
-/// Channels of the convolutional VAE next to the image unless `--features` says otherwise.
-const VAE_FEATURES: usize = 32;
-/// DCGAN's `ngf` and `ndf` unless `--g-features` / `--d-features` say otherwise
-/// (examples/dcgan's).
-const DCGAN_FEATURES: usize = 64;
-
 impl VaeArgs {
     /// The run's settings for images of `height × width`: PyTorch's example unless told
     /// otherwise, with PyTorch's Adam defaults but the learning rate.
@@ -199,7 +197,7 @@ impl VaeArgs {
                 arch: match self.arch {
                     VaeArchChoice::Mlp => VaeArch::Mlp,
                     VaeArchChoice::Conv => VaeArch::Conv {
-                        features: self.features.unwrap_or(VAE_FEATURES),
+                        features: self.features.unwrap_or(CONV_VAE_FEATURES),
                     },
                 },
                 ..preset
@@ -266,7 +264,13 @@ impl GanArgs {
             (norm, _) => norm,
         };
         ModelSettings::Gan(Settings {
-            run: self.common.run_options(self.batch_size, GAN_EPOCHS),
+            run: self.common.run_options(
+                self.batch_size,
+                match self.arch {
+                    GanArchChoice::Mlp => GAN_EPOCHS,
+                    GanArchChoice::Dcgan => DCGAN_EPOCHS,
+                },
+            ),
             optimizer: Adam {
                 beta1: self.beta1,
                 beta2: self.beta2,

@@ -56,16 +56,19 @@ pub enum GanArch {
     },
 }
 
+/// DCGAN's `ngf` and `ndf` unless told otherwise (examples/dcgan's).
+pub const DCGAN_FEATURES: usize = 64;
+
 /// Most channels next to the image: with the doubling at every level, far past any GPU.
 const MAX_FEATURES: usize = 4096;
 
 /// Both networks of a GAN, as declared.
-struct Networks {
-    g_input: ImageShape,
-    g: Vec<LayerSpec>,
-    d_input: ImageShape,
-    d: Vec<LayerSpec>,
-    init: Init,
+pub struct Networks {
+    pub g_input: ImageShape,
+    pub g: Vec<LayerSpec>,
+    pub d_input: ImageShape,
+    pub d: Vec<LayerSpec>,
+    pub init: Init,
 }
 
 fn one() -> f32 {
@@ -116,7 +119,7 @@ impl GanConfig {
     }
 
     /// The layers of both networks.
-    fn networks(&self) -> std::result::Result<Networks, ConfigError> {
+    pub fn networks(&self) -> std::result::Result<Networks, ConfigError> {
         let leaky = Activation::LeakyRelu(self.slope);
         let image = pyramid::grey(self.height, self.width);
         match self.arch {

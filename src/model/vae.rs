@@ -46,6 +46,9 @@ pub enum VaeArch {
     Conv { features: usize },
 }
 
+/// The convolutional VAE's channels next to the image unless told otherwise.
+pub const CONV_VAE_FEATURES: usize = 32;
+
 /// Most channels next to the image of a convolutional VAE.
 const MAX_FEATURES: usize = 4096;
 
