@@ -55,8 +55,7 @@ fn im2col(@builtin(global_invocation_id) gid: vec3<u32>,
 }
 
 // dst[n, y, x, c] = act(Σ src[patch (oy, ox), tap (c, i, j)] + bias[c]) over the taps with
-// oy·s + i = y + pad and ox·s + j = x + pad: only every s-th kernel row and column reads a
-// given pixel, so the loops step by s from the first that does.
+// oy·s + i = y + pad and ox·s + j = x + pad: the loops visit only those patches.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn col2im(@builtin(global_invocation_id) gid: vec3<u32>,
           @builtin(num_workgroups) groups: vec3<u32>) {
@@ -70,19 +69,19 @@ fn col2im(@builtin(global_invocation_id) gid: vec3<u32>,
     let xp = pixel % p.width + p.padding;
     let n = pixel / (p.width * p.height);
     let patch_len = p.channels * p.kernel * p.kernel;
+    // The patch rows (columns) reading this pixel, o·s + i = yp with i < k and o < Ho, walked
+    // from the largest o down so that the taps i are added in increasing order.
+    let oy_max = min(yp / p.stride, p.out_height - 1u);
+    let oy_min = (max(yp + 1u, p.kernel) - p.kernel + p.stride - 1u) / p.stride;
+    let ox_max = min(xp / p.stride, p.out_width - 1u);
+    let ox_min = (max(xp + 1u, p.kernel) - p.kernel + p.stride - 1u) / p.stride;
     var sum = 0.0;
-    for (var ki = yp % p.stride; ki < min(p.kernel, yp + 1u); ki = ki + p.stride) {
-        let oy = (yp - ki) / p.stride;
-        if (oy >= p.out_height) {
-            continue;
-        }
-        let row = (n * p.out_height + oy) * p.out_width;
-        for (var kj = xp % p.stride; kj < min(p.kernel, xp + 1u); kj = kj + p.stride) {
-            let ox = (xp - kj) / p.stride;
-            if (ox >= p.out_width) {
-                continue;
-            }
-            sum = sum + src[p.src_off + (row + ox) * patch_len + (c * p.kernel + ki) * p.kernel + kj];
+    for (var oy = oy_max + 1u; oy > oy_min; oy = oy - 1u) {
+        let ki = yp - (oy - 1u) * p.stride;
+        let row = (n * p.out_height + oy - 1u) * p.out_width;
+        for (var ox = ox_max + 1u; ox > ox_min; ox = ox - 1u) {
+            let kj = xp - (ox - 1u) * p.stride;
+            sum = sum + src[p.src_off + (row + ox - 1u) * patch_len + (c * p.kernel + ki) * p.kernel + kj];
         }
     }
     if (p.has_bias != 0u) {

@@ -1036,7 +1036,7 @@ fn convolutional_network_backward_vs_finite_differences() {
         let x = values(&mut rng, batch * input.len(), -1.0, 1.0);
         let g = values(&mut rng, batch * out_len, -1.0, 1.0);
         let tx = tensor(&mut be, batch, input.len(), &x);
-        let mut loss = |be: &mut CpuBackend, p: &[f32], x: &[f32]| {
+        let loss = |be: &mut CpuBackend, p: &[f32], x: &[f32]| {
             be.upload(&store.params, p).unwrap();
             be.upload(&tx, x).unwrap();
             let y = net.forward(be, &store, &tx, true).unwrap();

@@ -336,3 +336,31 @@ fn a_gpu_run_resumes_within_the_parity_tolerance() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// The convolutional models resume like the MLPs: one epoch, then a resume to two, gives the
+/// tensors (weights, moments, both networks' batch-norm statistics) of two straight epochs.
+#[test]
+fn convolutional_models_resume_bit_identically() {
+    let dir = scratch("conv");
+    for (model, flags) in [
+        ("vae", "--arch conv --features 3 --batch-size 100"),
+        (
+            "gan",
+            "--arch dcgan --g-features 3 --d-features 4 --batch-size 50",
+        ),
+    ] {
+        let (straight, resumed) = (
+            dir.join(format!("{model}-2")),
+            dir.join(format!("{model}-1")),
+        );
+        for (out, epochs) in [(&straight, "2"), (&resumed, "1")] {
+            let mut args = vec!["train", model, "--backend", "cpu", "--limit", "300"];
+            args.extend(flags.split_whitespace());
+            args.extend(["--epochs", epochs, "--out", s(out)]);
+            succeeds(&args);
+        }
+        succeeds(&["train", model, "--resume", s(&resumed), "--epochs", "2"]);
+        assert_same_run(&straight, &resumed);
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -24,28 +24,46 @@ pub(super) fn batch_norm(
     y: &mut [f32],
 ) {
     let n = rows as f32;
-    for c in 0..cols {
-        let (mean, inv_std) = if training {
-            let mean = (0..rows).map(|r| x[r * cols + c]).sum::<f32>() / n;
-            let sq = (0..rows).fold(0.0, |sq, r| {
-                let d = x[r * cols + c] - mean;
-                fma.mul_add(d, d, sq)
-            });
-            let inv_std = 1.0 / (sq / n + norm.eps).sqrt();
-            saved[c] = mean;
-            saved[cols + c] = inv_std;
+    // Row by row, each column's sums taken in row order as a column-by-column walk would take
+    // them (the same values, bit for bit), but reading memory in order.
+    if training {
+        let (mean, inv_std) = saved.split_at_mut(cols);
+        mean.fill(0.0);
+        for row in x.chunks_exact(cols) {
+            mean.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+        }
+        mean.iter_mut().for_each(|s| *s /= n);
+        let sq = inv_std;
+        sq.fill(0.0);
+        for row in x.chunks_exact(cols) {
+            for ((sq, v), mean) in sq.iter_mut().zip(row).zip(&*mean) {
+                let d = v - mean;
+                *sq = fma.mul_add(d, d, *sq);
+            }
+        }
+        let m = norm.momentum;
+        for c in 0..cols {
+            let sq = saved[cols + c];
+            saved[cols + c] = 1.0 / (sq / n + norm.eps).sqrt();
             let unbiased = sq / (n - 1.0).max(1.0);
-            let m = norm.momentum;
-            running[c] = fma.mul_add(1.0 - m, running[c], m * mean);
+            running[c] = fma.mul_add(1.0 - m, running[c], m * saved[c]);
             running[cols + c] = fma.mul_add(1.0 - m, running[cols + c], m * unbiased);
-            (mean, inv_std)
-        } else {
-            (running[c], 1.0 / (running[cols + c] + norm.eps).sqrt())
-        };
-        let (gamma, beta) = (gamma_beta[c], gamma_beta[cols + c]);
-        for r in 0..rows {
-            let i = r * cols + c;
-            y[i] = act.apply(fma.mul_add(gamma * (x[i] - mean), inv_std, beta));
+        }
+    }
+    let stats: Vec<(f32, f32)> = (0..cols)
+        .map(|c| {
+            if training {
+                (saved[c], saved[cols + c])
+            } else {
+                (running[c], 1.0 / (running[cols + c] + norm.eps).sqrt())
+            }
+        })
+        .collect();
+    let (gamma, beta) = gamma_beta.split_at(cols);
+    for (y, x) in y.chunks_exact_mut(cols).zip(x.chunks_exact(cols)) {
+        for c in 0..cols {
+            let (mean, inv_std) = stats[c];
+            y[c] = act.apply(fma.mul_add(gamma[c] * (x[c] - mean), inv_std, beta[c]));
         }
     }
 }
@@ -65,23 +83,32 @@ pub(super) fn batch_norm_backward(
     d_gamma_beta: &mut [f32],
 ) {
     let n = rows as f32;
-    for c in 0..cols {
-        let (mean, inv_std) = (saved[c], saved[cols + c]);
-        let (gamma, beta) = (gamma_beta[c], gamma_beta[cols + c]);
-        let xhat = |r: usize| (x[r * cols + c] - mean) * inv_std;
-        let g = |r: usize| {
-            let y = act.apply(fma.mul_add(gamma, xhat(r), beta));
-            dy[r * cols + c] * act.derivative_from_output(y, fma)
-        };
-        let (mut sum_g, mut sum_g_xhat) = (0.0, 0.0);
-        for r in 0..rows {
-            sum_g += g(r);
-            sum_g_xhat = fma.mul_add(g(r), xhat(r), sum_g_xhat);
+    let (mean, inv_std) = saved.split_at(cols);
+    let (gamma, beta) = gamma_beta.split_at(cols);
+    let (sum_g_xhat, sum_g) = d_gamma_beta.split_at_mut(cols);
+    sum_g.fill(0.0);
+    sum_g_xhat.fill(0.0);
+    // Row by row, each column's sums in row order (as a column-by-column walk takes them); the
+    // gradient through the activation waits in `dx` for the second pass.
+    for ((dx, x), dy) in dx
+        .chunks_exact_mut(cols)
+        .zip(x.chunks_exact(cols))
+        .zip(dy.chunks_exact(cols))
+    {
+        for c in 0..cols {
+            let xhat = (x[c] - mean[c]) * inv_std[c];
+            let y = act.apply(fma.mul_add(gamma[c], xhat, beta[c]));
+            let g = dy[c] * act.derivative_from_output(y, fma);
+            dx[c] = g;
+            sum_g[c] += g;
+            sum_g_xhat[c] = fma.mul_add(g, xhat, sum_g_xhat[c]);
         }
-        d_gamma_beta[c] = sum_g_xhat;
-        d_gamma_beta[cols + c] = sum_g;
-        for r in 0..rows {
-            dx[r * cols + c] = gamma * inv_std * (g(r) - sum_g / n - xhat(r) * sum_g_xhat / n);
+    }
+    for (dx, x) in dx.chunks_exact_mut(cols).zip(x.chunks_exact(cols)) {
+        for c in 0..cols {
+            let xhat = (x[c] - mean[c]) * inv_std[c];
+            let g = dx[c];
+            dx[c] = gamma[c] * inv_std[c] * (g - sum_g[c] / n - xhat * sum_g_xhat[c] / n);
         }
     }
 }
