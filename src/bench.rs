@@ -13,7 +13,7 @@ use crate::data::Dataset;
 use crate::model::Step;
 use crate::model::gan::{DCGAN_FEATURES, Gan, GanConfig};
 use crate::model::vae::{CONV_VAE_FEATURES, Vae, VaeArch, VaeConfig};
-use crate::nn::{LayerKind, LayerSpec, Network, ParamLayout, ParamStore};
+use crate::nn::{ImageShape, LayerKind, LayerSpec, Network, ParamLayout, ParamStore};
 use crate::optim::Adam;
 use crate::train::{DeviceData, gan, vae};
 
@@ -112,8 +112,6 @@ pub fn run(
     }
     say("timing convolutions");
     let dcgan = GanConfig::dcgan(data.rows, data.cols, DCGAN_FEATURES);
-    matmul.extend(conv_rows(backend, &dcgan, GAN_BATCH, reps, peak_gflops)?);
-    say("timing training steps");
     let mlp_vae = VaeConfig::pytorch_example(data.rows, data.cols);
     let conv_vae = VaeConfig {
         arch: VaeArch::Conv {
@@ -121,6 +119,27 @@ pub fn run(
         },
         ..mlp_vae.clone()
     };
+    let nets = dcgan.networks()?;
+    let [(e_in, e), (d_in, d)] = conv_vae.networks()?;
+    let networks = [
+        ("dcgan.g", nets.g_input, &nets.g, GAN_BATCH),
+        // The discriminator sees the generated and the real batch in one pass.
+        ("dcgan.d", nets.d_input, &nets.d, 2 * GAN_BATCH),
+        ("conv_vae.enc", e_in, &e, VAE_BATCH),
+        ("conv_vae.dec", d_in, &d, VAE_BATCH),
+    ];
+    for (name, input, specs, batch) in networks {
+        matmul.extend(conv_rows(
+            backend,
+            name,
+            input,
+            specs,
+            batch,
+            reps,
+            peak_gflops,
+        )?);
+    }
+    say("timing training steps");
     let steps = vec![
         vae_steps("vae", mlp_vae, backend, &data, steps, peak_gflops)?,
         gan_steps(
@@ -193,94 +212,91 @@ fn vae_matmul_shapes(
     shapes
 }
 
-/// Every convolution of `config`'s DCGAN forward, as its layer runs it (im2col and the matmul,
-/// or the matmul and col2im; no batch norm or activation), the discriminator's on the `2·batch`
-/// rows it sees: named `dcgan.g1`…, `dcgan.d1`…, with the matmul's shape, and the FLOP of the
-/// matmul alone, so that the gathers' cost shows as a lower percentage.
+/// Every layer of a network's forward on `batch` examples, as the layer runs it (im2col and
+/// the matmul, or the matmul and col2im; no batch norm or activation): named `{net}1`, `{net}2`…,
+/// with the matmul's shape, and the FLOP of the matmul alone, so that the gathers' cost shows as
+/// a lower percentage.
+#[allow(clippy::too_many_arguments)]
 fn conv_rows(
     backend: &mut dyn Backend,
-    config: &GanConfig,
+    net: &str,
+    input: ImageShape,
+    specs: &[LayerSpec],
     batch: usize,
     reps: usize,
     peak_gflops: f64,
 ) -> Result<Vec<MatmulTime>> {
-    let nets = config.networks()?;
     let mut rows = Vec::new();
-    for (net, input, specs, batch) in [
-        ("g", nets.g_input, &nets.g, batch),
-        ("d", nets.d_input, &nets.d, 2 * batch),
-    ] {
-        let shapes = crate::nn::output_shapes(input, specs).map_err(|e| {
-            crate::backend::BackendError::Shape {
-                op: "bench",
-                detail: e,
-            }
-        })?;
-        let inputs = std::iter::once(input).chain(shapes.iter().copied());
-        for (i, ((spec, input), output)) in specs.iter().zip(inputs).zip(&shapes).enumerate() {
-            let spec = LayerSpec {
-                act: Activation::Identity,
-                batch_norm: None,
-                bias: false,
-                ..*spec
-            };
-            let (form, (m, n, k)) = match spec.kind {
-                LayerKind::ConvTranspose { kernel, .. } => (
-                    "conv_transpose",
-                    (
-                        batch * input.pixels(),
-                        output.channels * kernel * kernel,
-                        input.channels,
-                    ),
-                ),
-                LayerKind::Conv { kernel, .. } => (
-                    "conv",
-                    (
-                        batch * output.pixels(),
-                        output.channels,
-                        input.channels * kernel * kernel,
-                    ),
-                ),
-                LayerKind::Linear => ("linear", (batch, output.len(), input.len())),
-            };
-            let (mut layout, mut running) = (ParamLayout::default(), ParamLayout::default());
-            let mut layer = Network::new(&mut layout, &mut running, "bench", input, &[spec])?;
-            let store = ParamStore::new(backend, layout)?;
-            layer.allocate(backend, batch, None, None)?;
-            let x = backend.alloc(batch, input.len())?;
-            backend.fill(&x, 0.5)?;
-            backend.fill(&store.params, 0.01)?;
-            let variant = {
-                let matmul_form = if form == "conv_transpose" {
-                    MatmulForm::NN
-                } else {
-                    MatmulForm::NT
-                };
-                let (a, b) = matmul_form.operand_shapes(m, n, k);
-                let (a, b, c) = (
-                    backend.alloc(a.0, a.1)?,
-                    backend.alloc(b.0, b.1)?,
-                    backend.alloc(m, n)?,
-                );
-                backend.matmul_variant(matmul_form, &a, &b, &c)?
-            };
-            let seconds = timed_runs(backend, reps, |backend, _| {
-                layer.forward(backend, &store, &x, false).map(|_| ())
-            })?
-            .median();
-            let gflops = matmul_flop((m, n, k)) as f64 / seconds / 1e9;
-            rows.push(MatmulTime {
-                name: format!("dcgan.{net}{}", i + 1),
-                m,
-                n,
-                k,
-                form: form.into(),
-                variant,
-                ms: seconds * 1e3,
-                gflops,
-                percent_of_peak: 100.0 * gflops / peak_gflops,
-            });
+    let shapes = crate::nn::output_shapes(input, specs).map_err(|e| {
+        crate::backend::BackendError::Shape {
+            op: "bench",
+            detail: e,
         }
+    })?;
+    let inputs = std::iter::once(input).chain(shapes.iter().copied());
+    for (i, ((spec, input), output)) in specs.iter().zip(inputs).zip(&shapes).enumerate() {
+        let spec = LayerSpec {
+            act: Activation::Identity,
+            batch_norm: None,
+            bias: false,
+            ..*spec
+        };
+        let (form, (m, n, k)) = match spec.kind {
+            LayerKind::ConvTranspose { kernel, .. } => (
+                "conv_transpose",
+                (
+                    batch * input.pixels(),
+                    output.channels * kernel * kernel,
+                    input.channels,
+                ),
+            ),
+            LayerKind::Conv { kernel, .. } => (
+                "conv",
+                (
+                    batch * output.pixels(),
+                    output.channels,
+                    input.channels * kernel * kernel,
+                ),
+            ),
+            LayerKind::Linear => ("linear", (batch, output.len(), input.len())),
+        };
+        let (mut layout, mut running) = (ParamLayout::default(), ParamLayout::default());
+        let mut layer = Network::new(&mut layout, &mut running, "bench", input, &[spec])?;
+        let store = ParamStore::new(backend, layout)?;
+        layer.allocate(backend, batch, None, None)?;
+        let x = backend.alloc(batch, input.len())?;
+        backend.fill(&x, 0.5)?;
+        backend.fill(&store.params, 0.01)?;
+        let variant = {
+            let matmul_form = if form == "conv_transpose" {
+                MatmulForm::NN
+            } else {
+                MatmulForm::NT
+            };
+            let (a, b) = matmul_form.operand_shapes(m, n, k);
+            let (a, b, c) = (
+                backend.alloc(a.0, a.1)?,
+                backend.alloc(b.0, b.1)?,
+                backend.alloc(m, n)?,
+            );
+            backend.matmul_variant(matmul_form, &a, &b, &c)?
+        };
+        let seconds = timed_runs(backend, reps, |backend, _| {
+            layer.forward(backend, &store, &x, false).map(|_| ())
+        })?
+        .median();
+        let gflops = matmul_flop((m, n, k)) as f64 / seconds / 1e9;
+        rows.push(MatmulTime {
+            name: format!("{net}{}", i + 1),
+            m,
+            n,
+            k,
+            form: form.into(),
+            variant,
+            ms: seconds * 1e3,
+            gflops,
+            percent_of_peak: 100.0 * gflops / peak_gflops,
+        });
     }
     Ok(rows)
 }

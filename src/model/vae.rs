@@ -66,7 +66,7 @@ impl VaeConfig {
     }
 
     /// The encoder's and the decoder's input shapes and layers.
-    fn networks(&self) -> std::result::Result<[(ImageShape, Vec<LayerSpec>); 2], ConfigError> {
+    pub fn networks(&self) -> std::result::Result<[(ImageShape, Vec<LayerSpec>); 2], ConfigError> {
         let (p, l) = (self.pixels(), self.latent);
         match self.arch {
             VaeArch::Mlp => {
