@@ -26,6 +26,33 @@ const VAE: &[(&str, &[usize])] = &[
     ("fc4.bias", &[784]),
 ];
 
+/// `bench/pytorch_dcgan.py`'s `generator(100, 64, 1, 28).state_dict()` and
+/// `discriminator(64, 1, 28).state_dict()` (examples/dcgan's networks for 28×28 digits), printed
+/// by PyTorch 2.15, under the prefixes the export gives them.
+const DCGAN: &[(&str, &[usize])] = &[
+    ("generator.main.0.weight", &[100, 128, 7, 7]),
+    ("generator.main.1.weight", &[128]),
+    ("generator.main.1.bias", &[128]),
+    ("generator.main.1.running_mean", &[128]),
+    ("generator.main.1.running_var", &[128]),
+    ("generator.main.1.num_batches_tracked", &[]),
+    ("generator.main.3.weight", &[128, 64, 4, 4]),
+    ("generator.main.4.weight", &[64]),
+    ("generator.main.4.bias", &[64]),
+    ("generator.main.4.running_mean", &[64]),
+    ("generator.main.4.running_var", &[64]),
+    ("generator.main.4.num_batches_tracked", &[]),
+    ("generator.main.6.weight", &[64, 1, 4, 4]),
+    ("discriminator.main.0.weight", &[64, 1, 4, 4]),
+    ("discriminator.main.2.weight", &[128, 64, 4, 4]),
+    ("discriminator.main.3.weight", &[128]),
+    ("discriminator.main.3.bias", &[128]),
+    ("discriminator.main.3.running_mean", &[128]),
+    ("discriminator.main.3.running_var", &[128]),
+    ("discriminator.main.3.num_batches_tracked", &[]),
+    ("discriminator.main.5.weight", &[1, 128, 7, 7]),
+];
+
 /// PyTorch-GAN's gan.py: `Generator().state_dict()` and `Discriminator().state_dict()` for
 /// 28×28 images and latent_dim 100, under the prefixes the export gives them.
 const GAN: &[(&str, &[usize])] = &[
@@ -69,22 +96,17 @@ fn scratch(name: &str) -> PathBuf {
 /// Trains a default-shaped `model` for one short epoch on the CPU and exports it; returns the
 /// checkpoint and the export.
 fn trained_and_exported(model: &str, dir: &Path) -> (PathBuf, PathBuf) {
+    trained_with_and_exported(model, &[], dir)
+}
+
+/// [`trained_and_exported`] with `flags` added to the training command.
+fn trained_with_and_exported(model: &str, flags: &[&str], dir: &Path) -> (PathBuf, PathBuf) {
     let run = dir.join("run");
     let run_s = run.to_str().expect("utf-8");
-    succeeds(&[
-        "train",
-        model,
-        "--epochs",
-        "1",
-        "--limit",
-        "128",
-        "--batch-size",
-        "64",
-        "--backend",
-        "cpu",
-        "--out",
-        run_s,
-    ]);
+    let mut args = vec!["train", model, "--epochs", "1", "--limit", "128"];
+    args.extend(["--batch-size", "64", "--backend", "cpu", "--out", run_s]);
+    args.extend(flags);
+    succeeds(&args);
     let checkpoint = run.join("checkpoint.safetensors");
     let export = dir.join("pytorch.safetensors");
     succeeds(&[
@@ -182,6 +204,35 @@ fn a_gan_exports_as_pytorch_gan() {
         i64::from_le_bytes(tracked.data().try_into().expect("8 bytes")),
         2
     );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_dcgan_exports_as_examples_dcgan() {
+    let dir = scratch("dcgan");
+    let (checkpoint, export) = trained_with_and_exported("gan", &["--arch", "dcgan"], &dir);
+    let bytes = std::fs::read(&export).expect("export written");
+    assert_matches_reference(&bytes, DCGAN);
+    let file = SafeTensors::deserialize(&bytes).expect("safetensors");
+    let ours = Checkpoint::open(&checkpoint).expect("checkpoint");
+    let kernel = f32s(
+        file.tensor("generator.main.3.weight")
+            .expect("kernel")
+            .data(),
+    );
+    let want = &ours
+        .state()
+        .get("generator.1.weight")
+        .expect("gengpu's")
+        .values;
+    assert_eq!(kernel, *want, "kernels are stored as PyTorch stores them");
+    // Two steps: the generator in training mode once each, the discriminator three times.
+    let tracked = |name: &str| {
+        let t = file.tensor(name).expect("tracked");
+        i64::from_le_bytes(t.data().try_into().expect("8 bytes"))
+    };
+    assert_eq!(tracked("generator.main.1.num_batches_tracked"), 2);
+    assert_eq!(tracked("discriminator.main.3.num_batches_tracked"), 6);
     std::fs::remove_dir_all(dir).ok();
 }
 
