@@ -28,8 +28,9 @@ const CLASSIFIER_EPOCHS: usize = 50;
 
 #[derive(Args, Clone)]
 pub struct DataArgs {
-    /// A folder of MNIST-format IDX files, or `mnist` / `fashion-mnist` once fetched
-    /// (default: the bundled 10,000 MNIST digits).
+    /// A folder of MNIST-format IDX files, or of PNG/JPEG pictures (searched recursively;
+    /// subfolders are classes), or `mnist` / `fashion-mnist` once fetched (default: the bundled
+    /// 10,000 MNIST digits).
     #[arg(long)]
     pub data: Option<String>,
     /// A folder for the test split [default: the t10k files beside --data, else a hold-out;
@@ -39,6 +40,22 @@ pub struct DataArgs {
     /// Train on the first N examples only.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// The side pictures of a picture folder are center-cropped to a square and resized to
+    /// [default: 28].
+    #[arg(long, value_name = "N")]
+    pub image_size: Option<usize>,
+}
+
+impl DataArgs {
+    /// The data these arguments ask for.
+    pub fn spec(&self) -> DataSpec {
+        DataSpec {
+            data: self.data.clone(),
+            test_data: self.test_data.clone(),
+            limit: self.limit,
+            image_size: self.image_size,
+        }
+    }
 }
 
 #[derive(Args, Clone)]
@@ -122,11 +139,7 @@ impl CommonTrainArgs {
             // Chosen when the run starts (see `cli::train`).
             out: self.out.clone().unwrap_or_default(),
             log_every: self.log_every,
-            data: DataSpec {
-                data: self.data.data.clone(),
-                test_data: self.data.test_data.clone(),
-                limit: self.data.limit,
-            },
+            data: self.data.spec(),
             keep: self.keep,
             command: std::env::args().collect::<Vec<_>>().join(" "),
             scoring: self.scoring(),

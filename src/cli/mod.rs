@@ -343,16 +343,16 @@ fn test_data_for(
     checkpoint: Option<&std::path::Path>,
     args: &DataArgs,
 ) -> Result<(gengpu::data::Dataset, String)> {
-    let (data, test_data) = match checkpoint {
+    let spec = match checkpoint {
         Some(path) if args.data.is_none() && args.test_data.is_none() => {
             let meta: gengpu::train::CheckpointMeta =
                 gengpu::checkpoint::Checkpoint::open(path)?.meta()?;
-            let spec = meta.settings.run().data.clone();
-            (spec.data, spec.test_data)
+            meta.settings.run().data.clone()
         }
-        _ => (args.data.clone(), args.test_data.clone()),
+        _ => args.spec(),
     };
-    gengpu::data::resolve_test(data.as_deref(), test_data.as_deref())
+    let test = spec.test_data.as_deref();
+    gengpu::data::resolve_test(spec.data.as_deref(), test, spec.image_size())
         .context("cannot load the data")
 }
 

@@ -56,10 +56,6 @@ pub fn run(
             if !read.skipped.is_empty() {
                 eprintln!("skipped {} unreadable files", read.skipped.len());
             }
-            if read.resized > 0 {
-                let (h, w) = scorer.image_shape();
-                eprintln!("resized {} images to {h}×{w}", read.resized);
-            }
             let what = format!("{} images of {}", read.count, path.display());
             (
                 scorer.score_images(backend.as_mut(), &read.pixels, &what)?,

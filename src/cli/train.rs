@@ -74,14 +74,15 @@ pub fn run(
     };
     let spec = match &resumed {
         Some((_, meta, _)) => meta.settings.run().data.clone(),
-        None => train::DataSpec {
-            data: common.data.data.clone(),
-            test_data: common.data.test_data.clone(),
-            limit: common.data.limit,
-        },
+        None => common.data.spec(),
     };
-    let data = gengpu::data::resolve(spec.data.as_deref(), spec.test_data.as_deref(), spec.limit)
-        .context("cannot load the data")?;
+    let data = gengpu::data::resolve_sized(
+        spec.data.as_deref(),
+        spec.test_data.as_deref(),
+        spec.limit,
+        spec.image_size(),
+    )
+    .context("cannot load the data")?;
     eprintln!(
         "data: {} ({} training, {} test examples)",
         data.description, data.train.count, data.test.count

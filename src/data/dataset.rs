@@ -7,7 +7,11 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use super::idx::{self, Images};
-use super::{DataError, fetch};
+use super::{DataError, fetch, folder};
+
+/// The side picture folders are read at unless told otherwise: MNIST's, which every model and
+/// the scoring classifier take.
+pub const DEFAULT_IMAGE_SIZE: usize = 28;
 
 /// How many of the bundled 10,000 digits are held out for evaluation.
 pub const BUNDLED_HOLDOUT: usize = 1000;
@@ -242,11 +246,21 @@ pub fn resolve(
     test_spec: Option<&str>,
     limit: Option<usize>,
 ) -> Result<TrainTest, DataError> {
+    resolve_sized(spec, test_spec, limit, DEFAULT_IMAGE_SIZE)
+}
+
+/// [`resolve`], with picture folders (see [`folder`]) read at `image_size × image_size`.
+pub fn resolve_sized(
+    spec: Option<&str>,
+    test_spec: Option<&str>,
+    limit: Option<usize>,
+    image_size: usize,
+) -> Result<TrainTest, DataError> {
     if limit == Some(0) {
         return Err(DataError::ZeroLimit);
     }
-    let source = Source::locate(spec)?;
-    let full = source.read_train()?;
+    let source = Source::locate(spec, image_size)?;
+    let (full, notes) = source.read_train()?;
     let (train, test, test_part) = match TestSource::choose(&source, test_spec)? {
         TestSource::Separate(separate) => {
             let (test, part) = separate.read()?;
@@ -283,7 +297,10 @@ pub fn resolve(
     Ok(TrainTest {
         train,
         test,
-        description: format!("{}: {train_part}{separator}{test_part}", source.origin),
+        description: format!(
+            "{}{notes}: {train_part}{separator}{test_part}",
+            source.origin
+        ),
     })
 }
 
@@ -296,23 +313,24 @@ pub fn resolve(
 pub fn resolve_test(
     spec: Option<&str>,
     test_spec: Option<&str>,
+    image_size: usize,
 ) -> Result<(Dataset, String), DataError> {
-    let source = Source::locate(spec)?;
-    let (test, description) = match TestSource::choose(&source, test_spec)? {
-        TestSource::Separate(separate) => separate.read_alone()?,
-        TestSource::HoldOut => {
-            if let Some(dir) = source
-                .dir
-                .as_deref()
-                .filter(|dir| !Dataset::has_split(dir, Split::Train))
-            {
-                // Neither split: say both were looked for.
-                return Err(missing_images(dir, &[Split::Test, Split::Train]));
+    let source = Source::locate(spec, image_size)?;
+    let (test, description) =
+        match TestSource::choose(&source, test_spec)? {
+            TestSource::Separate(separate) => separate.read_alone()?,
+            TestSource::HoldOut => {
+                if let Some(dir) = source.dir.as_deref().filter(|dir| {
+                    !Dataset::has_split(dir, Split::Train) && !folder::has_pictures(dir)
+                }) {
+                    // Neither split: say both were looked for.
+                    return Err(missing_images(dir, &[Split::Test, Split::Train]));
+                }
+                let (full, notes) = source.read_train()?;
+                let (_, test, part) = hold_out_for_evaluation(full, &source.origin)?;
+                (test, format!("{}{notes}: {part}", source.origin))
             }
-            let (_, test, part) = hold_out_for_evaluation(source.read_train()?, &source.origin)?;
-            (test, format!("{}: {part}", source.origin))
-        }
-    };
+        };
     require_examples(&test)?;
     Ok((test, description))
 }
@@ -321,37 +339,89 @@ pub fn resolve_test(
 struct Source {
     /// `None` for the bundled digits.
     dir: Option<PathBuf>,
-    /// What messages call it: the spec, or the bundled data's name.
+    /// What messages call it: the spec, or the bundled data's name (and, once a picture folder
+    /// is read, what was noted reading it).
     origin: String,
+    /// The side picture folders are read at.
+    image_size: usize,
 }
 
 impl Source {
     /// Finds the data `spec` names, without reading it.
-    fn locate(spec: Option<&str>) -> Result<Source, DataError> {
+    fn locate(spec: Option<&str>, image_size: usize) -> Result<Source, DataError> {
         Ok(match spec {
             None => Source {
                 dir: None,
                 origin: BUNDLED_NAME.to_string(),
+                image_size,
             },
             Some(spec) => {
                 let (dir, origin) = locate(spec)?;
                 Source {
                     dir: Some(dir),
                     origin,
+                    image_size,
                 }
             }
         })
     }
 
-    /// All the training examples, before any hold-out.
-    fn read_train(&self) -> Result<Dataset, DataError> {
+    /// All the training examples, before any hold-out: an IDX folder's `train` split, or
+    /// the pictures of a folder without one.
+    fn read_train(&self) -> Result<(Dataset, String), DataError> {
         match &self.dir {
-            None => Ok(Dataset::bundled()),
+            None => Ok((Dataset::bundled(), String::new())),
             Some(dir) => {
-                let mut full = Dataset::from_dir(dir, Split::Train)?;
+                let (mut full, notes) =
+                    read_part(dir, Part::of(dir, Split::Train), self.image_size)?;
                 full.name = format!("{} (train)", self.origin);
-                Ok(full)
+                Ok((full, notes))
             }
+        }
+    }
+}
+
+/// What of a folder holds a set: one split of IDX files, or its pictures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    Idx(Split),
+    Pictures,
+}
+
+impl Part {
+    /// `split` of `dir` if it has those IDX files; else its pictures if it has any; else
+    /// `split` (whose reading then says what is missing).
+    fn of(dir: &Path, split: Split) -> Part {
+        if Dataset::has_split(dir, split) || !folder::has_pictures(dir) {
+            Part::Idx(split)
+        } else {
+            Part::Pictures
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Part::Idx(split) => split.prefix(),
+            Part::Pictures => "pictures",
+        }
+    }
+}
+
+/// Reads `part` of `dir`, with what a run's description should add: a picture folder's notes
+/// (classes, skipped files, cache), in parentheses, or nothing.
+fn read_part(dir: &Path, part: Part, image_size: usize) -> Result<(Dataset, String), DataError> {
+    match part {
+        Part::Idx(split) => Ok((Dataset::from_dir(dir, split)?, String::new())),
+        Part::Pictures => {
+            let read = folder::read_folder(dir, image_size)?;
+            let notes = read.notes();
+            let side = format!("{image_size}×{image_size} grey pictures");
+            let notes = if notes.is_empty() {
+                format!(" ({side})")
+            } else {
+                format!(" ({side}; {notes})")
+            };
+            Ok((read.dataset, notes))
         }
     }
 }
@@ -371,17 +441,19 @@ impl TestSource {
     fn choose(train: &Source, test_spec: Option<&str>) -> Result<TestSource, DataError> {
         if let Some(test_spec) = test_spec {
             let (dir, origin) = locate(test_spec)?;
-            // A folder of only `train-*` files is also accepted as evaluation data.
-            let split = if Dataset::has_split(&dir, Split::Test) {
-                Split::Test
+            // A folder of only `train-*` files is also accepted as evaluation data, and so is
+            // a folder of pictures.
+            let part = if Dataset::has_split(&dir, Split::Test) {
+                Part::Idx(Split::Test)
             } else {
-                Split::Train
+                Part::of(&dir, Split::Train)
             };
             return Ok(TestSource::Separate(SeparateTest {
                 dir,
                 origin,
-                split,
+                part,
                 given: true,
+                image_size: train.image_size,
             }));
         }
         Ok(match &train.dir {
@@ -389,8 +461,9 @@ impl TestSource {
                 TestSource::Separate(SeparateTest {
                     dir: dir.clone(),
                     origin: train.origin.clone(),
-                    split: Split::Test,
+                    part: Part::Idx(Split::Test),
                     given: false,
+                    image_size: train.image_size,
                 })
             }
             _ => TestSource::HoldOut,
@@ -403,19 +476,20 @@ struct SeparateTest {
     dir: PathBuf,
     /// What messages call the folder.
     origin: String,
-    split: Split,
+    part: Part,
     /// Named by `test_spec`, rather than the `t10k` split of the training folder.
     given: bool,
+    image_size: usize,
 }
 
 impl SeparateTest {
     /// Reads the evaluation set, with the part of a run's description saying what it is.
     fn read(&self) -> Result<(Dataset, String), DataError> {
-        let mut test = Dataset::from_dir(&self.dir, self.split)?;
-        test.name = format!("{} ({})", self.origin, self.split.prefix());
+        let (mut test, notes) = read_part(&self.dir, self.part, self.image_size)?;
+        test.name = format!("{} ({})", self.origin, self.part.name());
         let count = thousands(test.count);
         let part = if self.given {
-            format!("{}: {count} for evaluation", self.origin)
+            format!("{}{notes}: {count} for evaluation", self.origin)
         } else {
             format!("its {count} test examples for evaluation")
         };

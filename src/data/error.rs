@@ -80,6 +80,9 @@ pub enum DataError {
         needed: usize,
     },
 
+    #[error("{}: {message}", dir.display())]
+    Pictures { dir: PathBuf, message: String },
+
     #[error("the example limit must be at least 1")]
     ZeroLimit,
 

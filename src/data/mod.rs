@@ -1,11 +1,15 @@
-//! MNIST-format data: IDX parsing, datasets, download.
+//! Data: IDX parsing, picture folders, datasets, download.
 
 mod dataset;
 mod error;
 pub mod fetch;
+pub mod folder;
 pub mod idx;
 
-pub use dataset::{BUNDLED_HOLDOUT, Dataset, Split, TrainTest, resolve, resolve_test};
+pub use dataset::{
+    BUNDLED_HOLDOUT, DEFAULT_IMAGE_SIZE, Dataset, Split, TrainTest, resolve, resolve_sized,
+    resolve_test,
+};
 pub use error::DataError;
 pub use fetch::{FetchEvent, FetchReport, cache_folder, fetch, fetch_files};
 pub use idx::Images;

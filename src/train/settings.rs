@@ -114,12 +114,22 @@ impl Scoring {
     }
 }
 
-/// The data a run was asked for: `--data`, `--test-data`, `--limit`.
+/// The data a run was asked for: `--data`, `--test-data`, `--limit`, `--image-size`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DataSpec {
     pub data: Option<String>,
     pub test_data: Option<String>,
     pub limit: Option<usize>,
+    /// The side picture folders are read at (`None`: [`crate::data::DEFAULT_IMAGE_SIZE`]).
+    #[serde(default)]
+    pub image_size: Option<usize>,
+}
+
+impl DataSpec {
+    /// The side picture folders are read at.
+    pub fn image_size(&self) -> usize {
+        self.image_size.unwrap_or(crate::data::DEFAULT_IMAGE_SIZE)
+    }
 }
 
 impl RunOptions {

@@ -1,0 +1,208 @@
+//! Picture folders as training data: PNG and JPEG files, grey and colour, of any size (center-
+//! cropped and resized to `--image-size`), class subfolders as labels, broken files listed and
+//! skipped, and the decoded data cached so that a second run reads it at once.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::cli::scratch;
+
+/// Runs `gengpu args` with its cache in `cache`.
+fn gengpu(cache: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gengpu"))
+        .args(args)
+        .env("GENGPU_CACHE_DIR", cache)
+        .output()
+        .expect("run gengpu")
+}
+
+/// [`gengpu`], which must succeed; returns its standard error.
+#[track_caller]
+fn succeeds(cache: &Path, args: &[&str]) -> String {
+    let output = gengpu(cache, args);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "gengpu {args:?}: {stderr}");
+    stderr
+}
+
+/// `classes` subfolders of `per_class` pictures each: grey PNGs of 28×28 in the first, colour
+/// JPEGs of 40×30 (not square) in the others, each class a different brightness; and one file
+/// that is no picture at all.
+fn picture_folder(dir: &Path, classes: usize, per_class: usize) {
+    for class in 0..classes {
+        let sub = dir.join(format!("class_{class}"));
+        std::fs::create_dir_all(&sub).unwrap();
+        for i in 0..per_class {
+            let level = (40 + 60 * class + i) as u8;
+            if class == 0 {
+                let image = image::GrayImage::from_fn(28, 28, |x, y| {
+                    image::Luma([if (x + y) % 7 == 0 { 255 } else { level }])
+                });
+                image.save(sub.join(format!("{i:03}.png"))).unwrap();
+            } else {
+                let image = image::RgbImage::from_fn(40, 30, |x, _| {
+                    image::Rgb([level, level / 2, if x % 5 == 0 { 255 } else { 0 }])
+                });
+                image.save(sub.join(format!("{i:03}.jpg"))).unwrap();
+            }
+        }
+    }
+    std::fs::write(dir.join("class_0").join("broken.png"), b"not a png").unwrap();
+}
+
+#[test]
+fn both_models_train_on_a_picture_folder_on_both_backends() {
+    let dir = scratch("pictures", "train");
+    let (data, cache) = (dir.join("pictures"), dir.join("cache"));
+    picture_folder(&data, 3, 30);
+    let data_s = data.to_str().unwrap();
+    let mut backends = vec!["cpu"];
+    if common::gpu("both_models_train_on_a_picture_folder_on_both_backends").is_some() {
+        backends.push("gpu");
+    }
+    for backend in backends {
+        for (model, flags) in [
+            ("vae", &["--hidden", "16", "--latent", "2"][..]),
+            (
+                "gan",
+                &["--g-hidden", "16", "--d-hidden", "16", "--latent", "4"][..],
+            ),
+        ] {
+            let out = dir.join(format!("{model}-{backend}"));
+            let mut args = vec!["train", model, "--data", data_s, "--image-size", "12"];
+            args.extend(["--epochs", "1", "--batch-size", "16", "--backend", backend]);
+            args.extend(flags);
+            args.extend(["--out", out.to_str().unwrap()]);
+            let stderr = succeeds(&cache, &args);
+            assert!(stderr.contains("12×12 grey pictures"), "{stderr}");
+            assert!(stderr.contains("3 classes"), "{stderr}");
+            assert!(
+                stderr.contains("1 unreadable file skipped") && stderr.contains("broken.png"),
+                "{stderr}"
+            );
+            // 90 pictures, 9 held out: 81 to train on.
+            assert!(stderr.contains("81 training, 9 test"), "{stderr}");
+            let sample = image::open(out.join("sample_1.png")).expect("sample grid");
+            assert_eq!(sample.width(), 8 * 14 + 2, "12-pixel images in the grid");
+        }
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn decoded_pictures_are_cached_until_a_file_changes() {
+    let dir = scratch("pictures", "cache");
+    let (data, cache) = (dir.join("pictures"), dir.join("cache"));
+    picture_folder(&data, 2, 10);
+    let run = |name: &str| {
+        let out = dir.join(name);
+        let args = [
+            "train",
+            "vae",
+            "--data",
+            data.to_str().unwrap(),
+            "--image-size",
+            "8",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--backend",
+            "cpu",
+            "--hidden",
+            "8",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        (succeeds(&cache, &args), out)
+    };
+    let (first, out1) = run("first");
+    assert!(!first.contains("from the cache"), "{first}");
+    let (second, out2) = run("second");
+    assert!(second.contains("read from the cache"), "{second}");
+    // The cached data trains the same model as the decoded data did.
+    let checkpoint = |out: &Path| std::fs::read(out.join("checkpoint.safetensors")).unwrap();
+    let (a, b) = (checkpoint(&out1), checkpoint(&out2));
+    let tensors = |bytes: &[u8]| {
+        let file = safetensors::SafeTensors::deserialize(bytes).unwrap();
+        let mut all: Vec<(String, Vec<u8>)> = file
+            .tensors()
+            .into_iter()
+            .map(|(name, t)| (name, t.data().to_vec()))
+            .collect();
+        all.sort();
+        all
+    };
+    assert_eq!(tensors(&a), tensors(&b));
+    // A changed file is read afresh.
+    image::GrayImage::from_pixel(20, 20, image::Luma([9]))
+        .save(data.join("class_0").join("000.png"))
+        .unwrap();
+    let (third, _) = run("third");
+    assert!(!third.contains("from the cache"), "{third}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn class_subfolders_label_a_classifier_and_bad_folders_are_refused() {
+    let dir = scratch("pictures", "labels");
+    let (data, cache) = (dir.join("pictures"), dir.join("cache"));
+    picture_folder(&data, 2, 12);
+    let out = dir.join("classifier");
+    let args = [
+        "train",
+        "classifier",
+        "--data",
+        data.to_str().unwrap(),
+        "--image-size",
+        "10",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--hidden",
+        "8",
+        "--max-shift",
+        "0",
+        "--backend",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    succeeds(&cache, &args);
+    // Pictures at the top level too: no classes, so nothing for a classifier to learn.
+    image::GrayImage::from_pixel(10, 10, image::Luma([1]))
+        .save(data.join("loose.png"))
+        .unwrap();
+    let out = dir.join("unlabelled");
+    let mut args = args.to_vec();
+    let last = args.len() - 1;
+    let out_s = out.to_str().unwrap().to_string();
+    args[last] = &out_s;
+    let refused = gengpu(&cache, &args);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("label"));
+    // Only broken files: no examples, said plainly.
+    let broken = dir.join("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("a.png"), b"nope").unwrap();
+    let output = gengpu(
+        &cache,
+        &[
+            "train",
+            "vae",
+            "--data",
+            broken.to_str().unwrap(),
+            "--backend",
+            "cpu",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("examples"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
