@@ -127,7 +127,7 @@ fn fashion_mnist_folder_when_installed() {
             dir.display()
         )
     );
-    let (test, _) = data::resolve_test(dir.to_str(), None).unwrap();
+    let (test, _) = data::resolve_test(dir.to_str(), None, data::DEFAULT_IMAGE_SIZE).unwrap();
     assert_eq!(test, run.test);
 }
 
@@ -163,7 +163,8 @@ fn write_split(dir: &Path, split: &str, count: u8, first: u8, labels: Option<u8>
 /// name; its sentence is the evaluation part of `resolve`'s.
 fn assert_same_test_set(spec: Option<&str>, test_spec: Option<&str>) -> (Dataset, String) {
     let run = data::resolve(spec, test_spec, None).unwrap();
-    let (test, description) = data::resolve_test(spec, test_spec).unwrap();
+    let (test, description) =
+        data::resolve_test(spec, test_spec, data::DEFAULT_IMAGE_SIZE).unwrap();
     assert_eq!(test, run.test, "spec {spec:?}, test spec {test_spec:?}");
     // Also with a limit, which never cuts the evaluation set.
     let limited = data::resolve(spec, test_spec, Some(3)).unwrap();
@@ -227,7 +228,7 @@ fn labels_when_present_must_match_the_images() {
     write_split(&dir, "t10k", 5, 0, Some(6));
     for err in [
         data::resolve(dir.to_str(), None, None).unwrap_err(),
-        data::resolve_test(dir.to_str(), None).unwrap_err(),
+        data::resolve_test(dir.to_str(), None, data::DEFAULT_IMAGE_SIZE).unwrap_err(),
     ] {
         assert!(matches!(err, DataError::CountMismatch { .. }), "{err}");
     }
@@ -254,7 +255,7 @@ fn empty_folder_lists_the_image_files_looked_for() {
         )
     );
     // Evaluation alone would take either split: both are listed.
-    let err = data::resolve_test(Some(spec), None).unwrap_err();
+    let err = data::resolve_test(Some(spec), None, data::DEFAULT_IMAGE_SIZE).unwrap_err();
     assert!(matches!(err, DataError::MissingFiles { .. }));
     assert_eq!(
         err.to_string(),
@@ -266,7 +267,7 @@ fn empty_folder_lists_the_image_files_looked_for() {
         )
     );
     // As evaluation data named by a test spec.
-    let err = data::resolve_test(None, Some(spec)).unwrap_err();
+    let err = data::resolve_test(None, Some(spec), data::DEFAULT_IMAGE_SIZE).unwrap_err();
     assert!(
         err.to_string().contains("no training images found"),
         "{err}"
@@ -299,7 +300,12 @@ fn resolve_test_matches_resolve() {
     );
     fs::write(with_t10k.join("train-images-idx3-ubyte"), b"not IDX").unwrap();
     assert!(data::resolve(Some(spec), None, None).is_err());
-    assert_eq!(data::resolve_test(Some(spec), None).unwrap().0, test);
+    assert_eq!(
+        data::resolve_test(Some(spec), None, data::DEFAULT_IMAGE_SIZE)
+            .unwrap()
+            .0,
+        test
+    );
     write_split(&with_t10k, "train", 20, 0, None);
     let with_t10k_spec = with_t10k.to_str();
 
@@ -323,7 +329,8 @@ fn resolve_test_matches_resolve() {
     assert_eq!(test.labels[..3], [7, 2, 1]);
     assert_eq!(description, format!("{test_spec}: 10,000 for evaluation"));
     // As the data of an evaluation, that folder needs no training files (a run would).
-    let (alone, description) = data::resolve_test(Some(test_spec), None).unwrap();
+    let (alone, description) =
+        data::resolve_test(Some(test_spec), None, data::DEFAULT_IMAGE_SIZE).unwrap();
     assert_eq!(alone.images, test.images);
     assert_eq!(
         description,

@@ -33,7 +33,8 @@ fn trained(name: &str) -> PathBuf {
 /// The bundled digits held out for evaluation (the data the checkpoint was scored on), or the
 /// first `limit` of them.
 fn test_digits(limit: usize) -> Dataset {
-    let (mut test, _) = resolve_test(None, None).expect("the bundled digits");
+    let (mut test, _) =
+        resolve_test(None, None, gengpu::data::DEFAULT_IMAGE_SIZE).expect("the bundled digits");
     test.count = test.count.min(limit);
     test.images.truncate(test.count * test.rows * test.cols);
     test.labels.truncate(test.count);
