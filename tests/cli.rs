@@ -226,6 +226,38 @@ fn info_lists_adapters_or_says_there_are_none() {
 fn bad_settings_are_refused() {
     let dir = scratch("settings");
     let out = dir.to_str().unwrap();
+    // A flag of the other architecture would be ignored: refused instead.
+    for (args, flag) in [
+        (
+            &["train", "vae", "--arch", "conv", "--hidden", "64"][..],
+            "--hidden",
+        ),
+        (&["train", "vae", "--features", "8"][..], "--features"),
+        (
+            &["train", "gan", "--arch", "dcgan", "--d-hidden", "64"][..],
+            "--d-hidden",
+        ),
+        (&["train", "gan", "--g-features", "8"][..], "--g-features"),
+    ] {
+        let mut args = args.to_vec();
+        args.extend(["--backend", "cpu", "--out", out]);
+        fails_with(&args, flag);
+    }
+    fails_with(
+        &[
+            "train",
+            "gan",
+            "--arch",
+            "dcgan",
+            "--g-features",
+            "0",
+            "--backend",
+            "cpu",
+            "--out",
+            out,
+        ],
+        "--g-features",
+    );
     fails_with(
         &[
             "train",

@@ -192,7 +192,27 @@ pub enum GanArchChoice {
     Dcgan,
 }
 
+/// Refuses a flag of one architecture given with the other, which would otherwise be ignored.
+fn refuse_other_arch(arch: &str, flags: &[(&str, bool)]) -> anyhow::Result<()> {
+    match flags.iter().find(|(_, given)| *given) {
+        Some((flag, _)) => anyhow::bail!("{flag} does not apply to --arch {arch}"),
+        None => Ok(()),
+    }
+}
+
 impl VaeArgs {
+    /// Refuses the other architecture's flags.
+    pub fn check_arch(&self) -> anyhow::Result<()> {
+        match self.arch {
+            VaeArchChoice::Mlp => {
+                refuse_other_arch("mlp", &[("--features", self.features.is_some())])
+            }
+            VaeArchChoice::Conv => {
+                refuse_other_arch("conv", &[("--hidden", self.hidden.is_some())])
+            }
+        }
+    }
+
     /// The run's settings for images of `height × width`: PyTorch's example unless told
     /// otherwise, with PyTorch's Adam defaults but the learning rate.
     pub fn settings(&self, (height, width): (usize, usize)) -> ModelSettings {
@@ -267,6 +287,26 @@ pub struct GanArgs {
 }
 
 impl GanArgs {
+    /// Refuses the other architecture's flags.
+    pub fn check_arch(&self) -> anyhow::Result<()> {
+        match self.arch {
+            GanArchChoice::Mlp => refuse_other_arch(
+                "mlp",
+                &[
+                    ("--g-features", self.g_features.is_some()),
+                    ("--d-features", self.d_features.is_some()),
+                ],
+            ),
+            GanArchChoice::Dcgan => refuse_other_arch(
+                "dcgan",
+                &[
+                    ("--g-hidden", self.g_hidden.is_some()),
+                    ("--d-hidden", self.d_hidden.is_some()),
+                ],
+            ),
+        }
+    }
+
     /// The run's settings for images of `height × width`: PyTorch-GAN's MLP GAN unless told
     /// otherwise.
     pub fn settings(&self, (height, width): (usize, usize)) -> ModelSettings {

@@ -230,14 +230,20 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train {
             model: TrainModel::Vae(args),
-        } => train::run(&args.common, &cli.explicit, "vae", |image| {
-            args.settings(image)
-        }),
+        } => {
+            args.check_arch()?;
+            train::run(&args.common, &cli.explicit, "vae", |image| {
+                args.settings(image)
+            })
+        }
         Command::Train {
             model: TrainModel::Gan(args),
-        } => train::run(&args.common, &cli.explicit, "gan", |image| {
-            args.settings(image)
-        }),
+        } => {
+            args.check_arch()?;
+            train::run(&args.common, &cli.explicit, "gan", |image| {
+                args.settings(image)
+            })
+        }
         Command::Train {
             model: TrainModel::Classifier(args),
         } => train::run(&args.common, &cli.explicit, "classifier", |image| {
