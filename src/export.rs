@@ -297,7 +297,7 @@ fn classifier(config: &ClassifierConfig, state: &State) -> Result<Vec<Exported>,
 /// `Linear`, `LeakyReLU` per hidden layer, a last `Linear` and `Sigmoid`. Layers gengpu keeps
 /// without a bias (those before batch norm, which cancels one) get zero biases.
 fn gan(config: &GanConfig, state: &State, steps: u64) -> Result<Vec<Exported>, Mapping> {
-    let p = config.height * config.width;
+    let p = config.pixels();
     let mut out = Vec::new();
 
     let mut index = 0;

@@ -127,7 +127,7 @@ fn fashion_mnist_folder_when_installed() {
             dir.display()
         )
     );
-    let (test, _) = data::resolve_test(dir.to_str(), None, data::DEFAULT_IMAGE_SIZE).unwrap();
+    let (test, _) = data::resolve_test(dir.to_str(), None, data::Pictures::default()).unwrap();
     assert_eq!(test, run.test);
 }
 
@@ -164,7 +164,7 @@ fn write_split(dir: &Path, split: &str, count: u8, first: u8, labels: Option<u8>
 fn assert_same_test_set(spec: Option<&str>, test_spec: Option<&str>) -> (Dataset, String) {
     let run = data::resolve(spec, test_spec, None).unwrap();
     let (test, description) =
-        data::resolve_test(spec, test_spec, data::DEFAULT_IMAGE_SIZE).unwrap();
+        data::resolve_test(spec, test_spec, data::Pictures::default()).unwrap();
     assert_eq!(test, run.test, "spec {spec:?}, test spec {test_spec:?}");
     // Also with a limit, which never cuts the evaluation set.
     let limited = data::resolve(spec, test_spec, Some(3)).unwrap();
@@ -228,7 +228,7 @@ fn labels_when_present_must_match_the_images() {
     write_split(&dir, "t10k", 5, 0, Some(6));
     for err in [
         data::resolve(dir.to_str(), None, None).unwrap_err(),
-        data::resolve_test(dir.to_str(), None, data::DEFAULT_IMAGE_SIZE).unwrap_err(),
+        data::resolve_test(dir.to_str(), None, data::Pictures::default()).unwrap_err(),
     ] {
         assert!(matches!(err, DataError::CountMismatch { .. }), "{err}");
     }
@@ -255,7 +255,7 @@ fn empty_folder_lists_the_image_files_looked_for() {
         )
     );
     // Evaluation alone would take either split: both are listed.
-    let err = data::resolve_test(Some(spec), None, data::DEFAULT_IMAGE_SIZE).unwrap_err();
+    let err = data::resolve_test(Some(spec), None, data::Pictures::default()).unwrap_err();
     assert!(matches!(err, DataError::MissingFiles { .. }));
     assert_eq!(
         err.to_string(),
@@ -267,7 +267,7 @@ fn empty_folder_lists_the_image_files_looked_for() {
         )
     );
     // As evaluation data named by a test spec.
-    let err = data::resolve_test(None, Some(spec), data::DEFAULT_IMAGE_SIZE).unwrap_err();
+    let err = data::resolve_test(None, Some(spec), data::Pictures::default()).unwrap_err();
     assert!(
         err.to_string().contains("no training images found"),
         "{err}"
@@ -301,7 +301,7 @@ fn resolve_test_matches_resolve() {
     fs::write(with_t10k.join("train-images-idx3-ubyte"), b"not IDX").unwrap();
     assert!(data::resolve(Some(spec), None, None).is_err());
     assert_eq!(
-        data::resolve_test(Some(spec), None, data::DEFAULT_IMAGE_SIZE)
+        data::resolve_test(Some(spec), None, data::Pictures::default())
             .unwrap()
             .0,
         test
@@ -330,7 +330,7 @@ fn resolve_test_matches_resolve() {
     assert_eq!(description, format!("{test_spec}: 10,000 for evaluation"));
     // As the data of an evaluation, that folder needs no training files (a run would).
     let (alone, description) =
-        data::resolve_test(Some(test_spec), None, data::DEFAULT_IMAGE_SIZE).unwrap();
+        data::resolve_test(Some(test_spec), None, data::Pictures::default()).unwrap();
     assert_eq!(alone.images, test.images);
     assert_eq!(
         description,

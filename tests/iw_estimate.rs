@@ -34,7 +34,7 @@ fn trained(name: &str) -> PathBuf {
 /// first `limit` of them.
 fn test_digits(limit: usize) -> Dataset {
     let (mut test, _) =
-        resolve_test(None, None, gengpu::data::DEFAULT_IMAGE_SIZE).expect("the bundled digits");
+        resolve_test(None, None, gengpu::data::Pictures::default()).expect("the bundled digits");
     test.count = test.count.min(limit);
     test.images.truncate(test.count * test.rows * test.cols);
     test.labels.truncate(test.count);

@@ -206,3 +206,104 @@ fn class_subfolders_label_a_classifier_and_bad_folders_are_refused() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn colour_pictures_train_every_model_with_colour_grids_on_both_backends() {
+    let dir = scratch("pictures", "colour");
+    let (data, cache) = (dir.join("pictures"), dir.join("cache"));
+    picture_folder(&data, 3, 12);
+    let data_s = data.to_str().unwrap();
+    let mut backends = vec!["cpu"];
+    if common::gpu("colour_pictures_train_every_model_with_colour_grids_on_both_backends").is_some()
+    {
+        backends.push("gpu");
+    }
+    let models: [(&str, &[&str]); 4] = [
+        ("vae", &["--hidden", "16", "--latent", "2"]),
+        (
+            "vae",
+            &["--arch", "conv", "--features", "2", "--latent", "3"],
+        ),
+        (
+            "gan",
+            &["--g-hidden", "16", "--d-hidden", "16", "--latent", "4"],
+        ),
+        (
+            "gan",
+            &["--arch", "dcgan", "--g-features", "2", "--d-features", "3"],
+        ),
+    ];
+    for backend in backends {
+        for (i, (model, flags)) in models.iter().enumerate() {
+            let out = dir.join(format!("{model}{i}-{backend}"));
+            let mut args = vec!["train", model, "--data", data_s, "--image-size", "16"];
+            args.extend(["--channels", "3", "--epochs", "1", "--batch-size", "8"]);
+            args.extend(["--backend", backend]);
+            args.extend(*flags);
+            args.extend(["--out", out.to_str().unwrap()]);
+            let stderr = succeeds(&cache, &args);
+            assert!(stderr.contains("16×16 RGB pictures"), "{stderr}");
+            let sample = image::open(out.join("sample_1.png")).expect("sample grid");
+            assert_eq!(sample.color(), image::ColorType::Rgb8, "{model} {flags:?}");
+            assert_eq!(sample.width(), 8 * 18 + 2);
+            if *model == "vae" {
+                let shown = image::open(out.join("reconstruction_1.png")).expect("grid");
+                assert_eq!(shown.color(), image::ColorType::Rgb8);
+            }
+        }
+    }
+    // The scoring classifier and the classifier model take grey images only: said, not crashed.
+    let out = dir.join("scored");
+    let output = gengpu(
+        &cache,
+        &[
+            "train",
+            "vae",
+            "--data",
+            data_s,
+            "--image-size",
+            "28",
+            "--channels",
+            "3",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--hidden",
+            "8",
+            "--backend",
+            "cpu",
+            "--score-every",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("grey"),
+        "{stderr}"
+    );
+    let out = dir.join("classifier");
+    let output = gengpu(
+        &cache,
+        &[
+            "train",
+            "classifier",
+            "--data",
+            data_s,
+            "--channels",
+            "3",
+            "--backend",
+            "cpu",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("RGB"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -25,6 +25,7 @@ fn config() -> VaeConfig {
         latent: 5,
         binarize: false,
         arch: VaeArch::Mlp,
+        channels: 1,
     }
 }
 

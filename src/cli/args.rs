@@ -44,6 +44,9 @@ pub struct DataArgs {
     /// [default: 28].
     #[arg(long, value_name = "N")]
     pub image_size: Option<usize>,
+    /// Channels pictures of a picture folder are read with: 1 (grey) or 3 (RGB) [default: 1].
+    #[arg(long, value_name = "1|3")]
+    pub channels: Option<usize>,
 }
 
 impl DataArgs {
@@ -54,6 +57,7 @@ impl DataArgs {
             test_data: self.test_data.clone(),
             limit: self.limit,
             image_size: self.image_size,
+            channels: self.channels,
         }
     }
 }
@@ -215,8 +219,11 @@ impl VaeArgs {
 
     /// The run's settings for images of `height × width`: PyTorch's example unless told
     /// otherwise, with PyTorch's Adam defaults but the learning rate.
-    pub fn settings(&self, (height, width): (usize, usize)) -> ModelSettings {
-        let preset = VaeConfig::pytorch_example(height, width);
+    pub fn settings(&self, (height, width, channels): (usize, usize, usize)) -> ModelSettings {
+        let preset = VaeConfig {
+            channels,
+            ..VaeConfig::pytorch_example(height, width)
+        };
         ModelSettings::Vae(Settings {
             run: self.common.run_options(self.batch_size, VAE_EPOCHS),
             optimizer: Adam {
@@ -309,8 +316,11 @@ impl GanArgs {
 
     /// The run's settings for images of `height × width`: PyTorch-GAN's MLP GAN unless told
     /// otherwise.
-    pub fn settings(&self, (height, width): (usize, usize)) -> ModelSettings {
-        let preset = GanConfig::pytorch_gan(height, width);
+    pub fn settings(&self, (height, width, channels): (usize, usize, usize)) -> ModelSettings {
+        let preset = GanConfig {
+            channels,
+            ..GanConfig::pytorch_gan(height, width)
+        };
         let batch_norm = match (preset.batch_norm, self.bn_eps) {
             _ if self.no_batch_norm => None,
             (Some(norm), Some(eps)) => Some(gengpu::backend::BatchNormHyper { eps, ..norm }),
@@ -375,7 +385,8 @@ pub struct ClassifierArgs {
 
 impl ClassifierArgs {
     /// The run's settings for labelled images of `height × width`.
-    pub fn settings(&self, (height, width): (usize, usize)) -> ModelSettings {
+    /// (The classifier takes grey images: a colour dataset is refused when the run starts.)
+    pub fn settings(&self, (height, width, _): (usize, usize, usize)) -> ModelSettings {
         let preset = ClassifierConfig::digits(height, width);
         ModelSettings::Classifier(Settings {
             run: self.common.run_options(self.batch_size, CLASSIFIER_EPOCHS),

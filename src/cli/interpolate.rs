@@ -28,7 +28,7 @@ pub fn run(
     } = VaeOnTest::open(checkpoint, args, choice)?;
     let images = interpolate(backend.as_mut(), &mut vae, &test, lines, steps)?;
     let count = images.len() / vae.config.pixels();
-    let shape = (vae.config.height, vae.config.width);
+    let shape = (vae.config.height, vae.config.width, vae.config.channels);
     save_grid(&images, count, shape, steps, out)?;
     eprintln!(
         "wrote {} lines of {steps} to {}",

@@ -330,10 +330,15 @@ fn open_backend(args: &BackendArgs) -> Result<Box<dyn Backend>> {
 fn with_generator<T>(
     backend: &mut dyn Backend,
     checkpoint: &std::path::Path,
-    f: impl FnOnce(&mut dyn Backend, &mut dyn gengpu::model::Generative, (usize, usize)) -> Result<T>,
+    f: impl FnOnce(
+        &mut dyn Backend,
+        &mut dyn gengpu::model::Generative,
+        (usize, usize, usize),
+    ) -> Result<T>,
 ) -> Result<T> {
     let mut loaded = gengpu::train::load(backend, checkpoint, EVAL_BATCH)?;
-    let shape = loaded.image_shape();
+    let image = loaded.image_shape();
+    let shape = (image.height, image.width, image.channels);
     match loaded.generative() {
         Some(model) => f(backend, model, shape),
         None => anyhow::bail!(
@@ -358,7 +363,7 @@ fn test_data_for(
         _ => args.spec(),
     };
     let test = spec.test_data.as_deref();
-    gengpu::data::resolve_test(spec.data.as_deref(), test, spec.image_size())
+    gengpu::data::resolve_test(spec.data.as_deref(), test, spec.pictures())
         .context("cannot load the data")
 }
 
@@ -378,7 +383,7 @@ impl VaeOnTest {
         eprintln!("test data: {description}");
         let mut backend = open_backend(choice)?;
         let (vae, meta) = gengpu::train::load_vae(backend.as_mut(), checkpoint, EVAL_BATCH)?;
-        gengpu::train::require_image_shape((vae.config.height, vae.config.width), &test)?;
+        gengpu::train::require_image_shape(vae.config.image(), &test)?;
         let test = gengpu::train::DeviceData::upload(backend.as_mut(), &test)?;
         Ok(VaeOnTest {
             backend,

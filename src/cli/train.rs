@@ -66,7 +66,7 @@ pub fn run(
     common: &CommonTrainArgs,
     explicit: &[String],
     model: &str,
-    settings: impl FnOnce((usize, usize)) -> ModelSettings,
+    settings: impl FnOnce((usize, usize, usize)) -> ModelSettings,
 ) -> Result<()> {
     let resumed = match &common.resume {
         Some(path) => Some(resumed_run(path, common, explicit, model)?),
@@ -80,14 +80,14 @@ pub fn run(
         spec.data.as_deref(),
         spec.test_data.as_deref(),
         spec.limit,
-        spec.image_size(),
+        spec.pictures(),
     )
     .context("cannot load the data")?;
     eprintln!(
         "data: {} ({} training, {} test examples)",
         data.description, data.train.count, data.test.count
     );
-    let mut asked = settings((data.train.rows, data.train.cols));
+    let mut asked = settings((data.train.rows, data.train.cols, data.train.channels));
     let settings = match &resumed {
         Some((file, meta, settings)) => {
             refuse_changes(explicit, &meta.settings, &asked, file.path())?;

@@ -13,6 +13,23 @@ use super::{DataError, fetch, folder};
 /// the scoring classifier take.
 pub const DEFAULT_IMAGE_SIZE: usize = 28;
 
+/// How picture folders are read: their side and channels (1 grey, 3 RGB).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pictures {
+    pub size: usize,
+    pub channels: usize,
+}
+
+impl Default for Pictures {
+    /// MNIST's: 28×28 grey.
+    fn default() -> Self {
+        Pictures {
+            size: DEFAULT_IMAGE_SIZE,
+            channels: 1,
+        }
+    }
+}
+
 /// How many of the bundled 10,000 digits are held out for evaluation.
 pub const BUNDLED_HOLDOUT: usize = 1000;
 
@@ -56,6 +73,8 @@ pub struct Dataset {
     pub count: usize,
     pub rows: usize,
     pub cols: usize,
+    /// Values per pixel: 1 (grey) or 3 (RGB, interleaved per pixel, row-major: channels last).
+    pub channels: usize,
     /// Where the data came from, for logs and messages.
     pub name: String,
 }
@@ -106,8 +125,9 @@ impl Dataset {
         find_file(dir.as_ref(), split, IMAGES).is_some()
     }
 
+    /// Bytes per example: `rows · cols · channels`.
     pub fn pixels_per_example(&self) -> usize {
-        self.rows * self.cols
+        self.rows * self.cols * self.channels
     }
 
     /// The pixels of example `i`. Panics if `i >= count`, like slice indexing.
@@ -140,6 +160,7 @@ impl Dataset {
             count: range.len(),
             rows: self.rows,
             cols: self.cols,
+            channels: self.channels,
             name: self.name.clone(),
         }
     }
@@ -182,6 +203,7 @@ fn pair(
         count: images.count,
         rows: images.rows,
         cols: images.cols,
+        channels: 1,
         name,
     })
 }
@@ -246,20 +268,20 @@ pub fn resolve(
     test_spec: Option<&str>,
     limit: Option<usize>,
 ) -> Result<TrainTest, DataError> {
-    resolve_sized(spec, test_spec, limit, DEFAULT_IMAGE_SIZE)
+    resolve_sized(spec, test_spec, limit, Pictures::default())
 }
 
-/// [`resolve`], with picture folders (see [`folder`]) read at `image_size × image_size`.
+/// [`resolve`], with picture folders (see [`folder`]) read as `pictures` says.
 pub fn resolve_sized(
     spec: Option<&str>,
     test_spec: Option<&str>,
     limit: Option<usize>,
-    image_size: usize,
+    pictures: Pictures,
 ) -> Result<TrainTest, DataError> {
     if limit == Some(0) {
         return Err(DataError::ZeroLimit);
     }
-    let source = Source::locate(spec, image_size)?;
+    let source = Source::locate(spec, pictures)?;
     let (full, notes) = source.read_train()?;
     let (train, test, test_part) = match TestSource::choose(&source, test_spec)? {
         TestSource::Separate(separate) => {
@@ -279,6 +301,13 @@ pub fn resolve_sized(
             train_cols: train.cols,
             test_rows: test.rows,
             test_cols: test.cols,
+        });
+    }
+    if test.channels != train.channels {
+        return Err(DataError::ChannelMismatch {
+            test: test.name,
+            train: train.channels,
+            found: test.channels,
         });
     }
 
@@ -313,9 +342,9 @@ pub fn resolve_sized(
 pub fn resolve_test(
     spec: Option<&str>,
     test_spec: Option<&str>,
-    image_size: usize,
+    pictures: Pictures,
 ) -> Result<(Dataset, String), DataError> {
-    let source = Source::locate(spec, image_size)?;
+    let source = Source::locate(spec, pictures)?;
     let (test, description) =
         match TestSource::choose(&source, test_spec)? {
             TestSource::Separate(separate) => separate.read_alone()?,
@@ -342,25 +371,25 @@ struct Source {
     /// What messages call it: the spec, or the bundled data's name (and, once a picture folder
     /// is read, what was noted reading it).
     origin: String,
-    /// The side picture folders are read at.
-    image_size: usize,
+    /// How picture folders are read.
+    pictures: Pictures,
 }
 
 impl Source {
     /// Finds the data `spec` names, without reading it.
-    fn locate(spec: Option<&str>, image_size: usize) -> Result<Source, DataError> {
+    fn locate(spec: Option<&str>, pictures: Pictures) -> Result<Source, DataError> {
         Ok(match spec {
             None => Source {
                 dir: None,
                 origin: BUNDLED_NAME.to_string(),
-                image_size,
+                pictures,
             },
             Some(spec) => {
                 let (dir, origin) = locate(spec)?;
                 Source {
                     dir: Some(dir),
                     origin,
-                    image_size,
+                    pictures,
                 }
             }
         })
@@ -372,8 +401,7 @@ impl Source {
         match &self.dir {
             None => Ok((Dataset::bundled(), String::new())),
             Some(dir) => {
-                let (mut full, notes) =
-                    read_part(dir, Part::of(dir, Split::Train), self.image_size)?;
+                let (mut full, notes) = read_part(dir, Part::of(dir, Split::Train), self.pictures)?;
                 full.name = format!("{} (train)", self.origin);
                 Ok((full, notes))
             }
@@ -409,13 +437,19 @@ impl Part {
 
 /// Reads `part` of `dir`, with what a run's description should add: a picture folder's notes
 /// (classes, skipped files, cache), in parentheses, or nothing.
-fn read_part(dir: &Path, part: Part, image_size: usize) -> Result<(Dataset, String), DataError> {
+fn read_part(dir: &Path, part: Part, pictures: Pictures) -> Result<(Dataset, String), DataError> {
     match part {
         Part::Idx(split) => Ok((Dataset::from_dir(dir, split)?, String::new())),
         Part::Pictures => {
-            let read = folder::read_folder(dir, image_size)?;
+            let read = folder::read_folder(dir, pictures.size, pictures.channels)?;
             let notes = read.notes();
-            let side = format!("{image_size}×{image_size} grey pictures");
+            let colour = if pictures.channels == 1 {
+                "grey"
+            } else {
+                "RGB"
+            };
+            let size = pictures.size;
+            let side = format!("{size}×{size} {colour} pictures");
             let notes = if notes.is_empty() {
                 format!(" ({side})")
             } else {
@@ -453,7 +487,7 @@ impl TestSource {
                 origin,
                 part,
                 given: true,
-                image_size: train.image_size,
+                pictures: train.pictures,
             }));
         }
         Ok(match &train.dir {
@@ -463,7 +497,7 @@ impl TestSource {
                     origin: train.origin.clone(),
                     part: Part::Idx(Split::Test),
                     given: false,
-                    image_size: train.image_size,
+                    pictures: train.pictures,
                 })
             }
             _ => TestSource::HoldOut,
@@ -479,13 +513,13 @@ struct SeparateTest {
     part: Part,
     /// Named by `test_spec`, rather than the `t10k` split of the training folder.
     given: bool,
-    image_size: usize,
+    pictures: Pictures,
 }
 
 impl SeparateTest {
     /// Reads the evaluation set, with the part of a run's description saying what it is.
     fn read(&self) -> Result<(Dataset, String), DataError> {
-        let (mut test, notes) = read_part(&self.dir, self.part, self.image_size)?;
+        let (mut test, notes) = read_part(&self.dir, self.part, self.pictures)?;
         test.name = format!("{} ({})", self.origin, self.part.name());
         let count = thousands(test.count);
         let part = if self.given {

@@ -73,6 +73,13 @@ pub enum DataError {
         test_cols: usize,
     },
 
+    #[error("training images have {train} channels but evaluation images ({test}) have {found}")]
+    ChannelMismatch {
+        test: String,
+        train: usize,
+        found: usize,
+    },
+
     #[error("{name}: {count} examples, but at least {needed} are needed")]
     TooFewExamples {
         name: String,

@@ -1,6 +1,6 @@
 //! Folders of pictures as datasets: PNG and JPEG files (searched recursively, in path order),
-//! decoded with the `image` crate, converted to grey, center-cropped to a square and resized to
-//! `size × size`, and kept as bytes like an IDX dataset. A folder whose pictures all sit in
+//! decoded with the `image` crate, converted to grey or RGB, center-cropped to a square and
+//! resized to `size × size`, and kept as bytes like an IDX dataset (RGB channels-last). A folder whose pictures all sit in
 //! subfolders is labelled by them, as torchvision's `ImageFolder` does (classes in name order).
 //! Files that do not decode are listed and skipped, never fatal.
 //!
@@ -66,21 +66,33 @@ pub fn has_pictures(dir: &Path) -> bool {
     pictures(dir, &mut files).is_ok() && !files.is_empty()
 }
 
-/// Reads the pictures under `dir` as `size × size` grey images, from the cache if they were
-/// read before and have not changed.
-pub fn read_folder(dir: &Path, size: usize) -> Result<Folder, DataError> {
-    if size == 0 {
-        return Err(DataError::Pictures {
+/// Reads the pictures under `dir` as `size × size` images of `channels` (1: grey, 3: RGB),
+/// from the cache if they were read before and have not changed.
+pub fn read_folder(dir: &Path, size: usize, channels: usize) -> Result<Folder, DataError> {
+    let refuse = |message: &str| {
+        Err(DataError::Pictures {
             dir: dir.to_path_buf(),
-            message: "--image-size must be at least 1".into(),
-        });
+            message: message.into(),
+        })
+    };
+    if size == 0 {
+        return refuse("--image-size must be at least 1");
+    }
+    if channels != 1 && channels != 3 {
+        return refuse("--channels must be 1 (grey) or 3 (RGB)");
     }
     let mut files = Vec::new();
     pictures(dir, &mut files).map_err(|e| DataError::io(dir, e))?;
     files.sort();
-    let cache = fetch::cache_folder("images").join(cache_key(dir, size, &files));
-    if let Ok(mut dataset) = Dataset::from_dir(&cache, Split::Train) {
+    let cache = fetch::cache_folder("images").join(cache_key(dir, size, channels, &files));
+    // Cached as IDX files of `size × size·channels` (IDX images have one value per pixel).
+    let cached = Dataset::from_dir(&cache, Split::Train)
+        .ok()
+        .filter(|d| d.rows == size && d.cols == size * channels);
+    if let Some(mut dataset) = cached {
         dataset.name = dir.display().to_string();
+        dataset.cols = size;
+        dataset.channels = channels;
         let skipped = std::fs::read_to_string(cache.join(SKIPPED_FILE))
             .unwrap_or_default()
             .lines()
@@ -95,16 +107,21 @@ pub fn read_folder(dir: &Path, size: usize) -> Result<Folder, DataError> {
             cached: true,
         });
     }
-    let folder = decode(dir, size, &files)?;
+    let folder = decode(dir, size, channels, &files)?;
     // A cache that cannot be written only costs the next run the decoding again.
     let _ = write_cache(&cache, &folder);
     Ok(folder)
 }
 
 /// Decodes every picture.
-fn decode(dir: &Path, size: usize, files: &[PathBuf]) -> Result<Folder, DataError> {
+fn decode(
+    dir: &Path,
+    size: usize,
+    channels: usize,
+    files: &[PathBuf],
+) -> Result<Folder, DataError> {
     let classes = classes(dir, files);
-    let mut images = Vec::with_capacity(files.len() * size * size);
+    let mut images = Vec::with_capacity(files.len() * size * size * channels);
     let mut labels = Vec::new();
     let mut skipped = Vec::new();
     for file in files {
@@ -113,28 +130,22 @@ fn decode(dir: &Path, size: usize, files: &[PathBuf]) -> Result<Folder, DataErro
             .and_then(|r| r.with_guessed_format().map_err(|e| e.to_string()))
             .and_then(|r| r.decode().map_err(|e| e.to_string()));
         let picture = match decoded {
-            Ok(picture) => picture.into_luma8(),
+            Ok(picture) => picture,
             Err(why) => {
                 skipped.push((file.clone(), why));
                 continue;
             }
         };
-        let (w, h) = picture.dimensions();
-        let side = w.min(h);
-        let square = imageops::crop_imm(&picture, (w - side) / 2, (h - side) / 2, side, side);
-        let square = square.to_image();
-        let side = size as u32;
-        let image = if square.dimensions() == (side, side) {
-            square
+        if channels == 1 {
+            images.extend(square(&picture.into_luma8(), size).into_raw());
         } else {
-            imageops::resize(&square, side, side, FilterType::Triangle)
-        };
-        images.extend_from_slice(image.as_raw());
+            images.extend(square(&picture.into_rgb8(), size).into_raw());
+        }
         if let Some(classes) = &classes {
             labels.push(class_of(dir, file, classes));
         }
     }
-    let count = images.len() / (size * size);
+    let count = images.len() / (size * size * channels);
     Ok(Folder {
         dataset: Dataset {
             images,
@@ -142,12 +153,29 @@ fn decode(dir: &Path, size: usize, files: &[PathBuf]) -> Result<Folder, DataErro
             count,
             rows: size,
             cols: size,
+            channels,
             name: dir.display().to_string(),
         },
         skipped,
         classes: classes.unwrap_or_default(),
         cached: false,
     })
+}
+
+/// `picture` center-cropped to a square and resized to `size × size`.
+fn square<P: ::image::Pixel<Subpixel = u8> + 'static>(
+    picture: &::image::ImageBuffer<P, Vec<u8>>,
+    size: usize,
+) -> ::image::ImageBuffer<P, Vec<u8>> {
+    let (w, h) = picture.dimensions();
+    let side = w.min(h);
+    let square = imageops::crop_imm(picture, (w - side) / 2, (h - side) / 2, side, side).to_image();
+    let size = size as u32;
+    if square.dimensions() == (size, size) {
+        square
+    } else {
+        imageops::resize(&square, size, size, FilterType::Triangle)
+    }
 }
 
 /// The classes of a folder whose pictures all lie in subfolders: the subfolders' names, in
@@ -198,11 +226,11 @@ fn pictures(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The cache key of `files` under `dir` read at `size`: an MD5 of everything that changes
+/// The cache key of `files` under `dir` read at `size` with `channels`: an MD5 of everything that changes
 /// what decoding would give.
-fn cache_key(dir: &Path, size: usize, files: &[PathBuf]) -> String {
+fn cache_key(dir: &Path, size: usize, channels: usize, files: &[PathBuf]) -> String {
     let mut key = format!(
-        "{}\n{size}\n",
+        "{}\n{size}\n{channels}\n",
         std::fs::canonicalize(dir)
             .unwrap_or_else(|_| dir.to_path_buf())
             .display()
@@ -240,6 +268,7 @@ fn write_cache(cache: &Path, folder: &Folder) -> std::io::Result<()> {
         crate::fsutil::write_atomically(&cache.join("train-labels-idx1-ubyte"), &labels)?;
     }
     // The images last: their presence is what makes the cache count as written.
-    let images = [u32s(&[0x803, d.count, d.rows, d.cols]), d.images.clone()].concat();
+    let header = [0x803, d.count, d.rows, d.cols * d.channels];
+    let images = [u32s(&header), d.images.clone()].concat();
     crate::fsutil::write_atomically(&cache.join("train-images-idx3-ubyte"), &images)
 }

@@ -7,8 +7,8 @@ pub mod folder;
 pub mod idx;
 
 pub use dataset::{
-    BUNDLED_HOLDOUT, DEFAULT_IMAGE_SIZE, Dataset, Split, TrainTest, resolve, resolve_sized,
-    resolve_test,
+    BUNDLED_HOLDOUT, DEFAULT_IMAGE_SIZE, Dataset, Pictures, Split, TrainTest, resolve,
+    resolve_sized, resolve_test,
 };
 pub use error::DataError;
 pub use fetch::{FetchEvent, FetchReport, cache_folder, fetch, fetch_files};

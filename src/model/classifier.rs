@@ -41,6 +41,15 @@ impl ClassifierConfig {
         self.height * self.width
     }
 
+    /// The shape of one image: the classifier takes grey images.
+    pub fn image(&self) -> ImageShape {
+        ImageShape {
+            height: self.height,
+            width: self.width,
+            channels: 1,
+        }
+    }
+
     /// Values per feature vector: the last hidden layer's width.
     pub fn features(&self) -> usize {
         self.hidden.last().copied().unwrap_or(self.pixels())

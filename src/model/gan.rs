@@ -10,8 +10,8 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::pyramid::{self, Pyramid};
-use super::{ConfigError, Generative, Step, check_sizes, count_parameters};
+use super::pyramid::Pyramid;
+use super::{ConfigError, Generative, Step, check_channels, check_sizes, count_parameters};
 use crate::backend::{Activation, Backend, BatchNormHyper, Result, Tensor};
 use crate::nn::{ImageShape, Init, LayerSpec, LoadError, Network, ParamLayout, ParamStore, State};
 use crate::optim::Adam;
@@ -21,6 +21,9 @@ use crate::optim::Adam;
 pub struct GanConfig {
     pub height: usize,
     pub width: usize,
+    /// Values per pixel: 1 (grey) or 3 (RGB, channels last).
+    #[serde(default = "super::one_channel")]
+    pub channels: usize,
     /// Size of the generator's input noise.
     pub latent: usize,
     pub g_hidden: Vec<usize>,
@@ -97,6 +100,7 @@ impl GanConfig {
             slope: 0.2,
             real_label: 1.0,
             arch: GanArch::Mlp,
+            channels: 1,
         }
     }
 
@@ -115,13 +119,22 @@ impl GanConfig {
 
     /// Pixels per image.
     pub fn pixels(&self) -> usize {
-        self.height * self.width
+        self.height * self.width * self.channels
+    }
+
+    /// The shape of one image.
+    pub fn image(&self) -> ImageShape {
+        ImageShape {
+            height: self.height,
+            width: self.width,
+            channels: self.channels,
+        }
     }
 
     /// The layers of both networks.
     pub fn networks(&self) -> std::result::Result<Networks, ConfigError> {
         let leaky = Activation::LeakyRelu(self.slope);
-        let image = pyramid::grey(self.height, self.width);
+        let image = self.image();
         match self.arch {
             GanArch::Mlp => {
                 let mut g: Vec<LayerSpec> = self
@@ -162,7 +175,14 @@ impl GanConfig {
                 let (relu, tanh) = (Activation::Relu, Activation::Tanh);
                 Ok(Networks {
                     g_input: ImageShape::flat(self.latent),
-                    g: pyramid.up(g_features, 1, relu, tanh, self.batch_norm, false),
+                    g: pyramid.up(
+                        g_features,
+                        self.channels,
+                        relu,
+                        tanh,
+                        self.batch_norm,
+                        false,
+                    ),
                     d_input: image,
                     d: pyramid.down(d_features, 1, leaky, self.batch_norm, false),
                     init: Init::Dcgan,
@@ -179,6 +199,7 @@ impl GanConfig {
     /// Checks the configuration and returns both networks' weights and biases (batch norm's
     /// few aside).
     pub fn parameters(&self) -> std::result::Result<usize, ConfigError> {
+        check_channels("GAN", self.channels)?;
         let parameters = match self.arch {
             GanArch::Mlp => {
                 let mut layers = vec![self.latent];

@@ -77,6 +77,21 @@ pub fn iw_stream(chunk: u64) -> u32 {
     eval_stream(IW_FIRST_EVAL_BATCH + chunk % IW_FIRST_EVAL_BATCH)
 }
 
+/// Serde's default channel count of configurations saved before colour: grey.
+fn one_channel() -> usize {
+    1
+}
+
+/// Refuses channel counts other than grey's 1 and RGB's 3.
+fn check_channels(model: &str, channels: usize) -> Result<(), ConfigError> {
+    if channels == 1 || channels == 3 {
+        return Ok(());
+    }
+    Err(ConfigError(format!(
+        "{model} images must have 1 (grey) or 3 (RGB) channels, not {channels}"
+    )))
+}
+
 /// A model shape that cannot be built.
 #[derive(Debug, Error)]
 #[error("invalid model: {0}")]

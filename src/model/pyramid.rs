@@ -10,7 +10,9 @@
 
 use super::ConfigError;
 use crate::backend::{Activation, BatchNormHyper};
-use crate::nn::{ImageShape, LayerKind, LayerSpec};
+#[cfg(test)]
+use crate::nn::ImageShape;
+use crate::nn::{LayerKind, LayerSpec};
 
 /// Smallest and largest base side.
 const BASE: std::ops::RangeInclusive<usize> = 4..=16;
@@ -147,15 +149,6 @@ impl Pyramid {
             bias,
         });
         specs
-    }
-}
-
-/// The image shape of `height × width` grey images.
-pub fn grey(height: usize, width: usize) -> ImageShape {
-    ImageShape {
-        height,
-        width,
-        channels: 1,
     }
 }
 

@@ -5,8 +5,8 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::pyramid::{self, Pyramid};
-use super::{ConfigError, Generative, Step, check_sizes, count_parameters};
+use super::pyramid::Pyramid;
+use super::{ConfigError, Generative, Step, check_channels, check_sizes, count_parameters};
 use crate::backend::{Activation, Backend, Result, Tensor};
 use crate::nn::{ImageShape, Init, LayerSpec, LoadError, Network, ParamLayout, ParamStore, State};
 use crate::optim::Adam;
@@ -14,9 +14,12 @@ use crate::optim::Adam;
 /// The VAE's shape.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VaeConfig {
-    /// Image height and width (the input has `height · width` pixels).
+    /// Image height and width (the input has `height · width · channels` values).
     pub height: usize,
     pub width: usize,
+    /// Values per pixel: 1 (grey) or 3 (RGB, channels last).
+    #[serde(default = "super::one_channel")]
+    pub channels: usize,
     /// Hidden layer widths of the encoder; the decoder mirrors them.
     pub hidden: Vec<usize>,
     /// Latent dimension L.
@@ -62,6 +65,7 @@ impl VaeConfig {
             latent: 20,
             binarize: false,
             arch: VaeArch::Mlp,
+            channels: 1,
         }
     }
 
@@ -86,12 +90,12 @@ impl VaeConfig {
                 let (relu, id) = (Activation::Relu, Activation::Identity);
                 Ok([
                     (
-                        pyramid::grey(self.height, self.width),
+                        self.image(),
                         pyramid.down(features, 2 * l, relu, None, true),
                     ),
                     (
                         ImageShape::flat(l),
-                        pyramid.up(features, 1, relu, id, None, true),
+                        pyramid.up(features, self.channels, relu, id, None, true),
                     ),
                 ])
             }
@@ -100,7 +104,16 @@ impl VaeConfig {
 
     /// Pixels per image.
     pub fn pixels(&self) -> usize {
-        self.height * self.width
+        self.height * self.width * self.channels
+    }
+
+    /// The shape of one image.
+    pub fn image(&self) -> ImageShape {
+        ImageShape {
+            height: self.height,
+            width: self.width,
+            channels: self.channels,
+        }
     }
 
     /// Refuses shapes no model can have (also those read from a checkpoint).
@@ -113,6 +126,7 @@ impl VaeConfig {
         if self.latent == 0 {
             return Err(ConfigError("the latent size must be at least 1".into()));
         }
+        check_channels("VAE", self.channels)?;
         match self.arch {
             VaeArch::Mlp => {
                 let mut layers = vec![self.pixels()];

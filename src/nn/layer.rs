@@ -45,6 +45,16 @@ impl ImageShape {
     pub fn pixels(&self) -> usize {
         self.height * self.width
     }
+
+    /// `28×28` for grey images, `32×32 RGB` for colour, `H×W×C` otherwise.
+    pub fn describe(&self) -> String {
+        let (h, w) = (self.height, self.width);
+        match self.channels {
+            1 => format!("{h}×{w}"),
+            3 => format!("{h}×{w} RGB"),
+            c => format!("{h}×{w}×{c}"),
+        }
+    }
 }
 
 /// A layer's map, as declared.

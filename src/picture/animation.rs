@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use ::image::codecs::gif::{GifEncoder, Repeat};
-use ::image::{Delay, DynamicImage, Frame, GrayImage};
+use ::image::{Delay, DynamicImage, Frame, GenericImageView};
 
 use super::PictureError;
 use super::atomic::write_atomically;
@@ -12,10 +12,10 @@ use super::atomic::write_atomically;
 /// (GIF stores hundredths of a second, so the delay is truncated to a multiple of 10 ms, and
 /// many viewers show delays under 20 ms as 100 ms). Written via a temporary file and a rename.
 ///
-/// All frames must have the size of the first; gray levels are kept exactly (a GIF palette
-/// holds all 256).
+/// All frames must have the size of the first; grey levels are kept exactly (a GIF palette
+/// holds all 256); colour frames are quantized to the GIF's 256-colour palette.
 pub fn save_gif(
-    frames: &[GrayImage],
+    frames: &[DynamicImage],
     delay_ms: u32,
     path: impl AsRef<Path>,
 ) -> Result<(), PictureError> {
@@ -39,10 +39,11 @@ pub fn save_gif(
     write_atomically(path, |writer| {
         let mut encoder = GifEncoder::new(writer);
         encoder.set_repeat(Repeat::Infinite)?;
-        encoder.try_encode_frames(frames.iter().map(|gray| {
-            let rgba = DynamicImage::ImageLuma8(gray.clone()).into_rgba8();
-            Ok(Frame::from_parts(rgba, 0, 0, delay))
-        }))
+        encoder.try_encode_frames(
+            frames
+                .iter()
+                .map(|frame| Ok(Frame::from_parts(frame.to_rgba8(), 0, 0, delay))),
+        )
     })
 }
 
@@ -52,14 +53,14 @@ mod tests {
     use std::io::BufReader;
 
     use ::image::codecs::gif::GifDecoder;
-    use ::image::{AnimationDecoder, Luma};
+    use ::image::{AnimationDecoder, GrayImage, Luma};
 
     use super::*;
     use crate::fsutil::{file_names, scratch_dir};
 
-    fn frames(count: u8) -> Vec<GrayImage> {
+    fn frames(count: u8) -> Vec<DynamicImage> {
         (0..count)
-            .map(|k| GrayImage::from_fn(10, 6, |x, y| Luma([k * 40 + (x * 10 + y) as u8])))
+            .map(|k| GrayImage::from_fn(10, 6, |x, y| Luma([k * 40 + (x * 10 + y) as u8])).into())
             .collect()
     }
 
@@ -84,7 +85,7 @@ mod tests {
         for (frame, gray) in decoded.iter().zip(&written) {
             assert_eq!(frame.delay().numer_denom_ms(), (200, 1));
             let back = DynamicImage::ImageRgba8(frame.buffer().clone()).into_luma8();
-            assert_eq!(&back, gray, "gray levels survive the palette");
+            assert_eq!(back, gray.to_luma8(), "gray levels survive the palette");
         }
         assert_eq!(file_names(&dir), ["progress.gif"], "no temporary file left");
         fs::remove_dir_all(dir).expect("clean up");
@@ -99,7 +100,7 @@ mod tests {
         assert!(error.to_string().contains("bad.gif"), "{error}");
 
         let mut mixed = frames(3);
-        mixed[2] = GrayImage::new(3, 3);
+        mixed[2] = GrayImage::new(3, 3).into();
         let error = save_gif(&mixed, 100, &path).expect_err("mixed sizes");
         assert!(
             matches!(error, PictureError::FrameSize { index: 2, .. }),

@@ -3,15 +3,16 @@
 
 use std::path::Path;
 
-use ::image::GrayImage;
+use ::image::{DynamicImage, GrayImage, RgbImage};
 
-use super::{PictureError, save_png};
+use super::{PictureError, save_dynamic};
 
 /// Pixels of padding around and between cells (torchvision's default).
 const PADDING: usize = 2;
 
-/// Lays out `count` row-major `height`×`width` images with values in [0, 1] into one grid,
-/// `per_row` cells per row, 2 px of black padding around and between cells.
+/// Lays out `count` row-major `height`×`width` images of `channels` values per pixel (1: grey,
+/// 3: RGB, channels last) with values in [0, 1] into one grid, `per_row` cells per row, 2 px of
+/// black padding around and between cells.
 ///
 /// As torchvision: the grid has `min(per_row, count)` columns and `ceil(count / per_row)` rows;
 /// a single image is returned alone, without padding; values become bytes by
@@ -20,55 +21,58 @@ const PADDING: usize = 2;
 ///
 /// # Panics
 ///
-/// If `images.len() != count·height·width`, if `per_row` is 0, or if the grid would be more
-/// than `u32::MAX` pixels on a side: all are bugs of the caller, not bad input.
+/// If `images.len() != count·height·width·channels`, if `per_row` is 0, if `channels` is
+/// neither 1 nor 3, or if the grid would be more than `u32::MAX` pixels on a side: all are bugs
+/// of the caller, not bad input.
 pub fn grid(
     images: &[f32],
     count: usize,
-    height: usize,
-    width: usize,
+    (height, width, channels): (usize, usize, usize),
     per_row: usize,
-) -> GrayImage {
-    let cell = height * width;
+) -> DynamicImage {
+    let cell = height * width * channels;
     assert_eq!(
         images.len(),
         count * cell,
-        "grid: {count} images of {height}x{width} need {} values",
+        "grid: {count} images of {height}x{width}x{channels} need {} values",
         count * cell
     );
     assert!(per_row > 0, "grid: per_row must be at least 1");
     if count == 1 {
-        return gray_image(width, height, images.iter().map(|&v| to_byte(v)).collect());
+        let pixels = images.iter().map(|&v| to_byte(v)).collect();
+        return image(width, height, channels, pixels);
     }
     let columns = per_row.min(count);
     let rows = count.div_ceil(per_row);
     let grid_width = columns * (width + PADDING) + PADDING;
     let grid_height = rows * (height + PADDING) + PADDING;
-    let mut pixels = vec![to_byte(0.0); grid_width * grid_height];
+    let mut pixels = vec![to_byte(0.0); grid_width * grid_height * channels];
+    let line = (width * channels).max(1);
     for k in 0..count {
         let image = &images[k * cell..(k + 1) * cell];
         let top = (k / per_row) * (height + PADDING) + PADDING;
         let left = (k % per_row) * (width + PADDING) + PADDING;
-        for (y, row) in image.chunks_exact(width.max(1)).enumerate() {
-            let start = (top + y) * grid_width + left;
+        for (y, row) in image.chunks_exact(line).enumerate() {
+            let start = ((top + y) * grid_width + left) * channels;
             for (out, &v) in pixels[start..start + row.len()].iter_mut().zip(row) {
                 *out = to_byte(v);
             }
         }
     }
-    gray_image(grid_width, grid_height, pixels)
+    image(grid_width, grid_height, channels, pixels)
 }
 
-/// Saves the [`grid`] of `count` `h`×`w` images in [0, 1], `per_row` to a row, as a gray PNG
-/// (what torchvision's `save_image` writes for one-channel images).
+/// Saves the [`grid`] of `count` `h`×`w` images of `c` channels in [0, 1], `per_row` to a
+/// row, as a grey or RGB PNG (what torchvision's `save_image` writes for one and three
+/// channels).
 pub fn save_grid(
     images: &[f32],
     count: usize,
-    (h, w): (usize, usize),
+    shape: (usize, usize, usize),
     per_row: usize,
     path: &Path,
 ) -> Result<(), PictureError> {
-    save_png(&grid(images, count, h, w, per_row), path)
+    save_dynamic(&grid(images, count, shape, per_row), path)
 }
 
 /// torchvision's `mul(255).add_(0.5).clamp_(0, 255)` then a cast to u8 (which truncates);
@@ -77,10 +81,15 @@ fn to_byte(v: f32) -> u8 {
     (v * 255.0 + 0.5).clamp(0.0, 255.0) as u8
 }
 
-fn gray_image(width: usize, height: usize, pixels: Vec<u8>) -> GrayImage {
+fn image(width: usize, height: usize, channels: usize, pixels: Vec<u8>) -> DynamicImage {
     let side = |n: usize| u32::try_from(n).expect("grid: image too large");
-    GrayImage::from_raw(side(width), side(height), pixels)
-        .expect("grid: pixel count matches the dimensions")
+    let (w, h) = (side(width), side(height));
+    let fits = "grid: pixel count matches the dimensions";
+    match channels {
+        1 => DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, pixels).expect(fits)),
+        3 => DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, pixels).expect(fits)),
+        c => panic!("grid: {c} channels (1 or 3)"),
+    }
 }
 
 #[cfg(test)]
@@ -120,7 +129,8 @@ mod tests {
             (0, 8, 2, 2),
         ];
         for (count, per_row, width, height) in cases {
-            let img = grid(&vec![0.5; count * 28 * 28], count, 28, 28, per_row);
+            let img = grid(&vec![0.5; count * 28 * 28], count, (28, 28, 1), per_row);
+            use ::image::GenericImageView;
             assert_eq!(
                 img.dimensions(),
                 (width, height),
@@ -135,10 +145,10 @@ mod tests {
         let img = grid(
             &marked_images(count, height, width),
             count,
-            height,
-            width,
+            (height, width, 1),
             per_row,
-        );
+        )
+        .into_luma8();
         assert_eq!(img.dimensions(), (4 * 7 + 2, 3 * 6 + 2));
         for k in 0..count {
             let left = (k % per_row) * (width + 2) + 2;
@@ -184,8 +194,25 @@ mod tests {
             f32::NEG_INFINITY,
         ];
         let expected = [0, 255, 128, 26, 1, 1, 0, 0, 255, 0, 255, 0];
-        let img = grid(&values, 1, 1, values.len(), 8);
+        let img = grid(&values, 1, (1, values.len(), 1), 8).into_luma8();
         assert_eq!(img.as_raw().as_slice(), &expected);
+    }
+
+    #[test]
+    fn colour_images_keep_their_channels_in_place() {
+        // Two 1×2 RGB images: red then green, and blue then white.
+        let images = [
+            1.0, 0.0, 0.0, 0.0, 1.0, 0.0, //
+            0.0, 0.0, 1.0, 1.0, 1.0, 1.0,
+        ];
+        let img = grid(&images, 2, (1, 2, 3), 2).into_rgb8();
+        assert_eq!(img.dimensions(), (2 * 4 + 2, 3 + 2));
+        let px = |x: u32, y: u32| img.get_pixel(x, y).0;
+        assert_eq!(px(2, 2), [255, 0, 0]);
+        assert_eq!(px(3, 2), [0, 255, 0]);
+        assert_eq!(px(6, 2), [0, 0, 255]);
+        assert_eq!(px(7, 2), [255, 255, 255]);
+        assert_eq!(px(0, 0), [0, 0, 0]);
     }
 
     #[test]
@@ -193,12 +220,15 @@ mod tests {
         let dir = scratch_dir("grid-save");
         let path = dir.join("sample_1.png");
         let images = marked_images(3, 4, 5);
-        save_grid(&images, 3, (4, 5), 2, &path).expect("save");
+        save_grid(&images, 3, (4, 5, 1), 2, &path).expect("save");
         let back = ImageReader::open(&path)
             .expect("open")
             .decode()
             .expect("decode");
-        assert_eq!(back.into_luma8(), grid(&images, 3, 4, 5, 2));
+        assert_eq!(
+            back.into_luma8(),
+            grid(&images, 3, (4, 5, 1), 2).into_luma8()
+        );
         assert_eq!(file_names(&dir), ["sample_1.png"]);
         std::fs::remove_dir_all(dir).expect("clean up");
     }

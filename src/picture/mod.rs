@@ -12,4 +12,4 @@ pub use animation::save_gif;
 pub use chart::save_chart;
 pub use error::PictureError;
 pub use grid::{grid, save_grid};
-pub use png::save_png;
+pub use png::{save_dynamic, save_png};

@@ -1,4 +1,4 @@
-//! PNG output for grids (gray) and charts (RGB), written atomically.
+//! PNG output for grids (grey or RGB) and charts (RGB), written atomically.
 
 use std::path::Path;
 
@@ -20,6 +20,18 @@ where
     write_atomically(path.as_ref(), |writer| {
         PngEncoder::new(writer).write_image(img.as_raw(), img.width(), img.height(), P::COLOR_TYPE)
     })
+}
+
+/// Saves a grey or RGB [`DynamicImage`](::image::DynamicImage) (a grid) as a PNG of its own
+/// colour type, via a temporary file and a rename.
+pub fn save_dynamic(
+    img: &::image::DynamicImage,
+    path: impl AsRef<Path>,
+) -> Result<(), PictureError> {
+    match img {
+        ::image::DynamicImage::ImageLuma8(grey) => save_png(grey, path),
+        other => save_png(&other.to_rgb8(), path),
+    }
 }
 
 #[cfg(test)]

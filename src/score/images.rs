@@ -49,7 +49,7 @@ fn read_folder(dir: &Path, (height, width): (usize, usize)) -> Result<ReadImages
             "pictures are read as squares; the classifier takes {height}×{width}"
         )));
     }
-    let read = crate::data::folder::read_folder(dir, height)
+    let read = crate::data::folder::read_folder(dir, height, 1)
         .map_err(|e| ScoreError::Images(e.to_string()))?;
     let d = &read.dataset;
     Ok(ReadImages {

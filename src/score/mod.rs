@@ -103,7 +103,11 @@ impl Scorer {
             ),
         };
         let (mut classifier, _) = crate::train::classifier_of(backend, &file, BATCH)?;
-        check_shape(&classifier, (real.rows, real.cols), &real.name)?;
+        check_shape(
+            &classifier,
+            (real.rows, real.cols, real.channels),
+            &real.name,
+        )?;
         let images: Vec<f32> = real.images.iter().map(|&b| f32::from(b) / 255.0).collect();
         let seen = see(backend, &mut classifier, &images, &real.name)?;
         let real_accuracy = (real.labels.len() == real.count).then(|| {
@@ -131,7 +135,7 @@ impl Scorer {
     }
 
     /// Fails unless the classifier takes images of `shape` (`what` has them).
-    pub fn takes(&self, shape: (usize, usize), what: &str) -> Result<(), ScoreError> {
+    pub fn takes(&self, shape: (usize, usize, usize), what: &str) -> Result<(), ScoreError> {
         check_shape(&self.classifier, shape, what)
     }
 
@@ -153,7 +157,7 @@ impl Scorer {
         model: &mut dyn Generative,
         n: usize,
         seed: u32,
-        shape: (usize, usize),
+        shape: (usize, usize, usize),
     ) -> Result<Scores, ScoreError> {
         check_shape(&self.classifier, shape, "the model")?;
         let images = sample(backend, model, n, seed)?;
@@ -207,12 +211,17 @@ fn scores_of(classifier: &Classifier, seen: &Seen, real: &FeatureStats) -> Score
     }
 }
 
-/// Fails unless the classifier takes images of `(h, w)`.
+/// Fails unless the classifier takes images of `(h, w)` with `c` channels (it takes grey ones).
 fn check_shape(
     classifier: &Classifier,
-    (h, w): (usize, usize),
+    (h, w, c): (usize, usize, usize),
     what: &str,
 ) -> Result<(), ScoreError> {
+    if c != 1 {
+        return Err(ScoreError::Images(format!(
+            "the scoring classifier takes grey images; {what} has {c} channels"
+        )));
+    }
     let (classifier_h, classifier_w) = (classifier.config.height, classifier.config.width);
     if (h, w) == (classifier_h, classifier_w) {
         return Ok(());

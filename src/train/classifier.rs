@@ -44,7 +44,7 @@ impl ClassifierTrainee {
         let config = &settings.config;
         config.validate()?;
         for set in [&data.train, &data.test] {
-            require_image_shape((config.height, config.width), set)?;
+            require_image_shape(config.image(), set)?;
             require_labels(set, config.classes)?;
         }
         let batch = settings.run.batch_size;
@@ -186,7 +186,7 @@ impl Trainee for ClassifierTrainee {
         save_grid(
             &shown,
             shown.len() / p,
-            (config.height, config.width),
+            (config.height, config.width, 1),
             8,
             &path,
         )?;

@@ -27,7 +27,7 @@ pub type GanSettings = Settings<GanConfig>;
 pub struct GanTrainee {
     gan: Gan,
     batch: usize,
-    frames: Vec<::image::GrayImage>,
+    frames: Vec<::image::DynamicImage>,
 }
 
 impl GanTrainee {
@@ -39,7 +39,7 @@ impl GanTrainee {
     ) -> Result<Self, TrainError> {
         let config = &settings.config;
         config.validate()?;
-        require_image_shape((config.height, config.width), &data.train)?;
+        require_image_shape(config.image(), &data.train)?;
         let batch = settings.run.batch_size;
         if config.batch_norm.is_some() && batch < 2 {
             return Err(TrainError::Setting(
@@ -77,7 +77,6 @@ impl Trainee for GanTrainee {
     fn resumed(&mut self, out: &Path, epochs_done: usize) -> Result<(), TrainError> {
         self.frames = (1..=epochs_done)
             .filter_map(|epoch| ::image::open(out.join(format!("sample_{epoch}.png"))).ok())
-            .map(|image| image.to_luma8())
             .collect();
         Ok(())
     }
@@ -148,10 +147,11 @@ impl Trainee for GanTrainee {
         out: &Path,
         epoch: usize,
     ) -> Result<(), TrainError> {
-        let (h, w) = (self.gan.config.height, self.gan.config.width);
+        let c = &self.gan.config;
+        let shape = (c.height, c.width, c.channels);
         let images = sample(backend, &mut self.gan, SAMPLES, PICTURE_SEED)?;
-        let grid = picture::grid(&images, SAMPLES, h, w, 8);
-        picture::save_png(&grid, out.join(format!("sample_{epoch}.png")))?;
+        let grid = picture::grid(&images, SAMPLES, shape, 8);
+        picture::save_dynamic(&grid, out.join(format!("sample_{epoch}.png")))?;
         self.frames.push(grid);
         picture::save_gif(&self.frames, GIF_FRAME_MS, out.join("progress.gif"))?;
         Ok(())

@@ -53,13 +53,11 @@ pub enum TrainError {
     Config(#[from] crate::model::ConfigError),
     #[error("cannot score the samples")]
     Score(#[source] Box<crate::score::ScoreError>),
-    #[error("the model takes {model_h}×{model_w} images but {data} has {data_h}×{data_w}")]
+    #[error("the model takes {model} images but {data} has {found}")]
     ImageShape {
-        model_h: usize,
-        model_w: usize,
+        model: String,
         data: String,
-        data_h: usize,
-        data_w: usize,
+        found: String,
     },
     #[error("invalid setting: {0}")]
     Setting(String),
@@ -84,18 +82,21 @@ pub enum TrainError {
 
 /// Fails unless `data` holds images of the model's `height × width`.
 pub fn require_image_shape(
-    (height, width): (usize, usize),
+    image: crate::nn::ImageShape,
     data: &crate::data::Dataset,
 ) -> Result<(), TrainError> {
-    if (data.rows, data.cols) == (height, width) {
+    let found = crate::nn::ImageShape {
+        height: data.rows,
+        width: data.cols,
+        channels: data.channels,
+    };
+    if found == image {
         return Ok(());
     }
     Err(TrainError::ImageShape {
-        model_h: height,
-        model_w: width,
+        model: image.describe(),
         data: data.name.clone(),
-        data_h: data.rows,
-        data_w: data.cols,
+        found: found.describe(),
     })
 }
 
@@ -149,7 +150,7 @@ pub fn train(
             let classifier = scoring.classifier.as_deref();
             let scorer = crate::score::Scorer::new(backend, classifier, &data.test)
                 .and_then(|scorer| {
-                    let shape = (data.train.rows, data.train.cols);
+                    let shape = (data.train.rows, data.train.cols, data.train.channels);
                     scorer.takes(shape, &data.train.name).map(|()| scorer)
                 })
                 .map_err(|e| TrainError::Score(Box::new(e)))?;

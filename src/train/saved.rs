@@ -41,12 +41,12 @@ pub enum Loaded {
 }
 
 impl Loaded {
-    /// The `height × width` of the model's images.
-    pub fn image_shape(&self) -> (usize, usize) {
+    /// The shape of the model's images.
+    pub fn image_shape(&self) -> crate::nn::ImageShape {
         match self {
-            Loaded::Vae(vae, _) => (vae.config.height, vae.config.width),
-            Loaded::Gan(gan, _) => (gan.config.height, gan.config.width),
-            Loaded::Classifier(c, _) => (c.config.height, c.config.width),
+            Loaded::Vae(vae, _) => vae.config.image(),
+            Loaded::Gan(gan, _) => gan.config.image(),
+            Loaded::Classifier(c, _) => c.config.image(),
         }
     }
 }

@@ -114,7 +114,8 @@ impl Scoring {
     }
 }
 
-/// The data a run was asked for: `--data`, `--test-data`, `--limit`, `--image-size`.
+/// The data a run was asked for: `--data`, `--test-data`, `--limit`, `--image-size`,
+/// `--channels`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DataSpec {
     pub data: Option<String>,
@@ -123,12 +124,19 @@ pub struct DataSpec {
     /// The side picture folders are read at (`None`: [`crate::data::DEFAULT_IMAGE_SIZE`]).
     #[serde(default)]
     pub image_size: Option<usize>,
+    /// The channels picture folders are read with (`None`: 1, grey).
+    #[serde(default)]
+    pub channels: Option<usize>,
 }
 
 impl DataSpec {
-    /// The side picture folders are read at.
-    pub fn image_size(&self) -> usize {
-        self.image_size.unwrap_or(crate::data::DEFAULT_IMAGE_SIZE)
+    /// How picture folders are read.
+    pub fn pictures(&self) -> crate::data::Pictures {
+        let default = crate::data::Pictures::default();
+        crate::data::Pictures {
+            size: self.image_size.unwrap_or(default.size),
+            channels: self.channels.unwrap_or(default.channels),
+        }
     }
 }
 

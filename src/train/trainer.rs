@@ -334,7 +334,8 @@ fn score(
     samples: usize,
 ) -> Result<crate::score::Scores, TrainError> {
     // The model's images are the data's, which the classifier was checked to take.
-    let shape = scorer.image_shape();
+    let (h, w) = scorer.image_shape();
+    let shape = (h, w, 1);
     let model = trainee
         .generative()
         .ok_or_else(|| TrainError::Setting("only generative models are scored".into()))?;

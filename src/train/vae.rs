@@ -46,8 +46,8 @@ impl VaeTrainee {
     ) -> Result<Self, TrainError> {
         let config = &settings.config;
         config.validate()?;
-        require_image_shape((config.height, config.width), &data.train)?;
-        require_image_shape((config.height, config.width), &data.test)?;
+        require_image_shape(config.image(), &data.train)?;
+        require_image_shape(config.image(), &data.test)?;
         let batch = settings.run.batch_size;
         let vae = Vae::new(backend, config.clone(), batch, settings.run.seed)?;
         let shown = SHOWN.min(batch).min(data.test.count);
@@ -153,7 +153,7 @@ impl Trainee for VaeTrainee {
         epoch: usize,
     ) -> Result<(), TrainError> {
         let vae = &mut self.vae;
-        let shape = (vae.config.height, vae.config.width);
+        let shape = (vae.config.height, vae.config.width, vae.config.channels);
         let shown = self.shown.len() / vae.config.pixels();
         self.test
             .gather(backend, 0, PIXEL_SCALE, 0.0, &vae.input(shown))?;
