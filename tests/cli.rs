@@ -712,3 +712,48 @@ fn bench_json_is_one_object_with_every_field() {
         assert!(steps[0].get(field).is_some(), "no step {field} in {stdout}");
     }
 }
+
+/// CIFAR-10's batches (generated, in its format) train the colour models as they are: 32×32
+/// RGB, colour grids.
+#[test]
+fn cifar10_batches_train_colour_models() {
+    let dir = scratch("cifar");
+    let data = dir.join("cifar");
+    std::fs::create_dir_all(&data).unwrap();
+    let batch: Vec<u8> = (0..20u32)
+        .flat_map(|i| {
+            let mut record = vec![(i % 10) as u8];
+            record.extend((0..3072u32).map(|p| ((p * 7 + i * 13) % 256) as u8));
+            record
+        })
+        .collect();
+    for name in [
+        "data_batch_1",
+        "data_batch_2",
+        "data_batch_3",
+        "data_batch_4",
+        "data_batch_5",
+        "test_batch",
+    ] {
+        std::fs::write(data.join(format!("{name}.bin")), &batch).unwrap();
+    }
+    for (model, flags) in [
+        (
+            "gan",
+            &["--arch", "dcgan", "--g-features", "2", "--d-features", "2"][..],
+        ),
+        ("vae", &["--hidden", "8", "--latent", "2"][..]),
+    ] {
+        let out = dir.join(model);
+        let mut args = vec!["train", model, "--data", data.to_str().unwrap()];
+        args.extend(["--epochs", "1", "--batch-size", "10", "--backend", "cpu"]);
+        args.extend(flags);
+        args.extend(["--out", out.to_str().unwrap()]);
+        let output = succeeds(&args);
+        assert!(output.contains("CIFAR-10, 32×32 RGB"), "{output}");
+        let sample = image::open(out.join("sample_1.png")).expect("grid");
+        assert_eq!(sample.color(), image::ColorType::Rgb8);
+        assert_eq!(sample.width(), 8 * 34 + 2);
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -624,3 +624,115 @@ fn fetch_command_reports_failures_and_keeps_nothing() {
     assert!(stderr.contains("gengpu data fetch mnist"), "{stderr}");
     fs::remove_dir_all(&cache).unwrap();
 }
+
+/// A CIFAR-10 batch of `count` records: record i labelled i % 10, its red plane i, green
+/// i + 1 and blue i + 2 everywhere but pixel 0 of the red plane, which is 200.
+fn cifar_batch(count: usize) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for i in 0..count {
+        bytes.push((i % 10) as u8);
+        for plane in 0..3 {
+            let mut values = vec![(i + plane) as u8; 1024];
+            if plane == 0 {
+                values[0] = 200;
+            }
+            bytes.extend(values);
+        }
+    }
+    bytes
+}
+
+/// CIFAR-10's six batch files in `dir`, `count` records each.
+fn cifar_folder(dir: &Path, count: usize) {
+    fs::create_dir_all(dir).unwrap();
+    for i in 1..=5 {
+        fs::write(dir.join(format!("data_batch_{i}.bin")), cifar_batch(count)).unwrap();
+    }
+    fs::write(dir.join("test_batch.bin"), cifar_batch(count)).unwrap();
+}
+
+#[test]
+fn cifar10_batches_read_as_channels_last_colour_images() {
+    let dir = std::env::temp_dir().join(format!("gengpu-data-cifar-{}", std::process::id()));
+    cifar_folder(&dir, 4);
+    let run = data::resolve(dir.to_str(), None, None).unwrap();
+    assert_eq!(
+        (run.train.count, run.test.count),
+        (20, 4),
+        "{}",
+        run.description
+    );
+    assert!(run.description.contains("CIFAR-10"), "{}", run.description);
+    let train = &run.train;
+    assert_eq!((train.rows, train.cols, train.channels), (32, 32, 3));
+    assert_eq!(&train.labels[..5], &[0, 1, 2, 3, 0]);
+    // Image 1: pixel 0 is (200, 2, 3), pixel 1 is (1, 2, 3).
+    assert_eq!(&train.image(1)[..6], &[200, 2, 3, 1, 2, 3]);
+    // A truncated batch is refused with its name.
+    fs::write(dir.join("data_batch_3.bin"), &cifar_batch(2)[..3000]).unwrap();
+    let error = data::resolve(dir.to_str(), None, None).unwrap_err();
+    assert!(error.to_string().contains("data_batch_3.bin"), "{error}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn cifar10_fetch_downloads_verifies_and_unpacks_the_archive() {
+    // The archive as CIFAR's page serves it: the batches in `cifar-10-batches-bin/`, beside a
+    // file that is not unpacked.
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut add = |name: &str, bytes: &[u8]| {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, format!("cifar-10-batches-bin/{name}"), bytes)
+            .unwrap();
+    };
+    for i in 1..=5 {
+        add(&format!("data_batch_{i}.bin"), &cifar_batch(3));
+    }
+    add("test_batch.bin", &cifar_batch(2));
+    add("readme.html", b"<p>hello</p>");
+    let tar = tar.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar).unwrap();
+    let archive = gz.finish().unwrap();
+
+    let server = Server::start(&[("cifar-10-binary.tar.gz", &archive)]);
+    let dir = std::env::temp_dir().join(format!("gengpu-data-cifar-fetch-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    let md5 = md5_hex(&archive);
+    let report =
+        data::fetch_archive(&server.url, &dir, ("cifar-10-binary.tar.gz", &md5), |_| {}).unwrap();
+    assert_eq!(report.downloaded, ["cifar-10-binary.tar.gz"]);
+    let mut expected = vec![
+        "cifar-10-binary.tar.gz".to_string(),
+        "test_batch.bin".to_string(),
+    ];
+    expected.extend((1..=5).map(|i| format!("data_batch_{i}.bin")));
+    expected.sort();
+    assert_eq!(
+        listing(&dir),
+        expected,
+        "the batches, and nothing else, unpacked"
+    );
+    let run = data::resolve(dir.to_str(), None, None).unwrap();
+    assert_eq!((run.train.count, run.test.count), (15, 2));
+    // A second fetch verifies the archive and downloads nothing.
+    let again =
+        data::fetch_archive(&server.url, &dir, ("cifar-10-binary.tar.gz", &md5), |_| {}).unwrap();
+    assert!(again.downloaded.is_empty() && again.verified.len() == 1);
+    // A wrong checksum is refused and leaves no archive behind.
+    let other = dir.with_extension("bad");
+    let error = data::fetch_archive(
+        &server.url,
+        &other,
+        ("cifar-10-binary.tar.gz", &"0".repeat(32)),
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(error, DataError::Checksum { .. }), "{error}");
+    assert!(listing(&other).is_empty());
+    fs::remove_dir_all(&dir).unwrap();
+    fs::remove_dir_all(&other).unwrap();
+}

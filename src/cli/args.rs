@@ -28,9 +28,9 @@ const CLASSIFIER_EPOCHS: usize = 50;
 
 #[derive(Args, Clone)]
 pub struct DataArgs {
-    /// A folder of MNIST-format IDX files, or of PNG/JPEG pictures (searched recursively;
-    /// subfolders are classes), or `mnist` / `fashion-mnist` once fetched (default: the bundled
-    /// 10,000 MNIST digits).
+    /// A folder of MNIST-format IDX files, of CIFAR-10's batches, or of PNG/JPEG pictures
+    /// (searched recursively; subfolders are classes), or `mnist` / `fashion-mnist` / `cifar10`
+    /// once fetched (default: the bundled 10,000 MNIST digits).
     #[arg(long)]
     pub data: Option<String>,
     /// A folder for the test split [default: the t10k files beside --data, else a hold-out;

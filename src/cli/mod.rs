@@ -209,9 +209,9 @@ enum TrainModel {
 
 #[derive(Subcommand)]
 enum DataAction {
-    /// Download `mnist` or `fashion-mnist`, verify checksums, keep them in the cache.
+    /// Download `mnist`, `fashion-mnist` or `cifar10`, verify checksums, keep them in the cache.
     Fetch {
-        /// `mnist` or `fashion-mnist`.
+        /// `mnist`, `fashion-mnist` or `cifar10` (its binary version, 162 MB).
         name: String,
         /// Another server holding the same files (a mirror).
         #[arg(long)]

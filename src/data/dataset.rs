@@ -7,7 +7,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use super::idx::{self, Images};
-use super::{DataError, fetch, folder};
+use super::{DataError, cifar, fetch, folder};
 
 /// The side picture folders are read at unless told otherwise: MNIST's, which every model and
 /// the scoring classifier take.
@@ -345,21 +345,22 @@ pub fn resolve_test(
     pictures: Pictures,
 ) -> Result<(Dataset, String), DataError> {
     let source = Source::locate(spec, pictures)?;
-    let (test, description) =
-        match TestSource::choose(&source, test_spec)? {
-            TestSource::Separate(separate) => separate.read_alone()?,
-            TestSource::HoldOut => {
-                if let Some(dir) = source.dir.as_deref().filter(|dir| {
-                    !Dataset::has_split(dir, Split::Train) && !folder::has_pictures(dir)
-                }) {
-                    // Neither split: say both were looked for.
-                    return Err(missing_images(dir, &[Split::Test, Split::Train]));
-                }
-                let (full, notes) = source.read_train()?;
-                let (_, test, part) = hold_out_for_evaluation(full, &source.origin)?;
-                (test, format!("{}{notes}: {part}", source.origin))
+    let (test, description) = match TestSource::choose(&source, test_spec)? {
+        TestSource::Separate(separate) => separate.read_alone()?,
+        TestSource::HoldOut => {
+            if let Some(dir) = source
+                .dir
+                .as_deref()
+                .filter(|dir| !Part::has_split(dir, Split::Train) && !folder::has_pictures(dir))
+            {
+                // Neither split: say both were looked for.
+                return Err(missing_images(dir, &[Split::Test, Split::Train]));
             }
-        };
+            let (full, notes) = source.read_train()?;
+            let (_, test, part) = hold_out_for_evaluation(full, &source.origin)?;
+            (test, format!("{}{notes}: {part}", source.origin))
+        }
+    };
     require_examples(&test)?;
     Ok((test, description))
 }
@@ -409,27 +410,36 @@ impl Source {
     }
 }
 
-/// What of a folder holds a set: one split of IDX files, or its pictures.
+/// What of a folder holds a set: one split of IDX files or of CIFAR-10 batches, or its
+/// pictures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Part {
     Idx(Split),
+    Cifar(Split),
     Pictures,
 }
 
 impl Part {
-    /// `split` of `dir` if it has those IDX files; else its pictures if it has any; else
-    /// `split` (whose reading then says what is missing).
+    /// `split` of `dir` if it has those IDX files or CIFAR-10 batches; else its pictures if it
+    /// has any; else `split` (whose reading then says what is missing).
     fn of(dir: &Path, split: Split) -> Part {
-        if Dataset::has_split(dir, split) || !folder::has_pictures(dir) {
+        if cifar::has_split(dir, split) {
+            Part::Cifar(split)
+        } else if Dataset::has_split(dir, split) || !folder::has_pictures(dir) {
             Part::Idx(split)
         } else {
             Part::Pictures
         }
     }
 
+    /// Whether `dir` holds `split` in either file format.
+    fn has_split(dir: &Path, split: Split) -> bool {
+        Dataset::has_split(dir, split) || cifar::has_split(dir, split)
+    }
+
     fn name(self) -> &'static str {
         match self {
-            Part::Idx(split) => split.prefix(),
+            Part::Idx(split) | Part::Cifar(split) => split.prefix(),
             Part::Pictures => "pictures",
         }
     }
@@ -440,6 +450,7 @@ impl Part {
 fn read_part(dir: &Path, part: Part, pictures: Pictures) -> Result<(Dataset, String), DataError> {
     match part {
         Part::Idx(split) => Ok((Dataset::from_dir(dir, split)?, String::new())),
+        Part::Cifar(split) => Ok((cifar::read(dir, split)?, " (CIFAR-10, 32×32 RGB)".into())),
         Part::Pictures => {
             let read = folder::read_folder(dir, pictures.size, pictures.channels)?;
             let notes = read.notes();
@@ -477,8 +488,8 @@ impl TestSource {
             let (dir, origin) = locate(test_spec)?;
             // A folder of only `train-*` files is also accepted as evaluation data, and so is
             // a folder of pictures.
-            let part = if Dataset::has_split(&dir, Split::Test) {
-                Part::Idx(Split::Test)
+            let part = if Part::has_split(&dir, Split::Test) {
+                Part::of(&dir, Split::Test)
             } else {
                 Part::of(&dir, Split::Train)
             };
@@ -491,15 +502,13 @@ impl TestSource {
             }));
         }
         Ok(match &train.dir {
-            Some(dir) if Dataset::has_split(dir, Split::Test) => {
-                TestSource::Separate(SeparateTest {
-                    dir: dir.clone(),
-                    origin: train.origin.clone(),
-                    part: Part::Idx(Split::Test),
-                    given: false,
-                    pictures: train.pictures,
-                })
-            }
+            Some(dir) if Part::has_split(dir, Split::Test) => TestSource::Separate(SeparateTest {
+                dir: dir.clone(),
+                origin: train.origin.clone(),
+                part: Part::of(dir, Split::Test),
+                given: false,
+                pictures: train.pictures,
+            }),
             _ => TestSource::HoldOut,
         })
     }
@@ -593,7 +602,7 @@ fn hold_out(full: Dataset, origin: &str, held: usize) -> (Dataset, Dataset) {
 fn locate(spec: &str) -> Result<(PathBuf, String), DataError> {
     if fetch::DATASETS.contains(&spec) {
         let dir = fetch::cache_folder(spec);
-        if !Dataset::has_split(&dir, Split::Train) {
+        if !Part::has_split(&dir, Split::Train) {
             return Err(DataError::NotFetched {
                 name: spec.to_string(),
                 dir,

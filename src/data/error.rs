@@ -90,6 +90,9 @@ pub enum DataError {
     #[error("{}: {message}", dir.display())]
     Pictures { dir: PathBuf, message: String },
 
+    #[error("{name}: not a CIFAR-10 batch: {message}")]
+    Cifar { name: String, message: String },
+
     #[error("the example limit must be at least 1")]
     ZeroLimit,
 

@@ -1,4 +1,5 @@
-//! Downloads MNIST and Fashion-MNIST into a cache folder, checking every file's md5.
+//! Downloads MNIST, Fashion-MNIST and CIFAR-10 into a cache folder, checking every file's md5
+//! (CIFAR-10's archive is then unpacked: its batch files, nothing else).
 //!
 //! A file is written as `NAME.part` and renamed only once its checksum is right, so an
 //! interrupted or corrupted download never leaves a file that looks complete.
@@ -11,7 +12,7 @@ use std::time::Duration;
 use super::DataError;
 
 /// The datasets [`fetch`] knows, by name.
-pub const DATASETS: &[&str] = &["mnist", "fashion-mnist"];
+pub const DATASETS: &[&str] = &["mnist", "fashion-mnist", "cifar10"];
 
 /// Replaces the system cache folder (`<cache>` in `<cache>/gengpu/<name>`).
 pub const CACHE_ENV: &str = "GENGPU_CACHE_DIR";
@@ -55,6 +56,10 @@ const FASHION_FILES: &[(&str, &str)] = &[
         "bb300cfdad3c16e7a12a480ee83cd310",
     ),
 ];
+
+const CIFAR_URL: &str = "https://www.cs.toronto.edu/~kriz/";
+/// The binary version's archive and its md5 (as the CIFAR page publishes it).
+const CIFAR_ARCHIVE: (&str, &str) = ("cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530");
 
 /// What [`fetch_files`] is doing, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,20 +112,67 @@ pub fn fetch(
     cache_dir: Option<&Path>,
     progress: impl FnMut(FetchEvent),
 ) -> Result<FetchReport, DataError> {
+    let dir = match cache_dir {
+        Some(cache) => dataset_folder(cache, name),
+        None => cache_folder(name),
+    };
     let (default_url, files) = match name {
         "mnist" => (MNIST_URL, MNIST_FILES),
         "fashion-mnist" => (FASHION_URL, FASHION_FILES),
+        "cifar10" => {
+            return fetch_archive(base_url.unwrap_or(CIFAR_URL), &dir, CIFAR_ARCHIVE, progress);
+        }
         _ => {
             return Err(DataError::UnknownDataset {
                 name: name.to_string(),
             });
         }
     };
-    let dir = match cache_dir {
-        Some(cache) => dataset_folder(cache, name),
-        None => cache_folder(name),
-    };
     fetch_files(base_url.unwrap_or(default_url), &dir, files, progress)
+}
+
+/// Downloads the archive `(name, md5)` from `base_url` into `dir` as [`fetch_files`] does, then
+/// unpacks the CIFAR-10 batch files in it into `dir` (each through a temporary file and a
+/// rename), unless they are all there already.
+pub fn fetch_archive(
+    base_url: &str,
+    dir: &Path,
+    archive: (&str, &str),
+    progress: impl FnMut(FetchEvent),
+) -> Result<FetchReport, DataError> {
+    let report = fetch_files(base_url, dir, &[archive], progress)?;
+    let batches = super::cifar::batch_names();
+    if batches.iter().all(|name| dir.join(name).is_file()) {
+        return Ok(report);
+    }
+    let path = dir.join(archive.0);
+    let file = File::open(&path).map_err(|e| DataError::io(&path, e))?;
+    let gz = flate2::read::GzDecoder::new(io::BufReader::new(file));
+    let mut tar = tar::Archive::new(gz);
+    let bad = |e: io::Error| DataError::io(&path, e);
+    for entry in tar.entries().map_err(bad)? {
+        let mut entry = entry.map_err(bad)?;
+        let entry_path = entry.path().map_err(bad)?.into_owned();
+        let Some(name) = entry_path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if !batches.iter().any(|b| b == name) {
+            continue;
+        }
+        let dest = dir.join(name);
+        let part = dir.join(format!("{name}.part"));
+        let mut out = File::create(&part).map_err(|e| DataError::io(&part, e))?;
+        io::copy(&mut entry, &mut out).map_err(bad)?;
+        out.sync_all().map_err(|e| DataError::io(&part, e))?;
+        fs::rename(&part, &dest).map_err(|e| DataError::io(&dest, e))?;
+    }
+    if let Some(missing) = batches.iter().find(|name| !dir.join(name).is_file()) {
+        return Err(DataError::Cifar {
+            name: path.display().to_string(),
+            message: format!("the archive holds no {missing}"),
+        });
+    }
+    Ok(report)
 }
 
 /// Downloads `files` (name, md5 in hex) from `base_url` into `dir`, creating it; files

@@ -1,5 +1,6 @@
 //! Data: IDX parsing, picture folders, datasets, download.
 
+pub mod cifar;
 mod dataset;
 mod error;
 pub mod fetch;
@@ -11,5 +12,5 @@ pub use dataset::{
     resolve_sized, resolve_test,
 };
 pub use error::DataError;
-pub use fetch::{FetchEvent, FetchReport, cache_folder, fetch, fetch_files};
+pub use fetch::{FetchEvent, FetchReport, cache_folder, fetch, fetch_archive, fetch_files};
 pub use idx::Images;
