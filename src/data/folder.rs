@@ -1,4 +1,6 @@
-//! Folders of pictures as datasets: PNG and JPEG files (searched recursively, in path order),
+//! Folders of pictures as datasets: PNG and JPEG files (searched recursively; ordered by a
+//! hash of each path, a fixed order that mixes the subfolders, so that a held-out tail or
+//! `--limit` takes from every class),
 //! decoded with the `image` crate, converted to grey or RGB, center-cropped to a square and
 //! resized to `size × size`, and kept as bytes like an IDX dataset (RGB channels-last). A folder whose pictures all sit in
 //! subfolders is labelled by them, as torchvision's `ImageFolder` does (classes in name order).
@@ -83,7 +85,10 @@ pub fn read_folder(dir: &Path, size: usize, channels: usize) -> Result<Folder, D
     }
     let mut files = Vec::new();
     pictures(dir, &mut files).map_err(|e| DataError::io(dir, e))?;
-    files.sort();
+    files.sort_by_cached_key(|file| {
+        let relative = file.strip_prefix(dir).unwrap_or(file);
+        md5::compute(relative.to_string_lossy().as_bytes()).0
+    });
     let cache = fetch::cache_folder("images").join(cache_key(dir, size, channels, &files));
     // Cached as IDX files of `size × size·channels` (IDX images have one value per pixel).
     let cached = Dataset::from_dir(&cache, Split::Train)
