@@ -334,7 +334,7 @@ mod tests {
         let err = fetch("cifar", None, Some(Path::new("/nonexistent")), |_| {}).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown dataset \"cifar\" (known: mnist, fashion-mnist)"
+            "unknown dataset \"cifar\" (known: mnist, fashion-mnist, cifar10)"
         );
     }
 

@@ -43,11 +43,7 @@ impl ClassifierConfig {
 
     /// The shape of one image: the classifier takes grey images.
     pub fn image(&self) -> ImageShape {
-        ImageShape {
-            height: self.height,
-            width: self.width,
-            channels: 1,
-        }
+        ImageShape::new(self.height, self.width, 1)
     }
 
     /// Values per feature vector: the last hidden layer's width.

@@ -124,11 +124,7 @@ impl GanConfig {
 
     /// The shape of one image.
     pub fn image(&self) -> ImageShape {
-        ImageShape {
-            height: self.height,
-            width: self.width,
-            channels: self.channels,
-        }
+        ImageShape::new(self.height, self.width, self.channels)
     }
 
     /// The layers of both networks.

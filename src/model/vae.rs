@@ -109,11 +109,7 @@ impl VaeConfig {
 
     /// The shape of one image.
     pub fn image(&self) -> ImageShape {
-        ImageShape {
-            height: self.height,
-            width: self.width,
-            channels: self.channels,
-        }
+        ImageShape::new(self.height, self.width, self.channels)
     }
 
     /// Refuses shapes no model can have (also those read from a checkpoint).

@@ -23,6 +23,15 @@ pub struct ImageShape {
 }
 
 impl ImageShape {
+    /// A `height × width` image of `channels`.
+    pub fn new(height: usize, width: usize, channels: usize) -> Self {
+        ImageShape {
+            height,
+            width,
+            channels,
+        }
+    }
+
     /// A flat vector of `n` values (a 1×1 image of `n` channels).
     pub fn flat(n: usize) -> Self {
         ImageShape {

@@ -85,11 +85,7 @@ pub fn require_image_shape(
     image: crate::nn::ImageShape,
     data: &crate::data::Dataset,
 ) -> Result<(), TrainError> {
-    let found = crate::nn::ImageShape {
-        height: data.rows,
-        width: data.cols,
-        channels: data.channels,
-    };
+    let found = crate::nn::ImageShape::new(data.rows, data.cols, data.channels);
     if found == image {
         return Ok(());
     }
