@@ -679,6 +679,10 @@ fn cifar10_batches_read_as_channels_last_colour_images() {
 fn cifar10_fetch_downloads_verifies_and_unpacks_the_archive() {
     // The archive as CIFAR's page serves it: the batches in `cifar-10-batches-bin/`, beside a
     // file that is not unpacked.
+    let mut batches: Vec<(String, Vec<u8>)> = (1..=5)
+        .map(|i| (format!("data_batch_{i}.bin"), cifar_batch(3)))
+        .collect();
+    batches.push(("test_batch.bin".to_string(), cifar_batch(2)));
     let mut tar = tar::Builder::new(Vec::new());
     let mut add = |name: &str, bytes: &[u8]| {
         let mut header = tar::Header::new_gnu();
@@ -688,22 +692,34 @@ fn cifar10_fetch_downloads_verifies_and_unpacks_the_archive() {
         tar.append_data(&mut header, format!("cifar-10-batches-bin/{name}"), bytes)
             .unwrap();
     };
-    for i in 1..=5 {
-        add(&format!("data_batch_{i}.bin"), &cifar_batch(3));
+    for (name, bytes) in &batches {
+        add(name, bytes);
     }
-    add("test_batch.bin", &cifar_batch(2));
     add("readme.html", b"<p>hello</p>");
     let tar = tar.into_inner().unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&tar).unwrap();
     let archive = gz.finish().unwrap();
+    let sums: Vec<(String, String)> = batches
+        .iter()
+        .map(|(name, bytes)| (name.clone(), md5_hex(bytes)))
+        .collect();
+    let members: Vec<(&str, &str)> = sums.iter().map(|(n, m)| (n.as_str(), m.as_str())).collect();
 
     let server = Server::start(&[("cifar-10-binary.tar.gz", &archive)]);
     let dir = std::env::temp_dir().join(format!("gengpu-data-cifar-fetch-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     let md5 = md5_hex(&archive);
-    let report =
-        data::fetch_archive(&server.url, &dir, ("cifar-10-binary.tar.gz", &md5), |_| {}).unwrap();
+    let fetch = |dir: &Path, archive_md5: &str, members: &[(&str, &str)]| {
+        data::fetch_archive(
+            &server.url,
+            dir,
+            ("cifar-10-binary.tar.gz", archive_md5),
+            members,
+            |_| {},
+        )
+    };
+    let report = fetch(&dir, &md5, &members).unwrap();
     assert_eq!(report.downloaded, ["cifar-10-binary.tar.gz"]);
     let mut expected = vec![
         "cifar-10-binary.tar.gz".to_string(),
@@ -718,21 +734,40 @@ fn cifar10_fetch_downloads_verifies_and_unpacks_the_archive() {
     );
     let run = data::resolve(dir.to_str(), None, None).unwrap();
     assert_eq!((run.train.count, run.test.count), (15, 2));
-    // A second fetch verifies the archive and downloads nothing.
-    let again =
-        data::fetch_archive(&server.url, &dir, ("cifar-10-binary.tar.gz", &md5), |_| {}).unwrap();
-    assert!(again.downloaded.is_empty() && again.verified.len() == 1);
-    // A wrong checksum is refused and leaves no archive behind.
+
+    // Batches already there and right are taken as they are, without the archive.
+    fs::remove_file(dir.join("cifar-10-binary.tar.gz")).unwrap();
+    let again = fetch(&dir, &md5, &members).unwrap();
+    assert!(again.downloaded.is_empty(), "{again:?}");
+    assert_eq!(again.verified.len(), 6);
+    assert!(!dir.join("cifar-10-binary.tar.gz").exists());
+
+    // A damaged batch is fetched again from the archive and replaced.
+    fs::write(dir.join("data_batch_2.bin"), b"damaged").unwrap();
+    let repaired = fetch(&dir, &md5, &members).unwrap();
+    assert_eq!(repaired.downloaded, ["cifar-10-binary.tar.gz"]);
+    assert_eq!(
+        fs::read(dir.join("data_batch_2.bin")).unwrap(),
+        batches[1].1
+    );
+
+    // A wrong archive checksum is refused and leaves no archive behind.
     let other = dir.with_extension("bad");
-    let error = data::fetch_archive(
-        &server.url,
-        &other,
-        ("cifar-10-binary.tar.gz", &"0".repeat(32)),
-        |_| {},
-    )
-    .unwrap_err();
+    let error = fetch(&other, &"0".repeat(32), &members).unwrap_err();
     assert!(matches!(error, DataError::Checksum { .. }), "{error}");
     assert!(listing(&other).is_empty());
+
+    // So is a batch whose checksum is wrong, named, with no file left for it.
+    let mut wrong = members.clone();
+    wrong[4].1 = "00000000000000000000000000000000";
+    let error = fetch(&other, &md5, &wrong).unwrap_err();
+    assert!(
+        matches!(error, DataError::Checksum { .. })
+            && error.to_string().contains("data_batch_5.bin"),
+        "{error}"
+    );
+    assert!(!other.join("data_batch_5.bin").exists());
+    assert!(!other.join("data_batch_5.bin.part").exists());
     fs::remove_dir_all(&dir).unwrap();
     fs::remove_dir_all(&other).unwrap();
 }

@@ -20,7 +20,8 @@ const CLASSES: u8 = 10;
 const ARCHIVE_FOLDER: &str = "cifar-10-batches-bin";
 
 /// Every batch file, training then test.
-pub fn batch_names() -> Vec<String> {
+#[cfg(test)]
+pub(super) fn batch_names() -> Vec<String> {
     [file_names(Split::Train), file_names(Split::Test)].concat()
 }
 

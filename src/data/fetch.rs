@@ -60,6 +60,16 @@ const FASHION_FILES: &[(&str, &str)] = &[
 const CIFAR_URL: &str = "https://www.cs.toronto.edu/~kriz/";
 /// The binary version's archive and its md5 (as the CIFAR page publishes it).
 const CIFAR_ARCHIVE: (&str, &str) = ("cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530");
+/// The md5 of each batch file in the archive, so unpacked batches are checked too and batches
+/// put in the cache by hand are taken without the archive.
+const CIFAR_BATCHES: &[(&str, &str)] = &[
+    ("data_batch_1.bin", "5dd7e06a14cb22eb9f671a540d1b7c25"),
+    ("data_batch_2.bin", "5ea93a67294ea407fff1d09f752e9692"),
+    ("data_batch_3.bin", "942cd6a4bcdd0dd3c604fbe906cb4421"),
+    ("data_batch_4.bin", "ae636b3ba5c66a11e91e8cb52e771fcb"),
+    ("data_batch_5.bin", "53f37980c15c3d472c316c40844f3f0d"),
+    ("test_batch.bin", "803d5f7f4d78ea53de84dbe85f74fb6d"),
+];
 
 /// What [`fetch_files`] is doing, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +130,13 @@ pub fn fetch(
         "mnist" => (MNIST_URL, MNIST_FILES),
         "fashion-mnist" => (FASHION_URL, FASHION_FILES),
         "cifar10" => {
-            return fetch_archive(base_url.unwrap_or(CIFAR_URL), &dir, CIFAR_ARCHIVE, progress);
+            return fetch_archive(
+                base_url.unwrap_or(CIFAR_URL),
+                &dir,
+                CIFAR_ARCHIVE,
+                CIFAR_BATCHES,
+                progress,
+            );
         }
         _ => {
             return Err(DataError::UnknownDataset {
@@ -131,20 +147,28 @@ pub fn fetch(
     fetch_files(base_url.unwrap_or(default_url), &dir, files, progress)
 }
 
-/// Downloads the archive `(name, md5)` from `base_url` into `dir` as [`fetch_files`] does, then
-/// unpacks the CIFAR-10 batch files in it into `dir` (each through a temporary file and a
-/// rename), unless they are all there already.
+/// Unpacks `members` (file name, md5) of the tar.gz archive `(name, md5)` into `dir`, each
+/// checked and put in place through a temporary file and a rename. If every member is there
+/// with the right checksum already, nothing is downloaded; otherwise the archive is fetched
+/// from `base_url` as [`fetch_files`] does.
 pub fn fetch_archive(
     base_url: &str,
     dir: &Path,
     archive: (&str, &str),
-    progress: impl FnMut(FetchEvent),
+    members: &[(&str, &str)],
+    mut progress: impl FnMut(FetchEvent),
 ) -> Result<FetchReport, DataError> {
-    let report = fetch_files(base_url, dir, &[archive], progress)?;
-    let batches = super::cifar::batch_names();
-    if batches.iter().all(|name| dir.join(name).is_file()) {
-        return Ok(report);
+    if members_verified(dir, members)? {
+        for &(file, _) in members {
+            progress(FetchEvent::Verified { file });
+        }
+        return Ok(FetchReport {
+            dir: dir.to_path_buf(),
+            downloaded: Vec::new(),
+            verified: members.iter().map(|(file, _)| file.to_string()).collect(),
+        });
     }
+    let report = fetch_files(base_url, dir, &[archive], progress)?;
     let path = dir.join(archive.0);
     let file = File::open(&path).map_err(|e| DataError::io(&path, e))?;
     let gz = flate2::read::GzDecoder::new(io::BufReader::new(file));
@@ -156,23 +180,46 @@ pub fn fetch_archive(
         let Some(name) = entry_path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if !batches.iter().any(|b| b == name) {
+        let Some(&(member, md5)) = members.iter().find(|(m, _)| *m == name) else {
             continue;
+        };
+        let part = dir.join(format!("{member}.part"));
+        let unpacked =
+            write_part(&mut entry, &part, |_| {}, |_, e| bad(e)).and_then(|(_, actual)| {
+                if actual.eq_ignore_ascii_case(md5) {
+                    let dest = dir.join(member);
+                    fs::rename(&part, &dest).map_err(|e| DataError::io(&dest, e))
+                } else {
+                    Err(DataError::Checksum {
+                        url: format!("{} in {}", member, path.display()),
+                        expected: md5.to_string(),
+                        actual,
+                    })
+                }
+            });
+        if unpacked.is_err() {
+            let _ = fs::remove_file(&part);
         }
-        let dest = dir.join(name);
-        let part = dir.join(format!("{name}.part"));
-        let mut out = File::create(&part).map_err(|e| DataError::io(&part, e))?;
-        io::copy(&mut entry, &mut out).map_err(bad)?;
-        out.sync_all().map_err(|e| DataError::io(&part, e))?;
-        fs::rename(&part, &dest).map_err(|e| DataError::io(&dest, e))?;
+        unpacked?;
     }
-    if let Some(missing) = batches.iter().find(|name| !dir.join(name).is_file()) {
+    if let Some((missing, _)) = members.iter().find(|(name, _)| !dir.join(name).is_file()) {
         return Err(DataError::Cifar {
             name: path.display().to_string(),
             message: format!("the archive holds no {missing}"),
         });
     }
     Ok(report)
+}
+
+/// Whether every one of `files` is in `dir` with its md5.
+fn members_verified(dir: &Path, files: &[(&str, &str)]) -> Result<bool, DataError> {
+    for &(file, md5) in files {
+        let path = dir.join(file);
+        if !path.is_file() || !file_md5(&path)?.eq_ignore_ascii_case(md5) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Downloads `files` (name, md5 in hex) from `base_url` into `dir`, creating it; files
@@ -234,19 +281,29 @@ fn download(
     let mut body = response.into_body().into_reader();
 
     let part = dest.with_file_name(format!("{file}.part"));
-    let result =
-        write_part(&mut body, url, file, &part, total, progress).and_then(|(bytes, actual)| {
-            if actual.eq_ignore_ascii_case(md5) {
-                fs::rename(&part, dest).map_err(|e| DataError::io(dest, e))?;
-                Ok(bytes)
-            } else {
-                Err(DataError::Checksum {
-                    url: url.to_string(),
-                    expected: md5.to_string(),
-                    actual,
-                })
-            }
-        });
+    let received = |received| {
+        progress(FetchEvent::Progress {
+            file,
+            received,
+            total,
+        })
+    };
+    let failed = |received, e| DataError::Http {
+        url: url.to_string(),
+        message: format!("download failed after {received} bytes: {e}"),
+    };
+    let result = write_part(&mut body, &part, received, failed).and_then(|(bytes, actual)| {
+        if actual.eq_ignore_ascii_case(md5) {
+            fs::rename(&part, dest).map_err(|e| DataError::io(dest, e))?;
+            Ok(bytes)
+        } else {
+            Err(DataError::Checksum {
+                url: url.to_string(),
+                expected: md5.to_string(),
+                actual,
+            })
+        }
+    });
     if result.is_err() {
         // Best effort: the error being reported matters more than a failed clean-up.
         let _ = fs::remove_file(&part);
@@ -254,14 +311,13 @@ fn download(
     result
 }
 
-/// Streams `body` into `part`, hashing as it goes; returns the size and the md5.
+/// Streams `body` into `part`, hashing as it goes and telling `progress` the bytes so far;
+/// returns the size and the md5. A failed read becomes `read_error(bytes so far, error)`.
 fn write_part(
     body: &mut impl Read,
-    url: &str,
-    file: &str,
     part: &Path,
-    total: Option<u64>,
-    progress: &mut impl FnMut(FetchEvent),
+    mut progress: impl FnMut(u64),
+    read_error: impl Fn(u64, io::Error) -> DataError,
 ) -> Result<(u64, String), DataError> {
     let mut out = File::create(part).map_err(|e| DataError::io(part, e))?;
     let mut hash = md5::Context::new();
@@ -272,22 +328,13 @@ fn write_part(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(DataError::Http {
-                    url: url.to_string(),
-                    message: format!("download failed after {received} bytes: {e}"),
-                });
-            }
+            Err(e) => return Err(read_error(received, e)),
         };
         hash.consume(&buf[..n]);
         out.write_all(&buf[..n])
             .map_err(|e| DataError::io(part, e))?;
         received += n as u64;
-        progress(FetchEvent::Progress {
-            file,
-            received,
-            total,
-        });
+        progress(received);
     }
     out.sync_all().map_err(|e| DataError::io(part, e))?;
     Ok((received, format!("{:x}", hash.finalize())))
@@ -336,6 +383,15 @@ mod tests {
             err.to_string(),
             "unknown dataset \"cifar\" (known: mnist, fashion-mnist, cifar10)"
         );
+    }
+
+    #[test]
+    fn every_cifar_batch_has_a_checksum() {
+        let names: Vec<_> = CIFAR_BATCHES
+            .iter()
+            .map(|(name, _)| name.to_string())
+            .collect();
+        assert_eq!(names, super::super::cifar::batch_names());
     }
 
     #[test]
