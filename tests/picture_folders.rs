@@ -83,7 +83,10 @@ fn both_models_train_on_a_picture_folder_on_both_backends() {
                 "{stderr}"
             );
             // 90 pictures, 9 held out: 81 to train on.
-            assert!(stderr.contains("81 training, 9 test"), "{stderr}");
+            assert!(
+                stderr.contains("81 for training, the last 9 held out"),
+                "{stderr}"
+            );
             let sample = image::open(out.join("sample_1.png")).expect("sample grid");
             assert_eq!(sample.width(), 8 * 14 + 2, "12-pixel images in the grid");
         }

@@ -83,10 +83,8 @@ pub fn run(
         spec.pictures(),
     )
     .context("cannot load the data")?;
-    eprintln!(
-        "data: {} ({} training, {} test examples)",
-        data.description, data.train.count, data.test.count
-    );
+    // The description gives the counts.
+    eprintln!("data: {}", data.description);
     let mut asked = settings((data.train.rows, data.train.cols, data.train.channels));
     let settings = match &resumed {
         Some((file, meta, settings)) => {
