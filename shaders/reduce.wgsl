@@ -1,17 +1,19 @@
-// Reductions: column sums (bias gradients) and a total added into an accumulator (losses kept
-// on the device between read-backs).
+// Reductions: column sums (bias gradients), a total added into an accumulator (losses kept on
+// the device between read-backs), and the record of the first step whose sums were not finite.
 //
-// COLUMN_GROUP and SUM_THREADS, the workgroup sizes, are prepended by the host:
+// COLUMN_GROUP, SUM_THREADS and RECORD_THREADS, the workgroup sizes, are prepended by the host:
 // src/backend/gpu/kernels/reduce.rs.
 
 struct Params {
     rows: u32, cols: u32, x_off: u32, out_off: u32,
-    scale: f32, _pad0: u32, _pad1: u32, _pad2: u32,
+    scale: f32, step: u32, _pad1: u32, _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
+// The sums of record_non_finite as bits: the check and the record need no float arithmetic.
+@group(0) @binding(3) var<storage, read_write> words: array<u32>;
 
 // out[c] = Σ_r x[r, c]: one invocation per column, so neighbouring invocations read
 // neighbouring addresses.
@@ -52,5 +54,21 @@ fn accumulate_sum(@builtin(local_invocation_index) t: u32) {
     }
     if (t == 0u) {
         out[p.out_off] = out[p.out_off] + p.scale * partial[0];
+    }
+}
+
+// words[out_off] = step if it is 0 and one of the rows words from x_off is not finite. The
+// test is on the bits (exponent all ones: an infinity or a NaN), not a float comparison, which
+// WGSL lets a compiler assume never meets a NaN or an infinity.
+@compute @workgroup_size(RECORD_THREADS)
+fn record_non_finite() {
+    if (words[p.out_off] != 0u) {
+        return;
+    }
+    for (var i = 0u; i < p.rows; i = i + 1u) {
+        if ((words[p.x_off + i] & 0x7f800000u) == 0x7f800000u) {
+            words[p.out_off] = p.step;
+            return;
+        }
     }
 }

@@ -96,3 +96,62 @@ fn accumulate_sum_adds_into_the_accumulator() {
         }
     }
 }
+
+#[test]
+fn record_non_finite_keeps_the_first_step_whose_sums_broke() {
+    let Some(mut gpu) = gpu("record_non_finite") else {
+        return;
+    };
+    // Every kind of non-finite word (both infinities, a quiet and a signalling-pattern NaN, a
+    // negative NaN), in each position of sums of 1 to 4 values, at offsets; the largest finite
+    // value and a subnormal are finite.
+    let broken = [
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        f32::from_bits(0x7f80_0001),
+        f32::from_bits(0xffc0_0000),
+    ];
+    for values in 1..=4 {
+        for position in 0..values {
+            for (k, &bad) in broken.iter().enumerate() {
+                let offset = (values + position + k) % 3 * 5;
+                let what = format!("{values} sums, word {position} is {bad:?}, offset {offset}");
+                let runs = run_all(&mut gpu, |be| {
+                    let mut sums = vec![f32::MAX, 1.0e-40, -3.5, 0.0];
+                    sums.truncate(values);
+                    sums.push(0.0);
+                    let t = input(be, 1, values + 1, offset, &sums);
+                    // Finite sums: nothing recorded.
+                    be.record_non_finite(&t.view, 7).unwrap();
+                    let finite = read(be, &t, &what);
+                    // Broken at step 8; step 9 must not overwrite it, even with nothing read
+                    // in between.
+                    sums[position] = bad;
+                    be.upload(&t.view, &sums).unwrap();
+                    be.record_non_finite(&t.view, 8).unwrap();
+                    be.record_non_finite(&t.view, 9).unwrap();
+                    let record = read(be, &t, &what)[values].to_bits();
+                    (finite[values].to_bits(), record)
+                });
+                for (who, &got) in runs.each() {
+                    assert_eq!(got, (0, 8), "{what}, {who}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn record_non_finite_needs_a_value_and_a_record_word() {
+    let Some(mut gpu) = gpu("record_non_finite") else {
+        return;
+    };
+    let runs = run_all(&mut gpu, |be| {
+        let t = be.alloc(1, 1).unwrap();
+        be.record_non_finite(&t, 1).unwrap_err().to_string()
+    });
+    for (who, got) in runs.each() {
+        assert!(got.contains("record_non_finite"), "{who}: {got}");
+    }
+}

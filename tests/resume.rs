@@ -193,27 +193,37 @@ fn sigterm_stops_with_143_and_a_checkpoint() {
 #[test]
 fn a_diverged_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
     let dir = scratch("nan");
-    // A fresh run that diverges at once: an error naming the epoch and steps, no checkpoint.
-    let fresh = dir.join("fresh");
-    let output = gengpu(&[
-        "train",
-        "vae",
-        "--backend",
-        "cpu",
-        "--limit",
-        "500",
-        "--lr",
-        "1e30",
-        "--out",
-        s(&fresh),
-    ]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
-    assert!(
-        stderr.contains("epoch 1") && stderr.contains("NaN") && !stderr.contains("panicked"),
-        "{stderr}"
-    );
-    assert!(!fresh.join("checkpoint.safetensors").exists());
+    // A fresh run that diverges at once: step 1 is computed with the first weights, its update
+    // with a learning rate of 1e30 breaks step 2. The error names that step, recorded on the
+    // device (the loss is read back only every 20 steps), and no checkpoint is written.
+    let mut backends = vec!["cpu"];
+    if common::gpu("a_diverged_loss_stops_the_run_and_keeps_the_last_good_checkpoint").is_some() {
+        backends.push("gpu");
+    }
+    for backend in backends {
+        let fresh = dir.join(format!("fresh-{backend}"));
+        let output = gengpu(&[
+            "train",
+            "vae",
+            "--backend",
+            backend,
+            "--limit",
+            "500",
+            "--lr",
+            "1e30",
+            "--out",
+            s(&fresh),
+        ]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success());
+        assert!(
+            stderr.contains(
+                "epoch 1: train_loss is NaN from step 2 of the run (step 2 of the epoch)"
+            ) && !stderr.contains("panicked"),
+            "{backend}: {stderr}"
+        );
+        assert!(!fresh.join("checkpoint.safetensors").exists());
+    }
 
     // A good epoch, then one that diverges (its learning rate set to 1e30 in the checkpoint):
     // the good checkpoint stays byte for byte.
@@ -231,8 +241,10 @@ fn a_diverged_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
     let output = gengpu(&["train", "vae", "--resume", s(&run), "--epochs", "2"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
+    // 10 steps per epoch: the second of epoch 2 is the run's 12th.
     assert!(
-        stderr.contains("epoch 2") && stderr.contains("is kept"),
+        stderr.contains("epoch 2: train_loss is NaN from step 12 of the run (step 2 of the epoch)")
+            && stderr.contains("is kept"),
         "{stderr}"
     );
     assert_eq!(std::fs::read(&path).expect("read"), good);

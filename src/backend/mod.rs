@@ -139,6 +139,12 @@ pub trait Backend {
     /// `acc[0] += scale · Σ x`: losses accumulated on the device between read-backs.
     fn accumulate_sum(&mut self, x: &Tensor, acc: &Tensor, scale: f32) -> Result<()>;
 
+    /// Records `step` in the last word of `sums` (as `u32` bits) if that word is still 0 and
+    /// any word before it is not finite: the first step of a diverged run, kept on the device
+    /// until the next read-back. Accumulated sums stay non-finite once a NaN or an infinity is
+    /// added, so checking them after each step finds the step that broke them.
+    fn record_non_finite(&mut self, sums: &Tensor, step: u32) -> Result<()>;
+
     /// Uniform draws in (0, 1) from the counter-based generator: element `i` of `t` is
     /// [`rng::uniform`]`(seed, stream, i)`.
     fn fill_uniform(&mut self, t: &Tensor, seed: u32, stream: u32) -> Result<()>;

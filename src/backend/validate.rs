@@ -40,6 +40,19 @@ pub(crate) fn accumulate_sum(x: &Tensor, acc: &Tensor) -> Result<()> {
     outputs_apart("accumulate_sum", &[acc], &[x])
 }
 
+pub(crate) fn record_non_finite(sums: &Tensor) -> Result<()> {
+    if sums.len() < 2 {
+        return Err(BackendError::Shape {
+            op: "record_non_finite",
+            detail: format!(
+                "sums of {} words: the values and the record word",
+                sums.len()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Returns the latent size L of `stats = [mu | logvar]` (`rows × 2L`).
 fn latent_size(op: &'static str, stats: &Tensor) -> Result<usize> {
     if !stats.cols.is_multiple_of(2) {

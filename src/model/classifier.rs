@@ -84,7 +84,8 @@ pub struct Classifier {
     labels: Tensor,
     dlogits: Tensor,
     row_loss: Tensor,
-    /// `[Σ loss]` since the last [`Classifier::reset_sums`].
+    /// `[Σ loss]` since the last [`Classifier::reset_sums`], and a last word in which training
+    /// records the first step it was not finite ([`Backend::record_non_finite`]).
     sums: Tensor,
     batch: usize,
 }
@@ -123,7 +124,7 @@ impl Classifier {
             labels: backend.alloc(batch, 1)?,
             dlogits: backend.alloc(batch, config.classes)?,
             row_loss: backend.alloc(batch, 1)?,
-            sums: backend.alloc(1, 1)?,
+            sums: backend.alloc(1, 2)?,
             config,
             store,
             net,
@@ -161,7 +162,7 @@ impl Classifier {
         let row_loss = self.row_loss.top_rows(rows);
         let labels = self.labels(rows);
         backend.softmax_cross_entropy(&logits, &labels, 1.0 / rows as f32, &dlogits, &row_loss)?;
-        backend.accumulate_sum(&row_loss, &self.sums, 1.0)?;
+        backend.accumulate_sum(&row_loss, &self.sums.view(0, 1, 1), 1.0)?;
         self.net
             .backward(backend, &self.store, &x, &dlogits, None, true)?;
         adam.step(backend, &self.store, step.adam_t())
@@ -189,7 +190,7 @@ impl Classifier {
         Ok((backend.read(&logits)?, backend.read(&features)?))
     }
 
-    /// The device tensor of `[Σ loss]`.
+    /// The device tensor of `[Σ loss, record]`.
     pub fn sums(&self) -> Tensor {
         self.sums
     }

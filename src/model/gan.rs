@@ -233,6 +233,9 @@ const D_LOSS: usize = 0;
 const G_LOSS: usize = 1;
 const D_REAL: usize = 2;
 const D_FAKE: usize = 3;
+/// The sums, before the word in which training records the first step they were not finite
+/// ([`Backend::record_non_finite`]).
+const SUMS: usize = 4;
 
 /// Averages over the steps since [`Gan::reset_sums`].
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -243,6 +246,19 @@ pub struct GanSums {
     pub d_real: f64,
     /// Mean D(G(z)) on generated images (before the generator's update).
     pub d_fake: f64,
+}
+
+impl GanSums {
+    /// The averages over `steps` steps of the sums as read back.
+    pub fn of(sums: &[f32], steps: usize) -> GanSums {
+        let mean = |i: usize| f64::from(sums[i]) / steps.max(1) as f64;
+        GanSums {
+            d_loss: mean(D_LOSS),
+            g_loss: mean(G_LOSS),
+            d_real: mean(D_REAL),
+            d_fake: mean(D_FAKE),
+        }
+    }
 }
 
 /// A GAN with both networks' parameters and its per-batch buffers on one backend.
@@ -325,7 +341,7 @@ impl Gan {
             dlogits: backend.alloc(2 * batch, 1)?,
             row_loss: backend.alloc(2 * batch, 1)?,
             probs: backend.alloc(2 * batch, 1)?,
-            sums: backend.alloc(1, 4)?,
+            sums: backend.alloc(1, SUMS + 1)?,
             d_in,
             targets,
             config,
@@ -438,14 +454,7 @@ impl Gan {
 
     /// The averages over `steps` steps since the last reset.
     pub fn read_sums(&mut self, backend: &mut dyn Backend, steps: usize) -> Result<GanSums> {
-        let sums = backend.read(&self.sums)?;
-        let mean = |i: usize| f64::from(sums[i]) / steps.max(1) as f64;
-        Ok(GanSums {
-            d_loss: mean(D_LOSS),
-            g_loss: mean(G_LOSS),
-            d_real: mean(D_REAL),
-            d_fake: mean(D_FAKE),
-        })
+        Ok(GanSums::of(&backend.read(&self.sums)?, steps))
     }
 }
 

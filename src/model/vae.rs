@@ -170,7 +170,8 @@ pub struct Vae {
     /// (see [`Vae::sample_targets`]).
     sample_targets: Tensor,
     images: Tensor,
-    /// `[Σ BCE, Σ KL]` since the last [`Vae::reset_sums`].
+    /// `[Σ BCE, Σ KL]` since the last [`Vae::reset_sums`], and a last word in which training
+    /// records the first step they were not finite ([`Backend::record_non_finite`]).
     sums: Tensor,
     batch: usize,
 }
@@ -211,7 +212,7 @@ impl Vae {
             row_kl: backend.alloc(batch, 1)?,
             sample_targets: backend.alloc(batch, p)?,
             images: backend.alloc(batch, p)?,
-            sums: backend.alloc(1, 2)?,
+            sums: backend.alloc(1, 3)?,
             config,
             store,
             encoder,
@@ -370,7 +371,7 @@ impl Vae {
             .map(|_| ())
     }
 
-    /// The device tensor of `[Σ BCE, Σ KL]`.
+    /// The device tensor of `[Σ BCE, Σ KL, record]`.
     pub fn sums(&self) -> Tensor {
         self.sums
     }
@@ -382,8 +383,12 @@ impl Vae {
 
     /// Reads `(Σ BCE, Σ KL)` back from the device.
     pub fn read_sums(&mut self, backend: &mut dyn Backend) -> Result<(f64, f64)> {
-        let sums = backend.read(&self.sums)?;
-        Ok((f64::from(sums[0]), f64::from(sums[1])))
+        Ok(Self::loss_sums(&backend.read(&self.sums)?))
+    }
+
+    /// `(Σ BCE, Σ KL)` of the sums as read back.
+    pub fn loss_sums(sums: &[f32]) -> (f64, f64) {
+        (f64::from(sums[0]), f64::from(sums[1]))
     }
 
     /// Reconstructions (sigmoid of the decoder's logits) of the first `rows` input rows.

@@ -6,7 +6,7 @@ use super::trainer::{Chart, Figures, Trainee, figure};
 use super::{DeviceData, Settings, TrainError, require_image_shape};
 use crate::backend::{Backend, Tensor};
 use crate::data::TrainTest;
-use crate::model::gan::{Gan, GanConfig};
+use crate::model::gan::{Gan, GanConfig, GanSums};
 use crate::model::{Generative, PICTURE_SEED, Step, sample};
 use crate::nn::{LoadError, State};
 use crate::optim::Adam;
@@ -51,16 +51,6 @@ impl GanTrainee {
             batch,
             frames: Vec::new(),
         })
-    }
-
-    fn figures(&mut self, backend: &mut dyn Backend, steps: usize) -> Result<Figures, TrainError> {
-        let sums = self.gan.read_sums(backend, steps)?;
-        Ok(vec![
-            ("d_loss", sums.d_loss),
-            ("g_loss", sums.g_loss),
-            ("d_real", sums.d_real),
-            ("d_fake", sums.d_fake),
-        ])
     }
 }
 
@@ -108,12 +98,14 @@ impl Trainee for GanTrainee {
         format!("D {:.3}  G {:.3}", figure(f, "d_loss"), figure(f, "g_loss"))
     }
 
-    fn training_figures(
-        &mut self,
-        backend: &mut dyn Backend,
-        steps: usize,
-    ) -> Result<Figures, TrainError> {
-        self.figures(backend, steps)
+    fn training_figures(&self, sums: &[f32], steps: usize) -> Figures {
+        let sums = GanSums::of(sums, steps);
+        vec![
+            ("d_loss", sums.d_loss),
+            ("g_loss", sums.g_loss),
+            ("d_real", sums.d_real),
+            ("d_fake", sums.d_fake),
+        ]
     }
 
     fn summary(&self, f: &Figures) -> String {

@@ -64,16 +64,13 @@ pub enum TrainError {
     #[error("invalid setting: {0}")]
     Optimizer(#[from] crate::optim::InvalidSettings),
     /// The loss diverged: nothing of this epoch was written.
-    #[error(
-        "epoch {epoch}: {figure} is {value} after steps {first_step}–{last_step} of the run \
-         (the training diverged; try a smaller --lr)"
-    )]
+    #[error("epoch {epoch}: {figure} is {value} {at} (the training diverged; try a smaller --lr)")]
     NonFinite {
         epoch: usize,
         figure: &'static str,
         value: f64,
-        first_step: u64,
-        last_step: u64,
+        /// The step it happened at, as the device recorded it.
+        at: String,
     },
     /// A checkpoint that cannot continue with these settings.
     #[error("cannot resume {path}: {reason}")]

@@ -63,13 +63,10 @@ pub trait Trainee {
     /// The progress bar's message for the running training figures.
     fn progress(&self, figures: &Figures) -> String;
 
-    /// The epoch's training figures over its first `steps` steps (all of them at its end):
-    /// a read-back of what the steps summed on the device.
-    fn training_figures(
-        &mut self,
-        backend: &mut dyn Backend,
-        steps: usize,
-    ) -> Result<Figures, TrainError>;
+    /// The epoch's training figures over its first `steps` steps (all of them at its end),
+    /// from what the steps summed on the device ([`Trainee::epoch_sums`] read back, without
+    /// its record word).
+    fn training_figures(&self, sums: &[f32], steps: usize) -> Figures;
 
     /// Figures on the test data after the epoch, for models that have them.
     fn evaluate(&mut self, _backend: &mut dyn Backend) -> Result<Option<Figures>, TrainError> {
@@ -97,7 +94,9 @@ pub trait Trainee {
     /// Replaces the model's state (weights, optimizer moments, statistics) with `state`.
     fn load_state(&mut self, backend: &mut dyn Backend, state: &State) -> Result<(), LoadError>;
 
-    /// The device tensor in which the steps sum the epoch's training figures.
+    /// The device tensor in which the steps sum the epoch's training figures, with one word
+    /// more, last, in which the trainer records the first step they were not finite
+    /// ([`Backend::record_non_finite`]). Zeroed by [`Trainee::start_epoch`].
     fn epoch_sums(&self) -> Tensor;
 
     /// The model as a generator of images, for the scores (`None` for a classifier).
@@ -205,8 +204,10 @@ pub fn train_epochs(
             0
         };
         if first > 0 {
-            backend.upload(&trainee.epoch_sums(), &from.epoch_sums)?;
+            backend.upload(&sum_words(trainee), &from.epoch_sums)?;
         }
+        // Run steps before this epoch's first, for the step a non-finite loss is named by.
+        let before_epoch = steps_done - first as u64;
         // The per-step counts in the metrics are those of the steps alone.
         backend.submit()?;
         let before = backend.counters();
@@ -218,13 +219,16 @@ pub fn train_epochs(
                 index: steps_done,
             };
             trainee.step(backend, data, batch, step, &adam)?;
+            // Numbered from 1, so that 0 is "none yet".
+            let step_number = u32::try_from(steps_done + 1).unwrap_or(u32::MAX);
+            backend.record_non_finite(&trainee.epoch_sums(), step_number)?;
             backend.submit()?;
             steps_done += 1;
             bar.inc(1);
             let signal = stop.load(Ordering::SeqCst);
             if signal != 0 && batch + 1 < steps {
                 bar.finish_and_clear();
-                let sums = backend.read(&trainee.epoch_sums())?;
+                let sums = backend.read(&sum_words(trainee))?;
                 let meta = checkpoint(epoch - 1, batch + 1, sums, steps_done);
                 let path = run.checkpoint_path();
                 crate::checkpoint::save(&path, &meta, &trainee.state(backend)?)?;
@@ -237,22 +241,30 @@ pub fn train_epochs(
             }
             if (batch + 1) % run.log_every == 0 {
                 // The running figures, logged per step; a diverging loss is caught here first.
-                let running = trainee.training_figures(backend, batch + 1)?;
-                check_finite(&running, epoch, steps_done, batch + 1 - first)?;
+                let running = read_figures(backend, trainee, batch + 1)?;
+                check_finite(&running, epoch, before_epoch, steps_done, batch + 1 - first)?;
+                let running = running.figures;
                 bar.set_message(trainee.progress(&running));
                 metrics.append_step(epoch, steps_done, &running)?;
             }
         }
         let run_steps = steps - first;
         let counts = backend.counters().since(&before);
-        let mut figures = trainee.training_figures(backend, steps)?;
+        let read = read_figures(backend, trainee, steps)?;
         bar.finish_and_clear();
         // The steps since the last running check (at positions that are multiples of log_every).
         let unchecked = match steps % run.log_every {
             0 => run.log_every,
             rest => rest,
         };
-        check_finite(&figures, epoch, steps_done, unchecked.min(steps - first))?;
+        check_finite(
+            &read,
+            epoch,
+            before_epoch,
+            steps_done,
+            unchecked.min(steps - first),
+        )?;
+        let mut figures = read.figures;
         let seconds = started.elapsed().as_secs_f64();
         let eval_started = Instant::now();
         let evaluated = trainee.evaluate(backend)?;
@@ -344,24 +356,63 @@ fn score(
         .map_err(|e| TrainError::Score(Box::new(e)))
 }
 
-/// Fails if a training figure is not finite after `steps_done` steps of the run, the last
-/// `since_check` of them (at least one) since the previous check.
+/// The epoch's sum words, without the record word.
+fn sum_words(trainee: &dyn Trainee) -> Tensor {
+    let sums = trainee.epoch_sums();
+    sums.view(0, 1, sums.len() - 1)
+}
+
+/// The training figures and the record of the first non-finite step, from one read-back.
+struct ReadBack {
+    figures: Figures,
+    /// The run step (from 1) whose sums were first not finite; 0 if none was.
+    first_non_finite: u32,
+}
+
+/// Reads the epoch's sums and record word back in one read, after `steps` steps of it.
+fn read_figures(
+    backend: &mut dyn Backend,
+    trainee: &dyn Trainee,
+    steps: usize,
+) -> Result<ReadBack, TrainError> {
+    let mut sums = backend.read(&trainee.epoch_sums())?;
+    let record = sums.pop().map_or(0, f32::to_bits);
+    Ok(ReadBack {
+        figures: trainee.training_figures(&sums, steps),
+        first_non_finite: record,
+    })
+}
+
+/// Fails if a training figure is not finite, naming the step the device recorded (the epoch's
+/// steps began after run step `before_epoch`). Should that record be missing, the failure
+/// names the steps since the previous check instead: the last `since_check` (at least one) of
+/// the `steps_done`.
 fn check_finite(
-    figures: &Figures,
+    read: &ReadBack,
     epoch: usize,
+    before_epoch: u64,
     steps_done: u64,
     since_check: usize,
 ) -> Result<(), TrainError> {
-    match figures.iter().find(|(_, v)| !v.is_finite()) {
-        Some(&(name, value)) => Err(TrainError::NonFinite {
-            epoch,
-            figure: name,
-            value,
-            first_step: steps_done + 1 - since_check.max(1) as u64,
-            last_step: steps_done,
-        }),
-        None => Ok(()),
-    }
+    let Some(&(figure, value)) = read.figures.iter().find(|(_, v)| !v.is_finite()) else {
+        return Ok(());
+    };
+    let at = match u64::from(read.first_non_finite) {
+        0 => format!(
+            "after steps {}–{steps_done} of the run",
+            steps_done + 1 - since_check.max(1) as u64
+        ),
+        step => format!(
+            "from step {step} of the run (step {} of the epoch)",
+            step - before_epoch
+        ),
+    };
+    Err(TrainError::NonFinite {
+        epoch,
+        figure,
+        value,
+        at,
+    })
 }
 
 /// With `--keep N`, the epoch's checkpoint also under its epoch number (a hard link to the

@@ -255,6 +255,14 @@ impl Backend for CpuBackend {
         })
     }
 
+    fn record_non_finite(&mut self, sums: &Tensor, step: u32) -> Result<()> {
+        validate::record_non_finite(sums)?;
+        self.compute([sums], |_, [sums]| {
+            reduce::record_non_finite(sums, step);
+            Ok(())
+        })
+    }
+
     fn fill_uniform(&mut self, t: &Tensor, seed: u32, stream: u32) -> Result<()> {
         self.compute([t], |_, [out]| {
             random::fill_uniform(seed, stream, out);

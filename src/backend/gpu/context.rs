@@ -9,6 +9,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use super::fault::InjectedFault;
 use super::limits::{LimitRow, LimitsMode, Shortfall, plan_limits};
 use crate::backend::{BackendError, Result};
 
@@ -289,11 +290,14 @@ pub struct GpuContext {
     pub(crate) limits: wgpu::Limits,
     /// The first error the device reported outside an error scope, taken at the next check.
     pub(crate) error: Arc<Mutex<Option<BackendError>>>,
+    /// A fault a test asked the device to report ([`InjectedFault`]).
+    pub(crate) injected: Option<InjectedFault>,
 }
 
 impl GpuContext {
     /// Opens the adapter `choice` takes, with the limits gengpu states for it.
     pub fn new(choice: &AdapterChoice) -> Result<Self> {
+        let injected = InjectedFault::from_env()?;
         let Found { list, adapters } = find_adapters()?;
         let index = list.choose(choice)?;
         let summary = list.adapters[index].clone();
@@ -335,7 +339,16 @@ impl GpuContext {
             queue,
             adapter: summary,
             error,
+            injected,
         })
+    }
+
+    /// Reports `submit` (counted from 1) done: the moment an injected fault strikes.
+    pub(crate) fn submitted(&self, submit: u64) {
+        if let Some(fault) = self.injected.filter(|f| f.at_submit == submit) {
+            let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert(fault.error());
+        }
     }
 
     /// Fails with the first error the device reported since the last check.
@@ -355,10 +368,18 @@ impl GpuContext {
             let _ = sender.send(r);
         });
         self.wait()?;
-        receiver
+        let mapped = receiver
             .recv()
-            .map_err(|e| BackendError::Device(e.to_string()))?
-            .map_err(|e| BackendError::Device(e.to_string()))?;
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        if let Err(e) = mapped {
+            // A failed map is the consequence of a fault reported before it (memory, a lost
+            // device), which says more.
+            self.check()?;
+            return Err(BackendError::Device(format!(
+                "cannot map a buffer to read it back: {e}"
+            )));
+        }
         let values = buffer
             .get_mapped_range(0..bytes)
             .map_err(|e| BackendError::Device(e.to_string()))?

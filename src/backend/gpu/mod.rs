@@ -6,6 +6,7 @@
 //! only validates the operands and delegates.
 
 mod context;
+mod fault;
 pub mod kernels;
 mod limits;
 mod params;
@@ -261,6 +262,7 @@ impl Backend for GpuBackend {
         let raw = self.ctx.read_mapped(staging, bytes)?;
         let values = bytemuck::pod_collect_to_vec::<u8, f32>(&raw);
         self.recorder.counters.submits += 1;
+        self.ctx.submitted(self.recorder.counters.submits);
         self.recorder.counters.host_waits += 1;
         self.recorder.counters.bytes_read += bytes;
         self.ctx.check()?;
@@ -353,6 +355,11 @@ impl Backend for GpuBackend {
     fn accumulate_sum(&mut self, x: &Tensor, acc: &Tensor, scale: f32) -> Result<()> {
         validate::accumulate_sum(x, acc)?;
         kernels::reduce::accumulate_sum(self, x, acc, scale)
+    }
+
+    fn record_non_finite(&mut self, sums: &Tensor, step: u32) -> Result<()> {
+        validate::record_non_finite(sums)?;
+        kernels::reduce::record_non_finite(self, sums, step)
     }
 
     fn fill_uniform(&mut self, t: &Tensor, seed: u32, stream: u32) -> Result<()> {

@@ -354,6 +354,7 @@ impl Recorder {
         ctx.queue.submit([encoder.finish()]);
         self.counters.dispatches += self.pending.len() as u64;
         self.counters.submits += 1;
+        ctx.submitted(self.counters.submits);
         self.pending.clear();
         ctx.check()
     }
