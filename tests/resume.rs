@@ -81,7 +81,17 @@ fn one_epoch_then_resume_to_two_is_bit_identical_to_two() {
     let (straight, resumed) = (dir.join("straight"), dir.join("resumed"));
     vae(&straight, "cpu", "2", "");
     vae(&resumed, "cpu", "1", "");
-    succeeds(&["train", "vae", "--resume", s(&resumed), "--epochs", "2"]);
+    // `--backend` (flattened with the other device flags) is one of the harmless arguments.
+    succeeds(&[
+        "train",
+        "vae",
+        "--resume",
+        s(&resumed),
+        "--epochs",
+        "2",
+        "--backend",
+        "cpu",
+    ]);
     assert_same_run(&straight, &resumed);
     std::fs::remove_dir_all(dir).ok();
 }
@@ -253,6 +263,26 @@ fn a_diverged_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
         1,
         "nothing of the diverged epoch logged"
     );
+    // A new run over that folder (`--overwrite`) that diverges does not offer the older run's
+    // checkpoint as its own.
+    let output = gengpu(&[
+        "train",
+        "vae",
+        "--backend",
+        "cpu",
+        "--limit",
+        "500",
+        "--lr",
+        "1e30",
+        "--overwrite",
+        "--out",
+        s(&run),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("is NaN") && !stderr.contains("is kept"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -337,7 +367,16 @@ fn a_gpu_run_resumes_within_the_parity_tolerance() {
     let (straight, resumed) = (dir.join("straight"), dir.join("resumed"));
     vae(&straight, "gpu", "2", "");
     vae(&resumed, "gpu", "1", "");
-    succeeds(&["train", "vae", "--resume", s(&resumed), "--epochs", "2"]);
+    succeeds(&[
+        "train",
+        "vae",
+        "--resume",
+        s(&resumed),
+        "--epochs",
+        "2",
+        "--backend",
+        "gpu",
+    ]);
     let (a, b) = (
         Checkpoint::open(&straight.join("checkpoint.safetensors")).expect("a"),
         Checkpoint::open(&resumed.join("checkpoint.safetensors")).expect("b"),
@@ -346,6 +385,63 @@ fn a_gpu_run_resumes_within_the_parity_tolerance() {
         let other = &b.state().get(&t.name).expect("same names").values;
         common::assert_close(&t.name, &t.values, other, 1e-5, 1e-4);
     }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// A lost device or an out-of-memory error in the middle of a resumed run (injected at a
+/// submit: no software device fails on demand) is named as such, exits non-zero, keeps the
+/// last checkpoint byte for byte and prints the command that continues from it, which works.
+#[test]
+fn a_device_fault_keeps_the_checkpoint_and_says_how_to_resume() {
+    if common::gpu("a_device_fault_keeps_the_checkpoint_and_says_how_to_resume").is_none() {
+        return;
+    }
+    let dir = scratch("fault");
+    let run = dir.join("run");
+    vae(&run, "gpu", "1", "");
+    let checkpoint = run.join("checkpoint.safetensors");
+    let before = std::fs::read(&checkpoint).expect("checkpoint");
+    let resume = [
+        "train",
+        "vae",
+        "--resume",
+        s(&run),
+        "--epochs",
+        "3",
+        "--backend",
+        "gpu",
+    ];
+    for (fault, named) in [
+        ("lost@15", "the GPU device was lost"),
+        ("oom@15", "out of GPU memory"),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_gengpu"))
+            .args(resume)
+            .env("GENGPU_INJECT_FAULT", fault)
+            .output()
+            .expect("run gengpu");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{fault}: {stderr}");
+        assert!(
+            stderr.contains(named)
+                && stderr.contains(&format!(
+                    "continue from it with: gengpu train vae --resume {}",
+                    run.display()
+                ))
+                && !stderr.contains("panicked"),
+            "{fault}: {stderr}"
+        );
+        assert!(
+            std::fs::read(&checkpoint).expect("checkpoint") == before,
+            "{fault}: the checkpoint changed"
+        );
+    }
+    succeeds(&resume);
+    let meta: CheckpointMeta = Checkpoint::open(&checkpoint)
+        .expect("checkpoint")
+        .meta()
+        .expect("meta");
+    assert_eq!(meta.epoch, 3);
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -46,16 +46,22 @@ impl Cli {
     /// Parses the command line (exiting with clap's message on a bad one), noting which
     /// arguments were given.
     pub fn parse_args() -> Self {
-        let matches = Cli::command().get_matches();
+        let command = Cli::command();
+        let matches = command.clone().get_matches();
         let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-        let mut level = Some(&matches);
-        while let Some(m) = level {
+        let mut level = Some((&command, &matches));
+        while let Some((cmd, m)) = level {
+            // `ids()` also holds the flattened argument groups (`BackendArgs`, …), which clap
+            // reports as given whenever one of their members is: keep real arguments only.
             cli.explicit.extend(
-                m.ids()
-                    .filter(|id| m.value_source(id.as_str()) == Some(ValueSource::CommandLine))
-                    .map(|id| id.to_string()),
+                cmd.get_arguments()
+                    .map(|arg| arg.get_id().as_str())
+                    .filter(|id| m.value_source(id) == Some(ValueSource::CommandLine))
+                    .map(str::to_string),
             );
-            level = m.subcommand().map(|(_, sub)| sub);
+            level = m
+                .subcommand()
+                .and_then(|(name, sub)| cmd.find_subcommand(name).map(|c| (c, sub)));
         }
         cli
     }

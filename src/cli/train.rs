@@ -108,6 +108,13 @@ pub fn run(
             p.epoch, p.epoch_step, p.steps
         );
     }
+    // An older run's checkpoint in an `--overwrite` folder is not this run's to offer.
+    let written_at = || {
+        std::fs::metadata(out.join(CHECKPOINT))
+            .and_then(|m| m.modified())
+            .ok()
+    };
+    let older_checkpoint = written_at().filter(|_| resumed.is_none());
     let outcome = train::train(
         backend.as_mut(),
         &data,
@@ -137,7 +144,7 @@ pub fn run(
         }
         Err(e) => {
             // A lost device, memory, a diverged loss: the last checkpoint is as it was.
-            if out.join(CHECKPOINT).is_file() {
+            if written_at().is_some_and(|at| Some(at) != older_checkpoint) {
                 eprintln!(
                     "the last checkpoint, {}, is kept; continue from it with: {}",
                     out.join(CHECKPOINT).display(),
