@@ -29,7 +29,7 @@ impl InjectedFault {
             Ok(value) if !value.is_empty() => {
                 Self::parse(&value)
                     .map(Some)
-                    .ok_or_else(|| BackendError::Environment {
+                    .ok_or(BackendError::Environment {
                         variable: INJECT_FAULT_VARIABLE,
                         value,
                         expected: "`lost@N` or `oom@N` (N ≥ 1, the submit that reports it)",
