@@ -29,6 +29,17 @@ fn vae(out: &Path, backend: &str, epochs: &str, extra: &str) {
     train_vae(out, &settings);
 }
 
+/// Two VAE runs in `dir` on `backend`: two epochs straight, and one epoch then a resume to
+/// two (`--backend` given again: one of the harmless arguments). Returns their folders.
+fn two_epochs_straight_and_resumed(dir: &Path, backend: &str) -> (PathBuf, PathBuf) {
+    let (straight, resumed) = (dir.join("straight"), dir.join("resumed"));
+    vae(&straight, backend, "2", "");
+    vae(&resumed, backend, "1", "");
+    let resume = ["train", "vae", "--resume", s(&resumed), "--epochs", "2"];
+    succeeds(&[&resume[..], &["--backend", backend]].concat());
+    (straight, resumed)
+}
+
 /// Every tensor of two checkpoints, byte for byte.
 #[track_caller]
 fn assert_same_tensors(a: &Path, b: &Path) {
@@ -78,20 +89,7 @@ fn metrics(dir: &Path) -> Vec<serde_json::Value> {
 #[test]
 fn one_epoch_then_resume_to_two_is_bit_identical_to_two() {
     let dir = scratch("epochs");
-    let (straight, resumed) = (dir.join("straight"), dir.join("resumed"));
-    vae(&straight, "cpu", "2", "");
-    vae(&resumed, "cpu", "1", "");
-    // `--backend` (flattened with the other device flags) is one of the harmless arguments.
-    succeeds(&[
-        "train",
-        "vae",
-        "--resume",
-        s(&resumed),
-        "--epochs",
-        "2",
-        "--backend",
-        "cpu",
-    ]);
+    let (straight, resumed) = two_epochs_straight_and_resumed(&dir, "cpu");
     assert_same_run(&straight, &resumed);
     std::fs::remove_dir_all(dir).ok();
 }
@@ -364,19 +362,7 @@ fn a_gpu_run_resumes_within_the_parity_tolerance() {
         return;
     }
     let dir = scratch("gpu");
-    let (straight, resumed) = (dir.join("straight"), dir.join("resumed"));
-    vae(&straight, "gpu", "2", "");
-    vae(&resumed, "gpu", "1", "");
-    succeeds(&[
-        "train",
-        "vae",
-        "--resume",
-        s(&resumed),
-        "--epochs",
-        "2",
-        "--backend",
-        "gpu",
-    ]);
+    let (straight, resumed) = two_epochs_straight_and_resumed(&dir, "gpu");
     let (a, b) = (
         Checkpoint::open(&straight.join("checkpoint.safetensors")).expect("a"),
         Checkpoint::open(&resumed.join("checkpoint.safetensors")).expect("b"),
