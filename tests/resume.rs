@@ -284,6 +284,48 @@ fn a_diverged_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// An epoch's last update comes after the last loss it checks: weights that update broke are
+/// not saved, and the checkpoint before stays byte for byte.
+#[test]
+fn weights_broken_after_the_last_checked_loss_are_not_saved() {
+    let dir = scratch("broken-weights");
+    let run = dir.join("run");
+    // One step per epoch, so the broken update is the epoch's last.
+    train_vae(
+        &run,
+        "--backend cpu --limit 100 --batch-size 100 --hidden 64 --epochs 1",
+    );
+    let path = run.join("checkpoint.safetensors");
+    let file = Checkpoint::open(&path).expect("checkpoint");
+    let meta: CheckpointMeta = file.meta().expect("meta");
+    // The bias of the corner pixel (0 in every MNIST digit) at f32's lowest and its first
+    // moment at the largest: the step's loss is finite (a logit of −MAX for a target of 0 costs
+    // nothing), the update takes the bias past −MAX to −∞.
+    let mut state = file.state().clone();
+    for (name, value) in [
+        ("decoder.1.bias", f32::MIN),
+        ("optim.m.decoder.1.bias", f32::MAX),
+    ] {
+        let mut tensor = state.get(name).expect("tensor").clone();
+        tensor.values[0] = value;
+        state.push(tensor);
+    }
+    gengpu::checkpoint::save(&path, &meta, &state).expect("rewrite");
+    let good = std::fs::read(&path).expect("read");
+    let output = gengpu(&["train", "vae", "--resume", s(&run), "--epochs", "2"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success()
+            && stderr.contains("epoch 2: decoder.1.bias holds")
+            && stderr.contains("after step 2 of the run, so no checkpoint was written")
+            && stderr.contains("is kept"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&path).expect("read"), good);
+    assert_eq!(metrics(&run).len(), 1, "nothing of the broken epoch logged");
+    std::fs::remove_dir_all(dir).ok();
+}
+
 #[test]
 fn keep_keeps_the_latest_numbered_checkpoints() {
     let dir = scratch("keep");

@@ -72,6 +72,17 @@ pub enum TrainError {
         /// The step it happened at, as the device recorded it.
         at: String,
     },
+    /// The weights broke after the last loss was checked: no checkpoint was written.
+    #[error(
+        "epoch {epoch}: {tensor} holds {value} after step {step} of the run, so no checkpoint \
+         was written (the training diverged; try a smaller --lr)"
+    )]
+    NonFiniteState {
+        epoch: usize,
+        tensor: String,
+        value: f32,
+        step: u64,
+    },
     /// A checkpoint that cannot continue with these settings.
     #[error("cannot resume {path}: {reason}")]
     Resume { path: PathBuf, reason: String },

@@ -228,10 +228,13 @@ pub fn train_epochs(
             let signal = stop.load(Ordering::SeqCst);
             if signal != 0 && batch + 1 < steps {
                 bar.finish_and_clear();
-                let sums = backend.read(&sum_words(trainee))?;
-                let meta = checkpoint(epoch - 1, batch + 1, sums, steps_done);
+                // Weights that a non-finite loss broke since the last check are not saved.
+                let read = read_figures(backend, trainee, batch + 1)?;
+                check_finite(&read, epoch, before_epoch, steps_done, batch + 1 - first)?;
+                let meta = checkpoint(epoch - 1, batch + 1, read.sums, steps_done);
                 let path = run.checkpoint_path();
-                crate::checkpoint::save(&path, &meta, &trainee.state(backend)?)?;
+                let state = finite_state(backend, trainee, epoch, steps_done)?;
+                crate::checkpoint::save(&path, &meta, &state)?;
                 return Ok(Outcome::Stopped {
                     signal,
                     epoch,
@@ -265,6 +268,8 @@ pub fn train_epochs(
             unchecked.min(steps - first),
         )?;
         let mut figures = read.figures;
+        // The last update may have broken the weights after the last loss was taken.
+        let state = finite_state(backend, trainee, epoch, steps_done)?;
         let seconds = started.elapsed().as_secs_f64();
         let eval_started = Instant::now();
         let evaluated = trainee.evaluate(backend)?;
@@ -329,7 +334,7 @@ pub fn train_epochs(
         if run.scoring.every > 0 {
             write_chart(&SCORE_CHART, &history, &run.out)?;
         }
-        crate::checkpoint::save(&run.checkpoint_path(), &meta, &trainee.state(backend)?)?;
+        crate::checkpoint::save(&run.checkpoint_path(), &meta, &state)?;
         keep_epoch_checkpoint(run, epoch)?;
     }
     Ok(Outcome::Finished(history))
@@ -356,6 +361,28 @@ fn score(
         .map_err(|e| TrainError::Score(Box::new(e)))
 }
 
+/// The trainee's state for a checkpoint, refused if a tensor holds a value that is not finite
+/// (an update after the last checked loss broke it): a checkpoint is always one to go on from.
+fn finite_state(
+    backend: &mut dyn Backend,
+    trainee: &dyn Trainee,
+    epoch: usize,
+    steps_done: u64,
+) -> Result<State, TrainError> {
+    let state = trainee.state(backend)?;
+    for tensor in state.tensors() {
+        if let Some(&value) = tensor.values.iter().find(|v| !v.is_finite()) {
+            return Err(TrainError::NonFiniteState {
+                epoch,
+                tensor: tensor.name.clone(),
+                value,
+                step: steps_done,
+            });
+        }
+    }
+    Ok(state)
+}
+
 /// The epoch's sum words, without the record word.
 fn sum_words(trainee: &dyn Trainee) -> Tensor {
     let sums = trainee.epoch_sums();
@@ -364,6 +391,8 @@ fn sum_words(trainee: &dyn Trainee) -> Tensor {
 
 /// The training figures and the record of the first non-finite step, from one read-back.
 struct ReadBack {
+    /// The sum words as read (without the record word).
+    sums: Vec<f32>,
     figures: Figures,
     /// The run step (from 1) whose sums were first not finite; 0 if none was.
     first_non_finite: u32,
@@ -379,6 +408,7 @@ fn read_figures(
     let record = sums.pop().map_or(0, f32::to_bits);
     Ok(ReadBack {
         figures: trainee.training_figures(&sums, steps),
+        sums,
         first_non_finite: record,
     })
 }
