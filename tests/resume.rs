@@ -94,10 +94,24 @@ fn one_epoch_then_resume_to_two_is_bit_identical_to_two() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-/// Starts `args`, waits until its first epoch is logged, then sends `signal`: the run is then
+/// Starts `args`, waits until its first epoch is done, then sends `signal`: the run is then
 /// inside its second epoch. Returns the exit status and standard error.
 #[cfg(unix)]
 fn interrupted(args: &[String], out: &Path, signal: &str) -> (Option<i32>, String) {
+    signalled(args, out, &[signal])
+}
+
+/// As [`interrupted`], with two SIGINTs 20 ms apart (apart, since a signal sent while the same
+/// one is pending is merged with it).
+#[cfg(unix)]
+fn interrupted_twice(args: &[String], out: &Path) -> (Option<i32>, String) {
+    signalled(args, out, &["-INT", "-INT"])
+}
+
+/// Starts `args`, waits until its first epoch is done, then sends `signals` one after the
+/// other. Returns the exit status and standard error.
+#[cfg(unix)]
+fn signalled(args: &[String], out: &Path, signals: &[&str]) -> (Option<i32>, String) {
     let child = Command::new(env!("CARGO_BIN_EXE_gengpu"))
         .args(args)
         .stdout(std::process::Stdio::null())
@@ -105,25 +119,25 @@ fn interrupted(args: &[String], out: &Path, signal: &str) -> (Option<i32>, Strin
         .spawn()
         .expect("start gengpu");
     let started = Instant::now();
-    // An epoch's record (not a step's): the first epoch is done.
-    let epoch_logged = || {
-        std::fs::read_to_string(out.join("metrics.jsonl")).is_ok_and(|m| {
-            m.lines()
-                .any(|l| l.contains("\"test_loss\"") || l.contains("\"seconds\""))
-        })
-    };
-    while !epoch_logged() {
+    // The first epoch is done when its checkpoint is written (its metrics come before it).
+    while !out.join("checkpoint.safetensors").exists() {
         assert!(
             started.elapsed() < Duration::from_secs(120),
-            "no epoch logged"
+            "no epoch done"
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let sent = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(sent.success());
+    let pid = child.id().to_string();
+    for (i, signal) in signals.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let sent = Command::new("kill")
+            .args([signal, pid.as_str()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+    }
     let output = child.wait_with_output().expect("wait");
     (
         output.status.code(),
@@ -166,35 +180,94 @@ fn sigint_mid_epoch_then_resume_is_bit_identical_to_a_straight_run() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// The temporary files of atomic writes left in `dir`: none, unless a write was cut short.
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect()
+}
+
+/// SIGTERM stops a VAE run mid-epoch like SIGINT stops a GAN's (exit 143 instead of 130), and
+/// the resumed run ends where a straight one does, bit for bit.
 #[cfg(unix)]
 #[test]
-fn sigterm_stops_with_143_and_a_checkpoint() {
+fn sigterm_mid_epoch_stops_with_143_and_resumes_bit_identically() {
     let dir = scratch("sigterm");
+    let (straight, stopped) = (dir.join("straight"), dir.join("stopped"));
+    let vae = |out: &Path| -> Vec<String> {
+        [
+            "train",
+            "vae",
+            "--backend",
+            "cpu",
+            "--epochs",
+            "3",
+            "--out",
+            s(out),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    succeeds(
+        &vae(&straight)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    let (code, stderr) = interrupted(&vae(&stopped), &stopped, "-TERM");
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(stderr.contains("--resume"), "says how to resume: {stderr}");
+    let meta: CheckpointMeta = Checkpoint::open(&stopped.join("checkpoint.safetensors"))
+        .expect("checkpoint")
+        .meta()
+        .expect("meta");
+    assert!(
+        meta.epoch >= 1 && meta.epoch_step > 0,
+        "stopped inside an epoch"
+    );
+    assert!(leftovers(&stopped).is_empty(), "{:?}", leftovers(&stopped));
+    succeeds(&["train", "vae", "--resume", s(&stopped)]);
+    assert_same_run(&straight, &stopped);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// A second Ctrl-C does not wait for the step: the process ends at once with 130, without the
+/// stop's checkpoint. The run then resumes from its last epoch's, and whatever the cut-short
+/// process was writing leaves no temporary file behind. A DCGAN's step (~0.1 s on the CPU)
+/// and its checkpoint outlast the 20 ms between the signals.
+#[cfg(unix)]
+#[test]
+fn a_second_sigint_quits_at_once() {
+    let dir = scratch("sigint-twice");
     let out = dir.join("run");
     let args = [
         "train",
-        "vae",
+        "gan",
+        "--arch",
+        "dcgan",
         "--backend",
         "cpu",
+        "--limit",
+        "256",
         "--epochs",
         "3",
         "--out",
         s(&out),
     ]
     .map(String::from);
-    let (code, stderr) = interrupted(&args, &out, "-TERM");
-    assert_eq!(code, Some(143), "{stderr}");
-    let meta: CheckpointMeta = Checkpoint::open(&out.join("checkpoint.safetensors"))
-        .expect("checkpoint")
-        .meta()
-        .expect("meta");
-    assert!(meta.epoch >= 1);
-    let leftovers: Vec<_> = std::fs::read_dir(&out)
-        .expect("list")
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let (code, stderr) = interrupted_twice(&args, &out);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        !stderr.contains("stopped by signal"),
+        "quit without the clean stop: {stderr}"
+    );
+    // What a write cut short leaves, whether or not this one was: the resumed run removes it.
+    std::fs::write(out.join("checkpoint.safetensors.Xy12z.tmp"), b"half").expect("write");
+    succeeds(&["train", "gan", "--resume", s(&out)]);
+    assert!(leftovers(&out).is_empty(), "{:?}", leftovers(&out));
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -252,7 +325,10 @@ fn a_diverged_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
     // 10 steps per epoch: the second of epoch 2 is the run's 12th.
     assert!(
         stderr.contains("epoch 2: train_loss is NaN from step 12 of the run (step 2 of the epoch)")
-            && stderr.contains("is kept"),
+            && stderr.contains(&format!(
+                "is kept; continue from it with: gengpu train vae --resume {} --lr 1e29",
+                run.display()
+            )),
         "{stderr}"
     );
     assert_eq!(std::fs::read(&path).expect("read"), good);
@@ -326,6 +402,40 @@ fn weights_broken_after_the_last_checked_loss_are_not_saved() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// A checkpoint whose settings claim a model far larger than its tensors is refused before
+/// anything is allocated for it: built first, this one would ask for 4 × 1 GB of weights,
+/// gradients and moments, past the 1.5 GB of address space the process is given.
+#[cfg(unix)]
+#[test]
+fn a_resume_is_refused_before_it_allocates_what_the_settings_claim() {
+    let dir = scratch("claims");
+    let run = dir.join("run");
+    vae(&run, "cpu", "1", "");
+    let path = run.join("checkpoint.safetensors");
+    let file = Checkpoint::open(&path).expect("checkpoint");
+    let mut meta: CheckpointMeta = file.meta().expect("meta");
+    match &mut meta.settings {
+        ModelSettings::Vae(settings) => settings.config.hidden = vec![150_000],
+        _ => unreachable!("a VAE run"),
+    }
+    gengpu::checkpoint::save(&path, &meta, file.state()).expect("rewrite");
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 1500000 && exec '{}' train vae --resume '{}' --epochs 2 --backend cpu",
+            env!("CARGO_BIN_EXE_gengpu"),
+            s(&run)
+        ))
+        .output()
+        .expect("run gengpu");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.code() == Some(1) && stderr.contains("its settings describe a model of"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
 #[test]
 fn keep_keeps_the_latest_numbered_checkpoints() {
     let dir = scratch("keep");
@@ -345,6 +455,29 @@ fn keep_keeps_the_latest_numbered_checkpoints() {
         .meta()
         .expect("meta");
     assert_eq!(epoch2.epoch, 2);
+    assert!(leftovers(&out).is_empty(), "{:?}", leftovers(&out));
+    // A numbered checkpoint resumes too (a file, not the folder), into another folder that
+    // then holds the whole run: the earlier epochs' metrics and the settings it goes on with.
+    let branch = dir.join("branch");
+    succeeds(&[
+        "train",
+        "vae",
+        "--resume",
+        s(&out.join("checkpoint_epoch2.safetensors")),
+        "--epochs",
+        "3",
+        "--out",
+        s(&branch),
+    ]);
+    assert_same_tensors(
+        &out.join("checkpoint_epoch3.safetensors"),
+        &branch.join("checkpoint.safetensors"),
+    );
+    assert_eq!(metrics(&branch), metrics(&out));
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(branch.join("config.json")).expect("config"))
+            .expect("JSON");
+    assert_eq!(config["run"]["out"], s(&branch));
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -380,6 +513,27 @@ fn a_resume_that_would_change_the_run_is_refused() {
         &["train", "vae", "--resume", s(&out), "--epochs", "1"],
         "--epochs is the total",
     );
+    // Another run's folder is not written over unasked.
+    let other = dir.join("other");
+    vae(&other, "cpu", "1", "--seed 2");
+    let other_checkpoint = std::fs::read(other.join("checkpoint.safetensors")).expect("read");
+    fails_with(
+        &[
+            "train",
+            "vae",
+            "--resume",
+            s(&out),
+            "--epochs",
+            "2",
+            "--out",
+            s(&other),
+        ],
+        "holds another run's outputs",
+    );
+    assert_eq!(
+        std::fs::read(other.join("checkpoint.safetensors")).expect("read"),
+        other_checkpoint
+    );
     // The checkpoint's own values, and harmless changes, are fine.
     succeeds(&[
         "train",
@@ -395,6 +549,89 @@ fn a_resume_that_would_change_the_run_is_refused() {
         "--keep",
         "1",
     ]);
+    // `--lr`, the one deliberate change, goes into the run's settings from here on.
+    succeeds(&[
+        "train",
+        "vae",
+        "--resume",
+        s(&out),
+        "--epochs",
+        "3",
+        "--out",
+        s(&other),
+        "--overwrite",
+        "--lr",
+        "5e-4",
+    ]);
+    let meta: CheckpointMeta = Checkpoint::open(&other.join("checkpoint.safetensors"))
+        .expect("checkpoint")
+        .meta()
+        .expect("meta");
+    assert_eq!(meta.settings.optimizer().lr, 5e-4);
+
+    // The GAN's and the convolutional models' own settings, likewise; `--arch` not given is
+    // the checkpoint's, so its flags compare with the checkpoint's values.
+    let gan = dir.join("gan");
+    let dcgan = dir.join("dcgan");
+    for (out, flags) in [
+        (&gan, "--g-hidden 16,32 --d-hidden 32 --batch-size 50"),
+        (
+            &dcgan,
+            "--arch dcgan --g-features 3 --d-features 4 --batch-size 50",
+        ),
+    ] {
+        let mut args = vec!["train", "gan", "--backend", "cpu", "--limit", "100"];
+        args.extend(flags.split_whitespace());
+        args.extend(["--epochs", "1", "--out", s(out)]);
+        succeeds(&args);
+    }
+    let resume = |out: &Path, flags: &str| -> Vec<String> {
+        let mut args: Vec<String> = ["train", "gan", "--resume", s(out), "--epochs", "2"]
+            .map(String::from)
+            .to_vec();
+        args.extend(flags.split_whitespace().map(String::from));
+        args
+    };
+    let refused = |out: &Path, flags: &str, needle: &str| {
+        let args = resume(out, flags);
+        fails_with(&args.iter().map(String::as_str).collect::<Vec<_>>(), needle);
+    };
+    refused(
+        &gan,
+        "--g-hidden 16,64",
+        "--g-hidden [16,64] (the checkpoint's run has [16,32])",
+    );
+    refused(
+        &gan,
+        "--beta1 0.9",
+        "--beta1 0.9 (the checkpoint's run has 0.5)",
+    );
+    refused(&gan, "--no-batch-norm", "--no-batch-norm");
+    refused(
+        &gan,
+        "--arch dcgan",
+        "--arch dcgan (the checkpoint's run has mlp)",
+    );
+    refused(
+        &dcgan,
+        "--g-features 8",
+        "--g-features 8 (the checkpoint's run has 3)",
+    );
+    refused(
+        &dcgan,
+        "--image-size 32",
+        "--image-size 32 (the checkpoint's run has 28)",
+    );
+    refused(
+        &dcgan,
+        "--g-hidden 16",
+        "--g-hidden does not apply to --arch dcgan",
+    );
+    let args = resume(
+        &dcgan,
+        "--arch dcgan --g-features 3 --d-features 4 --image-size 28",
+    );
+    succeeds(&args.iter().map(String::as_str).collect::<Vec<_>>());
     std::fs::remove_dir_all(dir).ok();
 }
 

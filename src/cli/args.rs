@@ -205,6 +205,16 @@ fn refuse_other_arch(arch: &str, flags: &[(&str, bool)]) -> anyhow::Result<()> {
 }
 
 impl VaeArgs {
+    /// A resumed run's architecture, where `--arch` was not given: the checkpoint's.
+    pub fn take_arch_of(&mut self, stored: &ModelSettings) {
+        if let ModelSettings::Vae(settings) = stored {
+            self.arch = match settings.config.arch {
+                VaeArch::Mlp => VaeArchChoice::Mlp,
+                VaeArch::Conv { .. } => VaeArchChoice::Conv,
+            };
+        }
+    }
+
     /// Refuses the other architecture's flags.
     pub fn check_arch(&self) -> anyhow::Result<()> {
         match self.arch {
@@ -294,6 +304,16 @@ pub struct GanArgs {
 }
 
 impl GanArgs {
+    /// A resumed run's architecture, where `--arch` was not given: the checkpoint's.
+    pub fn take_arch_of(&mut self, stored: &ModelSettings) {
+        if let ModelSettings::Gan(settings) = stored {
+            self.arch = match settings.config.arch {
+                GanArch::Mlp => GanArchChoice::Mlp,
+                GanArch::Dcgan { .. } => GanArchChoice::Dcgan,
+            };
+        }
+    }
+
     /// Refuses the other architecture's flags.
     pub fn check_arch(&self) -> anyhow::Result<()> {
         match self.arch {

@@ -231,30 +231,54 @@ enum DataAction {
 /// Rows per batch when a checkpoint is only evaluated or sampled: a size every model here fits.
 const EVAL_BATCH: usize = 128;
 
+/// Whether the argument `id` (clap's id, e.g. `log_every`) was given on the command line.
+fn given(explicit: &[String], id: &str) -> bool {
+    explicit.iter().any(|e| e == id)
+}
+
 /// Runs the command `cli` names.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train {
-            model: TrainModel::Vae(args),
+            model: TrainModel::Vae(mut args),
         } => {
+            let resumed = train::resumed(&args.common, &cli.explicit, "vae")?;
+            if let Some(resumed) = &resumed
+                && !given(&cli.explicit, "arch")
+            {
+                args.take_arch_of(resumed.settings());
+            }
             args.check_arch()?;
-            train::run(&args.common, &cli.explicit, "vae", |image| {
+            train::run(&args.common, &cli.explicit, "vae", resumed, |image| {
                 args.settings(image)
             })
         }
         Command::Train {
-            model: TrainModel::Gan(args),
+            model: TrainModel::Gan(mut args),
         } => {
+            let resumed = train::resumed(&args.common, &cli.explicit, "gan")?;
+            if let Some(resumed) = &resumed
+                && !given(&cli.explicit, "arch")
+            {
+                args.take_arch_of(resumed.settings());
+            }
             args.check_arch()?;
-            train::run(&args.common, &cli.explicit, "gan", |image| {
+            train::run(&args.common, &cli.explicit, "gan", resumed, |image| {
                 args.settings(image)
             })
         }
         Command::Train {
             model: TrainModel::Classifier(args),
-        } => train::run(&args.common, &cli.explicit, "classifier", |image| {
-            args.settings(image)
-        }),
+        } => {
+            let resumed = train::resumed(&args.common, &cli.explicit, "classifier")?;
+            train::run(
+                &args.common,
+                &cli.explicit,
+                "classifier",
+                resumed,
+                |image| args.settings(image),
+            )
+        }
         Command::Eval {
             checkpoint,
             data,

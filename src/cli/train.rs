@@ -9,7 +9,9 @@ use anyhow::{Context, Result, bail};
 use super::args::CommonTrainArgs;
 use super::open_backend;
 use gengpu::checkpoint::Checkpoint;
-use gengpu::train::{self, CHECKPOINT, CheckpointMeta, ModelSettings, Outcome, Progress};
+use gengpu::train::{
+    self, CHECKPOINT, CheckpointMeta, ModelSettings, Outcome, Progress, TrainError,
+};
 
 /// A run stopped by `signal` after writing its checkpoint (the binary exits with 128 + it).
 #[derive(Debug, thiserror::Error)]
@@ -21,8 +23,10 @@ pub struct Stopped {
 /// The folder new runs go into, one per model and version.
 const RUNS: &str = "runs";
 
-/// Arguments a resumed run may be given: they change where and how it runs, not what it is.
-const HARMLESS: [&str; 12] = [
+/// Arguments a resumed run may be given: they change where and how it runs, not what it is
+/// (`--lr`, the one deliberate change, for a run that diverged or plateaued).
+const HARMLESS: [&str; 13] = [
+    "lr",
     "epochs",
     "out",
     "overwrite",
@@ -39,13 +43,12 @@ const HARMLESS: [&str; 12] = [
 
 /// Where in the settings' JSON each other argument lands, to tell an argument that repeats
 /// the checkpoint's value from one that changes it.
-const SETTING_OF: [(&str, &[&str]); 18] = [
+const SETTING_OF: [(&str, &[&str]); 20] = [
     ("seed", &["run", "seed"]),
     ("batch_size", &["run", "batch_size"]),
     ("data", &["run", "data", "data"]),
     ("test_data", &["run", "data", "test_data"]),
     ("limit", &["run", "data", "limit"]),
-    ("lr", &["optimizer", "lr"]),
     ("beta1", &["optimizer", "beta1"]),
     ("beta2", &["optimizer", "beta2"]),
     ("latent", &["config", "latent"]),
@@ -58,22 +61,61 @@ const SETTING_OF: [(&str, &[&str]); 18] = [
     ("binarize", &["config", "binarize"]),
     ("lr_schedule", &["optimizer", "schedule"]),
     ("weight_decay", &["optimizer", "weight_decay"]),
+    ("features", &["config", "arch", "conv", "features"]),
+    ("g_features", &["config", "arch", "dcgan", "g_features"]),
+    ("d_features", &["config", "arch", "dcgan", "d_features"]),
 ];
 
+/// Arguments compared by what they make of the model, not by the value stored for them:
+/// `--arch` by the architecture's name (its settings are other arguments), the picture
+/// arguments by the image the model takes (a run that was not given them stored nothing).
+const MODEL_SHAPE_OF: [(&str, &[&str]); 3] = [
+    ("arch", &["config", "arch"]),
+    ("image_size", &["config", "height"]),
+    ("channels", &["config", "channels"]),
+];
+
+/// A run to continue: its checkpoint, what the checkpoint says, and the settings the run goes
+/// on with.
+pub struct Resumed {
+    file: Checkpoint,
+    meta: CheckpointMeta,
+    settings: ModelSettings,
+}
+
+impl Resumed {
+    /// The settings the resumed run goes on with.
+    pub fn settings(&self) -> &ModelSettings {
+        &self.settings
+    }
+}
+
+/// The run `--resume` names, if it was given (see [`resumed_run`]).
+pub fn resumed(
+    common: &CommonTrainArgs,
+    explicit: &[String],
+    model: &str,
+) -> Result<Option<Resumed>> {
+    common
+        .resume
+        .as_deref()
+        .map(|path| resumed_run(path, common, explicit, model))
+        .transpose()
+}
+
 /// Trains the model `model` names: a new run with the settings `settings` builds for the
-/// data's image size, or with `--resume` the checkpoint's run, continued.
+/// data's image size, or the `resumed` run, continued.
 pub fn run(
     common: &CommonTrainArgs,
     explicit: &[String],
     model: &str,
+    resumed: Option<Resumed>,
     settings: impl FnOnce((usize, usize, usize)) -> ModelSettings,
 ) -> Result<()> {
-    let resumed = match &common.resume {
-        Some(path) => Some(resumed_run(path, common, explicit, model)?),
-        None => None,
-    };
+    // First, so that a Ctrl-C while the data loads is a clean stop too.
+    let stop = stop_on_signals().context("cannot install the signal handlers")?;
     let spec = match &resumed {
-        Some((_, meta, _)) => meta.settings.run().data.clone(),
+        Some(resumed) => resumed.meta.settings.run().data.clone(),
         None => common.data.spec(),
     };
     let data = gengpu::data::resolve_sized(
@@ -87,9 +129,20 @@ pub fn run(
     eprintln!("data: {}", data.description);
     let mut asked = settings((data.train.rows, data.train.cols, data.train.channels));
     let settings = match &resumed {
-        Some((file, meta, settings)) => {
-            refuse_changes(explicit, &meta.settings, &asked, file.path())?;
-            settings.clone()
+        Some(resumed) => {
+            refuse_changes(
+                explicit,
+                &resumed.meta.settings,
+                &asked,
+                resumed.file.path(),
+            )?;
+            let mut settings = resumed.settings.clone();
+            let (was, lr) = (settings.optimizer().lr, asked.optimizer().lr);
+            if super::given(explicit, "lr") && lr != was {
+                eprintln!("learning rate {was} before, {lr} from here on (--lr)");
+                settings.optimizer_mut().lr = lr;
+            }
+            settings
         }
         None => {
             asked.run_mut().out = new_run_folder(common, model)?;
@@ -98,10 +151,10 @@ pub fn run(
     };
     let out = settings.run().out.clone();
     let mut backend = open_backend(&common.backend)?;
-    let stop = stop_on_signals().context("cannot install the signal handlers")?;
-    let progress = resumed
-        .as_ref()
-        .map(|(file, meta, _)| (Progress::of(meta), file));
+    let progress = resumed.as_ref().map(|resumed| {
+        let folder = gengpu::fsutil::parent(resumed.file.path());
+        (Progress::of(&resumed.meta, folder), &resumed.file)
+    });
     if let Some((p, _)) = &progress {
         eprintln!(
             "resuming after epoch {} (+{} steps), {} steps in all",
@@ -114,7 +167,7 @@ pub fn run(
             .and_then(|m| m.modified())
             .ok()
     };
-    let older_checkpoint = written_at().filter(|_| resumed.is_none());
+    let older_checkpoint = written_at().filter(|_| progress.is_none());
     let outcome = train::train(
         backend.as_mut(),
         &data,
@@ -143,10 +196,18 @@ pub fn run(
             Err(Stopped { signal }.into())
         }
         Err(e) => {
-            // A lost device, memory, a diverged loss: the last checkpoint is as it was.
-            if written_at().is_some_and(|at| Some(at) != older_checkpoint) {
+            // A lost device, memory, a diverged loss: the last checkpoint is as it was. (A
+            // setting refused before training gives no hint: it would be refused again.)
+            if !e.is_a_setting() && written_at().is_some_and(|at| Some(at) != older_checkpoint) {
+                // The same steps would diverge again: a smaller learning rate may not.
+                let lower_lr = match e {
+                    TrainError::NonFinite { .. } | TrainError::NonFiniteState { .. } => {
+                        format!(" --lr {}", short(settings.optimizer().lr / 10.0))
+                    }
+                    _ => String::new(),
+                };
                 eprintln!(
-                    "the last checkpoint, {}, is kept; continue from it with: {}",
+                    "the last checkpoint, {}, is kept; continue from it with: {}{lower_lr}",
                     out.join(CHECKPOINT).display(),
                     resume_hint()
                 );
@@ -232,7 +293,7 @@ fn resumed_run(
     common: &CommonTrainArgs,
     explicit: &[String],
     model: &str,
-) -> Result<(Checkpoint, CheckpointMeta, ModelSettings)> {
+) -> Result<Resumed> {
     let file_path: PathBuf = if path.is_dir() {
         path.join(CHECKPOINT)
     } else {
@@ -249,14 +310,19 @@ fn resumed_run(
     }
     let mut settings = meta.settings.clone();
     let run = settings.run_mut();
-    let given = |id: &str| explicit.iter().any(|e| e == id);
+    let given = |id: &str| super::given(explicit, id);
     if let Some(epochs) = common.epochs {
         run.epochs = epochs;
     }
-    if let Some(out) = &common.out {
-        run.out = out.clone();
-    } else if let Some(dir) = file_path.parent() {
-        run.out = dir.to_path_buf();
+    let folder = gengpu::fsutil::parent(&file_path);
+    run.out = common.out.clone().unwrap_or_else(|| folder.to_path_buf());
+    // Another folder is written as a new run's would be: never over another run unasked.
+    if !gengpu::fsutil::same_folder(&run.out, folder) && run.holds_a_run() && !common.overwrite {
+        bail!(
+            "{} holds another run's outputs: pass --overwrite to replace them with the resumed \
+             run, or another --out",
+            run.out.display()
+        );
     }
     if given("keep") {
         run.keep = common.keep;
@@ -283,7 +349,11 @@ fn resumed_run(
             meta.epoch
         );
     }
-    Ok((file, meta, settings))
+    Ok(Resumed {
+        file,
+        meta,
+        settings,
+    })
 }
 
 /// Fails if an argument other than the harmless ones was given and asks for another value
@@ -304,13 +374,25 @@ fn refuse_changes(
         .filter(|id| !HARMLESS.contains(&id.as_str()))
     {
         let flag = format!("--{}", id.replace('_', "-"));
-        match SETTING_OF.iter().find(|(name, _)| name == id) {
-            Some((_, path)) if at(&stored, path) == at(&asked, path) => {}
-            Some((_, path)) => changes.push(format!(
-                "{flag} {} (the checkpoint's run has {})",
-                at(&asked, path),
-                at(&stored, path)
-            )),
+        let setting = SETTING_OF.iter().find(|(name, _)| name == id);
+        let shape = MODEL_SHAPE_OF.iter().find(|(name, _)| name == id);
+        match setting.or(shape) {
+            Some((_, path)) => {
+                let (mut was, mut now) = (at(&stored, path), at(&asked, path));
+                if id == "arch" {
+                    (was, now) = (arch_name(&was), arch_name(&now));
+                } else if shape.is_some() {
+                    // The flag's own value: the data were read as the checkpoint's run read them.
+                    now = at(&asked, &["run", "data", id]);
+                }
+                if was != now {
+                    changes.push(format!(
+                        "{flag} {} (the checkpoint's run has {})",
+                        shown(&now),
+                        shown(&was)
+                    ));
+                }
+            }
             None if id == "no_batch_norm" => {
                 if at(&stored, &["config", "batch_norm"]).is_null()
                     != at(&asked, &["config", "batch_norm"]).is_null()
@@ -326,10 +408,41 @@ fn refuse_changes(
     }
     bail!(
         "cannot resume {} with {}: a resumed run keeps its checkpoint's settings (it may take \
-         --epochs, --out, --backend, --adapter, --keep, --log-every, --no-autotune)",
+         --epochs, --out, --lr, --backend, --adapter, --keep, --log-every, --no-autotune)",
         file.display(),
         changes.join(", ")
     )
+}
+
+/// A setting as the user would write it: an f32 setting as its shortest decimal (JSON holds
+/// it widened to f64: `0.10000000149011612`), a string without quotes.
+fn shown(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Number(n) if !n.is_u64() && !n.is_i64() => n
+            .as_f64()
+            .filter(|&v| f64::from(v as f32) == v)
+            .map_or_else(|| n.to_string(), |v| short(v as f32)),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `x` as a command line takes it: its shortest decimal, in exponent form when very large or
+/// small (`1e-5`, not `0.00001`).
+fn short(x: f32) -> String {
+    if x != 0.0 && !(1e-4..1e6).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
+/// An architecture's name in the settings' JSON: `"mlp"`, or the key of `{"conv": {…}}`.
+fn arch_name(arch: &serde_json::Value) -> serde_json::Value {
+    match arch.as_object().and_then(|fields| fields.keys().next()) {
+        Some(name) => serde_json::Value::String(name.clone()),
+        None => arch.clone(),
+    }
 }
 
 /// A flag the loop checks after every step: set to the signal's number by SIGINT or SIGTERM. A

@@ -64,9 +64,9 @@ impl Trainee for GanTrainee {
     }
 
     /// The animation's frames so far, from the epochs' `sample_{epoch}.png` (those present).
-    fn resumed(&mut self, out: &Path, epochs_done: usize) -> Result<(), TrainError> {
+    fn resumed(&mut self, history: &Path, epochs_done: usize) -> Result<(), TrainError> {
         self.frames = (1..=epochs_done)
-            .filter_map(|epoch| ::image::open(out.join(format!("sample_{epoch}.png"))).ok())
+            .filter_map(|epoch| ::image::open(history.join(format!("sample_{epoch}.png"))).ok())
             .collect();
         Ok(())
     }

@@ -34,23 +34,31 @@ impl MetricsLog {
         })
     }
 
-    /// Continues the log in `dir` of a run resumed after `epochs` epochs and `steps` steps: its
-    /// records of those are kept (any later one, written before the run stopped without its
-    /// checkpoint, is dropped) and returned.
+    /// Continues, in `dir`, the log that folder `history` holds of a run resumed after `epochs`
+    /// epochs and `steps` steps (the same folder, or the one a run resumed elsewhere came
+    /// from): its records of those are kept (any later one, written before the run stopped
+    /// without its checkpoint, is dropped) and returned.
     pub fn resume(
+        history: &Path,
         dir: &Path,
         epochs: usize,
         steps: u64,
     ) -> Result<(Self, Vec<serde_json::Value>), TrainError> {
+        let earlier = history.join("metrics.jsonl");
+        let text = match std::fs::read_to_string(&earlier) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => {
+                return Err(TrainError::Io {
+                    path: earlier,
+                    source,
+                });
+            }
+        };
         let path = dir.join("metrics.jsonl");
         let io_error = |source| TrainError::Io {
             path: path.clone(),
             source,
-        };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(io_error(e)),
         };
         let records: Vec<serde_json::Value> = text
             .lines()

@@ -88,6 +88,24 @@ pub enum TrainError {
     Resume { path: PathBuf, reason: String },
 }
 
+impl TrainError {
+    /// Whether the run was refused for its settings or its checkpoint before it trained:
+    /// starting it again the same way fails the same way.
+    pub fn is_a_setting(&self) -> bool {
+        matches!(
+            self,
+            TrainError::Config(_)
+                | TrainError::Setting(_)
+                | TrainError::Optimizer(_)
+                | TrainError::ImageShape { .. }
+                | TrainError::WrongModel { .. }
+                | TrainError::State { .. }
+                | TrainError::Checkpoint(_)
+                | TrainError::Resume { .. }
+        )
+    }
+}
+
 /// Fails unless `data` holds images of the model's `height × width`.
 pub fn require_image_shape(
     image: crate::nn::ImageShape,
@@ -117,6 +135,11 @@ pub fn train(
     let run = settings.run();
     run.validate(data.train.count)?;
     settings.optimizer().validate()?;
+    // Before the model is built: a checkpoint whose settings claim a model its tensors do not
+    // hold would otherwise allocate what its settings say.
+    if let Some((_, file)) = resume {
+        saved::holds_its_model(file, settings)?;
+    }
     let mut trainee: Box<dyn Trainee> = match settings {
         ModelSettings::Vae(s) => Box::new(vae::VaeTrainee::new(backend, data, s)?),
         ModelSettings::Gan(s) => Box::new(gan::GanTrainee::new(backend, data, s)?),
@@ -127,14 +150,17 @@ pub fn train(
     let fresh = Progress::default();
     let from = match resume {
         Some((progress, file)) => {
-            saved::holds_its_model(file, settings)?;
             trainee
                 .load_state(backend, file.state())
                 .map_err(|e| saved::state_error(file, e))?;
-            std::fs::create_dir_all(&run.out).map_err(|source| TrainError::Io {
-                path: run.out.clone(),
-                source,
-            })?;
+            if crate::fsutil::same_folder(&progress.history, &run.out) {
+                run.prepare_resumed_out()?;
+            } else {
+                // Resumed into another folder (allowed over another run's by `--overwrite`).
+                run.prepare_out()?;
+            }
+            // The settings the run goes on with (`--epochs` may have grown).
+            run.write_config(settings)?;
             progress
         }
         None => {

@@ -60,6 +60,15 @@ impl ModelSettings {
             ModelSettings::Classifier(s) => &s.optimizer,
         }
     }
+
+    /// [`ModelSettings::optimizer`], to change.
+    pub fn optimizer_mut(&mut self) -> &mut Adam {
+        match self {
+            ModelSettings::Vae(s) => &mut s.optimizer,
+            ModelSettings::Gan(s) => &mut s.optimizer,
+            ModelSettings::Classifier(s) => &mut s.optimizer,
+        }
+    }
 }
 
 /// Options common to every model's training run.
@@ -204,6 +213,25 @@ impl RunOptions {
     /// pictures and checkpoint, recognized by name), so that the folder shows one run only.
     /// Other files are left alone.
     pub fn prepare_out(&self) -> Result<(), TrainError> {
+        let removed = self.remove_files(|name| is_run_output(name) || is_leftover(name))?;
+        if removed > 0 {
+            eprintln!(
+                "replaced {removed} files of an earlier run in {}",
+                self.out.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// Creates the output folder of a run that goes on in it, and removes the temporary files
+    /// a process killed while writing left there (a second Ctrl-C quits at once).
+    pub fn prepare_resumed_out(&self) -> Result<(), TrainError> {
+        self.remove_files(is_leftover).map(drop)
+    }
+
+    /// Creates the output folder and removes the files in it whose names `remove` picks;
+    /// returns how many.
+    fn remove_files(&self, remove: impl Fn(&str) -> bool) -> Result<usize, TrainError> {
         let io_error = |path: &std::path::Path| {
             let path = path.to_path_buf();
             move |source| TrainError::Io { path, source }
@@ -216,19 +244,22 @@ impl RunOptions {
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or_default();
-            if path.is_file() && is_run_output(name) {
+            if path.is_file() && remove(name) {
                 std::fs::remove_file(&path).map_err(io_error(&path))?;
                 removed += 1;
             }
         }
-        if removed > 0 {
-            eprintln!(
-                "replaced {removed} files of an earlier run in {}",
-                self.out.display()
-            );
-        }
-        Ok(())
+        Ok(removed)
     }
+}
+
+/// Whether `name` is a temporary file of an atomic write of a run's output
+/// (`<output>.<random>.tmp`, see [`crate::fsutil::write_atomically`]), which only a process
+/// killed in the middle of the write leaves behind.
+fn is_leftover(name: &str) -> bool {
+    name.strip_suffix(".tmp")
+        .and_then(|rest| rest.rsplit_once('.'))
+        .is_some_and(|(output, _)| is_run_output(output))
 }
 
 /// The checkpoint's file name in a run folder.
@@ -269,7 +300,7 @@ fn is_run_output(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_run_output;
+    use super::{is_leftover, is_run_output};
 
     #[test]
     fn run_outputs_are_recognized_by_name_only() {
@@ -289,6 +320,25 @@ mod tests {
             "my.png",
         ] {
             assert!(!is_run_output(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn leftovers_of_atomic_writes_are_recognized_by_name_only() {
+        for name in [
+            "checkpoint.safetensors.a1B2c3.tmp",
+            "metrics.jsonl.x.tmp",
+            "sample_3.png.Zz9.tmp",
+        ] {
+            assert!(is_leftover(name), "{name}");
+        }
+        for name in [
+            "checkpoint.safetensors",
+            "notes.txt.abc.tmp",
+            "checkpoint.safetensors.tmp",
+            "mine.tmp",
+        ] {
+            assert!(!is_leftover(name), "{name}");
         }
     }
 }

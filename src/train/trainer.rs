@@ -3,7 +3,7 @@
 //! its own: its step, its figures, its pictures and its named state.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -104,8 +104,9 @@ pub trait Trainee {
         None
     }
 
-    /// Picks up what a resumed run's earlier epochs left in `out` (e.g. animation frames).
-    fn resumed(&mut self, _out: &Path, _epochs_done: usize) -> Result<(), TrainError> {
+    /// Picks up what a resumed run's earlier epochs left in folder `history` (e.g. animation
+    /// frames).
+    fn resumed(&mut self, _history: &Path, _epochs_done: usize) -> Result<(), TrainError> {
         Ok(())
     }
 }
@@ -121,16 +122,20 @@ pub struct Progress {
     pub steps: u64,
     /// The epoch's sums over its first `epoch_step` steps.
     pub epoch_sums: Vec<f32>,
+    /// The folder holding the earlier epochs' metrics and pictures (the checkpoint's), which
+    /// a run resumed into another folder carries over.
+    pub history: PathBuf,
 }
 
 impl Progress {
-    /// The progress a checkpoint records.
-    pub fn of(meta: &CheckpointMeta) -> Self {
+    /// The progress a checkpoint records, the checkpoint being in folder `history`.
+    pub fn of(meta: &CheckpointMeta, history: &Path) -> Self {
         Progress {
             epoch: meta.epoch,
             epoch_step: meta.epoch_step,
             steps: meta.steps,
             epoch_sums: meta.epoch_sums.clone(),
+            history: history.to_path_buf(),
         }
     }
 }
@@ -174,8 +179,8 @@ pub fn train_epochs(
     let (mut metrics, mut history) = if from.epoch == 0 && from.epoch_step == 0 {
         (MetricsLog::create(&run.out)?, Vec::new())
     } else {
-        let (log, records) = MetricsLog::resume(&run.out, from.epoch, from.steps)?;
-        trainee.resumed(&run.out, from.epoch)?;
+        let (log, records) = MetricsLog::resume(&from.history, &run.out, from.epoch, from.steps)?;
+        trainee.resumed(&from.history, from.epoch)?;
         (log, history_of(&chart, &records))
     };
     let seed = run.seed as u32;
