@@ -147,6 +147,7 @@ fn list_of(adapters: &[(&str, bool, wgpu::Limits)]) -> AdapterList {
                 hardware: *hardware,
                 limits: plan.rows,
                 shortfalls: plan.shortfalls,
+                subgroup_lanes: None,
             }
         })
         .collect();

@@ -2,6 +2,10 @@
 //! SPIR-V (Vulkan), MSL (Metal), HLSL (DX12) and GLSL (GL), the back ends wgpu uses, with the
 //! options wgpu passes where they matter, and `spirv-val` validates the SPIR-V. No GPU needed,
 //! so a kernel that would fail on hardware we cannot see fails `cargo test` here.
+//!
+//! The subgroup families go where subgroup operations exist: SPIR-V 1.3 (Vulkan 1.1), MSL,
+//! HLSL shader model 6.0 (DXC's wave intrinsics); wgpu's GL back end offers no subgroups, and
+//! the host builds those families only on devices that have them.
 
 use std::process::Command;
 
@@ -10,14 +14,15 @@ use naga::ShaderStage;
 use naga::back::{glsl, hlsl, msl, spv};
 use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
 
-/// Every compute entry point of every family: its file, name, module and validation info.
-fn entry_points() -> Vec<(String, String, naga::Module, ModuleInfo)> {
+/// Every compute entry point of every family: its file, name, module and validation info, and
+/// whether it uses subgroup operations.
+fn entry_points() -> Vec<(String, String, naga::Module, ModuleInfo, bool)> {
     let mut all = Vec::new();
     for family in FAMILIES {
         let source = family.source();
         let module = naga::front::wgsl::parse_str(&source)
             .unwrap_or_else(|e| panic!("{}: {}", family.file_name(), e.emit_to_string(&source)));
-        let info = Validator::new(ValidationFlags::all(), Capabilities::empty())
+        let info = Validator::new(ValidationFlags::all(), family.capabilities())
             .validate(&module)
             .unwrap_or_else(|e| panic!("{}: {}", family.file_name(), e.emit_to_string(&source)));
         for kernel in family.kernels {
@@ -26,6 +31,7 @@ fn entry_points() -> Vec<(String, String, naga::Module, ModuleInfo)> {
                 kernel.entry.to_string(),
                 module.clone(),
                 info.clone(),
+                family.capabilities() != Capabilities::empty(),
             ));
         }
     }
@@ -50,8 +56,11 @@ fn every_entry_point_translates_to_valid_spirv() {
     let validator = spirv_val();
     let dir = std::env::temp_dir().join(format!("gengpu-spirv-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch folder");
-    for (file, entry, module, info) in entry_points() {
+    for (file, entry, module, info, subgroups) in entry_points() {
         for (version, env) in [((1, 0), "vulkan1.0"), ((1, 3), "vulkan1.1")] {
+            if subgroups && version < (1, 3) {
+                continue;
+            }
             let options = spv::Options {
                 lang_version: version,
                 bounds_check_policies: restrict(),
@@ -112,7 +121,7 @@ fn spirv_val() -> Option<&'static str> {
 /// MSL 2.0 (the oldest Metal version wgpu's compute supports widely) and 3.0.
 #[test]
 fn every_entry_point_translates_to_msl() {
-    for (file, entry, module, info) in entry_points() {
+    for (file, entry, module, info, _) in entry_points() {
         for version in [(2, 0), (3, 0)] {
             let options = msl::Options {
                 lang_version: version,
@@ -136,8 +145,11 @@ fn every_entry_point_translates_to_msl() {
 /// HLSL shader models 5.1 and 6.0 (DX12's FXC and DXC).
 #[test]
 fn every_entry_point_translates_to_hlsl() {
-    for (file, entry, module, info) in entry_points() {
+    for (file, entry, module, info, subgroups) in entry_points() {
         for model in [hlsl::ShaderModel::V5_1, hlsl::ShaderModel::V6_0] {
+            if subgroups && model == hlsl::ShaderModel::V5_1 {
+                continue;
+            }
             let options = hlsl::Options {
                 shader_model: model,
                 restrict_indexing: true,
@@ -162,7 +174,10 @@ fn every_entry_point_translates_to_hlsl() {
 /// GLSL ES 3.10 (GL ES 3.1, the least that has compute shaders) and desktop GLSL 4.30.
 #[test]
 fn every_entry_point_translates_to_glsl() {
-    for (file, entry, module, info) in entry_points() {
+    for (file, entry, module, info, subgroups) in entry_points() {
+        if subgroups {
+            continue;
+        }
         for version in [glsl::Version::new_gles(310), glsl::Version::Desktop(430)] {
             let options = glsl::Options {
                 version,

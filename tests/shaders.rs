@@ -5,12 +5,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use gengpu::backend::gpu::kernels::{Binding, FAMILIES, Member, PARAMS_BYTES};
+use gengpu::backend::gpu::kernels::{Binding, FAMILIES, Family, Member, PARAMS_BYTES};
 
 #[test]
 fn every_shader_validates_with_naga() {
     for family in FAMILIES {
-        parse_and_validate(&family.file_name(), &family.source());
+        parse_family(family);
     }
 }
 
@@ -58,7 +58,12 @@ fn every_shader_file_is_one_family_and_entry_points_are_unique() {
 }
 
 /// The shared files prepended to families, not families themselves.
-const PRELUDES: [&str; 3] = ["common.wgsl", "activation.wgsl", "hash.wgsl"];
+const PRELUDES: [&str; 4] = [
+    "common.wgsl",
+    "activation.wgsl",
+    "hash.wgsl",
+    "matmul_io.wgsl",
+];
 
 /// Each family's workgroup sizes are the host's constants: its WGSL names them, never a number.
 #[test]
@@ -85,7 +90,7 @@ fn every_workgroup_size_comes_from_the_host() {
 fn every_params_struct_matches_its_wgsl_layout() {
     let mut errors = Vec::new();
     for family in FAMILIES {
-        let (module, _) = parse_and_validate(&family.file_name(), &family.source());
+        let (module, _) = parse_family(family);
         errors.extend(layout_mismatches(
             &family.file_name(),
             &module,
@@ -98,14 +103,25 @@ fn every_params_struct_matches_its_wgsl_layout() {
 
 /// A module parsed and validated by naga, with its validation info.
 fn parse_and_validate(name: &str, source: &str) -> (naga::Module, naga::valid::ModuleInfo) {
+    parse_and_validate_with(name, source, naga::valid::Capabilities::empty())
+}
+
+/// A family's module, validated with what it may use (subgroup operations, for the subgroup
+/// families only).
+fn parse_family(family: &Family) -> (naga::Module, naga::valid::ModuleInfo) {
+    parse_and_validate_with(&family.file_name(), &family.source(), family.capabilities())
+}
+
+fn parse_and_validate_with(
+    name: &str,
+    source: &str,
+    capabilities: naga::valid::Capabilities,
+) -> (naga::Module, naga::valid::ModuleInfo) {
     let parsed = naga::front::wgsl::parse_str(source)
         .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
-    let info = naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::empty(),
-    )
-    .validate(&parsed)
-    .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
+    let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities)
+        .validate(&parsed)
+        .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
     (parsed, info)
 }
 
@@ -332,7 +348,7 @@ fn every_kernel_binding_table_matches_its_wgsl() {
     let mut errors = Vec::new();
     for family in FAMILIES {
         let name = family.file_name();
-        let (parsed, info) = parse_and_validate(&name, &family.source());
+        let (parsed, info) = parse_family(family);
         errors.extend(uniform_size_mismatches(&name, &parsed));
         for kernel in family.kernels {
             let label = format!("{name}::{}", kernel.entry);

@@ -4,8 +4,8 @@
 use anyhow::{Context, Result};
 
 use gengpu::backend::gpu::{
-    AdapterChoice, AdapterList, AdapterSummary, NO_AUTOTUNE_VARIABLE, Rule, cached_winners,
-    list_adapters, tuning_cache_path,
+    AdapterChoice, AdapterList, AdapterSummary, GpuBackend, NO_AUTOTUNE_VARIABLE, Rule,
+    cached_winners, list_adapters, tuning_cache_path,
 };
 use gengpu::backend::select::{BackendChoice, adapter_choice};
 
@@ -85,6 +85,8 @@ fn report(list: &AdapterList, gpu: &str, auto: &str) -> serde_json::Value {
                 "hardware": a.hardware,
                 "limits": limits,
                 "cannot_run": lacks,
+                "subgroup_lanes": a.subgroup_lanes,
+                "matmul_variants": GpuBackend::matmul_variants_for(a.subgroup_lanes),
                 "matmul_winners": winners,
             })
         })
@@ -140,6 +142,14 @@ fn print_adapter(a: &AdapterSummary) -> Result<()> {
         let lacks: Vec<String> = a.shortfalls.iter().map(ToString::to_string).collect();
         outln!("      cannot run gengpu: {}", lacks.join("; "));
     }
+    let subgroups = match a.subgroup_lanes {
+        Some(lanes) => format!("{lanes} lanes"),
+        None => "none of one fixed width".into(),
+    };
+    outln!(
+        "      subgroups: {subgroups}; matmul variants: {}",
+        GpuBackend::matmul_variants_for(a.subgroup_lanes).join(", ")
+    );
     print_tuning(a)
 }
 

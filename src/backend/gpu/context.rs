@@ -32,6 +32,9 @@ pub struct AdapterSummary {
     pub limits: Vec<LimitRow>,
     /// What it lacks for gengpu's kernels; empty if it can run them.
     pub shortfalls: Vec<Shortfall>,
+    /// The width of its subgroups, where it has subgroup operations and one fixed width
+    /// (kernels written for one width run only there).
+    pub subgroup_lanes: Option<u32>,
 }
 
 impl AdapterSummary {
@@ -270,6 +273,7 @@ fn find_adapters() -> Result<Found> {
             hardware: is_hardware(&info),
             limits: plan.rows,
             shortfalls: plan.shortfalls,
+            subgroup_lanes: fixed_subgroup_width(&adapter.features(), &info),
         });
         found.adapters.push((adapter, plan.limits));
     }
@@ -279,6 +283,14 @@ fn find_adapters() -> Result<Found> {
 /// Every adapter wgpu sees, best first, with what gengpu needs and would ask of each.
 pub fn list_adapters() -> Result<AdapterList> {
     Ok(find_adapters()?.list)
+}
+
+/// The width of an adapter's subgroups, if it has subgroup operations and its subgroups are
+/// always that wide (llvmpipe: the SIMD width, 8 lanes of 32 bits on AVX2).
+fn fixed_subgroup_width(features: &wgpu::Features, info: &wgpu::AdapterInfo) -> Option<u32> {
+    (features.contains(wgpu::Features::SUBGROUP)
+        && info.subgroup_min_size == info.subgroup_max_size)
+        .then_some(info.subgroup_min_size)
 }
 
 /// An open device: what the GPU backend runs on.
@@ -302,8 +314,12 @@ impl GpuContext {
         let index = list.choose(choice)?;
         let summary = list.adapters[index].clone();
         let (adapter, limits) = &adapters[index];
-        // Timestamps time benchmarks and autotuning on the device itself, where it has them.
-        let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
+        // Timestamps time benchmarks and autotuning on the device itself, where it has them;
+        // subgroup operations serve the kernels written for the device's subgroup width.
+        let mut features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
+        if summary.subgroup_lanes.is_some() {
+            features |= wgpu::Features::SUBGROUP;
+        }
         let desc = wgpu::DeviceDescriptor {
             label: Some("gengpu"),
             required_features: features,

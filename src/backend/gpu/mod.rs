@@ -102,7 +102,7 @@ impl GpuBackend {
             Some(name) => Some(kernels::matmul::variant_named(name).ok_or_else(|| {
                 BackendError::UnknownMatmulVariant {
                     asked: name.to_string(),
-                    known: Self::matmul_variant_names().join(", "),
+                    known: self.matmul_variant_names().join(", "),
                 }
             })?),
         };
@@ -117,9 +117,24 @@ impl GpuBackend {
         (self.buffers.len(), bind_groups, pipelines)
     }
 
-    /// The names of every matmul variant (each covered by `tests/parity_matmul.rs`).
-    pub fn matmul_variant_names() -> Vec<&'static str> {
+    /// The names of every matmul variant, whatever the device.
+    pub fn every_matmul_variant_name() -> Vec<&'static str> {
         kernels::matmul::VARIANTS.iter().map(|v| v.name).collect()
+    }
+
+    /// The names of every matmul variant this device runs (each covered by
+    /// `tests/parity_matmul.rs`).
+    pub fn matmul_variant_names(&self) -> Vec<&'static str> {
+        Self::matmul_variants_for(self.ctx.adapter.subgroup_lanes)
+    }
+
+    /// The names of the matmul variants a device whose subgroups are `lanes` wide runs.
+    pub fn matmul_variants_for(lanes: Option<u32>) -> Vec<&'static str> {
+        kernels::matmul::VARIANTS
+            .iter()
+            .filter(|v| v.runs_on(lanes))
+            .map(|v| v.name)
+            .collect()
     }
 
     fn buffer(&self, id: BufferId) -> Result<&wgpu::Buffer> {

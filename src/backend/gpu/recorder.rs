@@ -69,7 +69,12 @@ impl Recorder {
     /// Builds every kernel's pipeline now, so that no step waits for a shader compiler (on a
     /// software device each pipeline is compiled by LLVM).
     pub(crate) fn build_pipelines(&mut self, ctx: &GpuContext) -> Result<()> {
-        for kernel in FAMILIES.iter().flat_map(|family| family.kernels) {
+        let lanes = ctx.adapter.subgroup_lanes;
+        for kernel in FAMILIES
+            .iter()
+            .filter(|family| family.runs_on(lanes))
+            .flat_map(|family| family.kernels)
+        {
             self.pipeline(ctx, kernel);
         }
         ctx.check()

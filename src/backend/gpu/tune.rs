@@ -171,7 +171,7 @@ pub(crate) fn choose(
     b: &Tensor,
     c: &Tensor,
 ) -> Result<&'static Variant> {
-    let candidates = matmul::candidates(form, dims, a, b);
+    let candidates = matmul::candidates(form, dims, a, b, gpu.ctx.adapter.subgroup_lanes);
     let default = candidates[0];
     if let Some(pinned) = gpu.tuner.pinned {
         return Ok(if candidates.iter().any(|v| std::ptr::eq(*v, pinned)) {

@@ -27,6 +27,7 @@ pub(crate) static FAMILY: Family = Family {
     constants: wgsl_constants![WORKGROUP_SIZE],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&ADAM],
+    subgroup_lanes: None,
 };
 
 static ADAM: Kernel = Kernel {

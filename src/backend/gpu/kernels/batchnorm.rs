@@ -32,6 +32,7 @@ pub(crate) static FAMILY: Family = Family {
     constants: wgsl_constants![WORKGROUP_SIZE],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&STATS, &APPLY, &NORMALIZE, &BACKWARD],
+    subgroup_lanes: None,
 };
 
 /// x → saved (batch mean, 1/σ), and the running statistics updated.

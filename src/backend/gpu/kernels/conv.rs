@@ -29,6 +29,7 @@ pub(crate) static FAMILY: Family = Family {
     constants: wgsl_constants![WORKGROUP_SIZE],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&IM2COL, &COL2IM],
+    subgroup_lanes: None,
 };
 
 static IM2COL: Kernel = Kernel {

@@ -40,6 +40,7 @@ pub(crate) static FAMILY: Family = Family {
     constants: wgsl_constants![WORKGROUP_SIZE],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&GATHER],
+    subgroup_lanes: None,
 };
 
 static GATHER: Kernel = Kernel {

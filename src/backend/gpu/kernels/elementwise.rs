@@ -25,6 +25,7 @@ pub(crate) static FAMILY: Family = Family {
     constants: wgsl_constants![WORKGROUP_SIZE],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&ACT_FORWARD, &ACT_BACKWARD, &FILL],
+    subgroup_lanes: None,
 };
 
 static ACT_FORWARD: Kernel = Kernel {

@@ -32,6 +32,7 @@ pub(crate) static FAMILY: Family = Family {
         &KL_DIVERGENCE,
         &IW_LOG_WEIGHT,
     ],
+    subgroup_lanes: None,
 };
 
 static REPARAMETERIZE: Kernel = Kernel {

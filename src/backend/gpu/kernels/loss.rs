@@ -28,6 +28,7 @@ pub(crate) static FAMILY: Family = Family {
     constants: wgsl_constants![THREADS],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&BCE_WITH_LOGITS, &SOFTMAX_CROSS_ENTROPY],
+    subgroup_lanes: None,
 };
 
 static BCE_WITH_LOGITS: Kernel = Kernel {

@@ -1,11 +1,15 @@
 //! `C = act(op(A)·op(B) + bias)` in several variants: a general strided kernel for every
 //! transpose form and shape, register-blocked vec4 kernels of two block sizes for one form
-//! each where the operands allow, and a workgroup-memory tiled kernel for every form. Which
-//! variant runs is chosen per shape class by timing them on the device (`gpu/tune.rs`), or
-//! is the default where tuning is off.
+//! each where the operands allow, a workgroup-memory tiled kernel for every form, and, on
+//! devices with 8-wide subgroups, kernels whose subgroups share their loads. Which variant runs
+//! is chosen per shape class by timing them on the device (`gpu/tune.rs`), or is the default
+//! where tuning is off.
 //!
-//! WGSL `shaders/matmul.wgsl`; CPU twin `src/backend/cpu/matmul.rs`; parity test
-//! `tests/parity_matmul.rs` (every variant).
+//! WGSL `shaders/matmul.wgsl`, and `shaders/matmul_subgroup.wgsl` for the subgroup variants (a
+//! family of its own: a module that uses subgroup operations compiles only on devices that
+//! have them), both with the prelude `shaders/matmul_io.wgsl`; CPU twin
+//! `src/backend/cpu/matmul.rs`; parity test `tests/parity_matmul.rs` (every variant the device
+//! runs).
 
 use super::{Family, Kernel, ParamsLayout, Prelude, R, W, index};
 use crate::backend::gpu::GpuBackend;
@@ -15,6 +19,12 @@ use crate::backend::{Activation, BackendError, MatmulForm, Result, Tensor};
 const GROUP_SIDE: u32 = 8;
 /// Invocations along each side of `matmul_tiled`'s workgroup (each computes a 4×4 block).
 const TILE_SIDE: u32 = 16;
+/// The subgroup width the subgroup variants are written for (their broadcasts name each lane).
+const SUBGROUP_LANES: u32 = 8;
+/// Subgroups in a workgroup of the subgroup variants, one above the other.
+const SUBGROUPS_PER_GROUP: u32 = 8;
+/// Rows and columns of C one subgroup computes: two rows per lane, four columns per lane.
+const SUBGROUP_TILE: (usize, usize) = (2 * SUBGROUP_LANES as usize, 4 * SUBGROUP_LANES as usize);
 
 shader_params! {
     /// `Params` of matmul.wgsl, shared by every variant.
@@ -29,12 +39,24 @@ shader_params! {
 pub(crate) static FAMILY: Family = Family {
     name: "matmul",
     wgsl: include_str!("../../../../shaders/matmul.wgsl"),
-    preludes: &[Prelude::Activation],
+    preludes: &[Prelude::Activation, Prelude::MatmulIo],
     constants: wgsl_constants![GROUP_SIDE, TILE_SIDE],
     params: ParamsLayout::of::<Params>(),
     kernels: &[
         &MATMUL, &TILED, &NT_VEC4, &NT_8X4, &NN_VEC4, &NN_8X8, &TN_VEC4, &TN_8X8,
     ],
+    subgroup_lanes: None,
+};
+
+/// The variants that share loads across a subgroup (`shaders/matmul_subgroup.wgsl`).
+pub(crate) static SUBGROUP_FAMILY: Family = Family {
+    name: "matmul_subgroup",
+    wgsl: include_str!("../../../../shaders/matmul_subgroup.wgsl"),
+    preludes: &[Prelude::Activation, Prelude::MatmulIo],
+    constants: wgsl_constants![SUBGROUP_LANES, SUBGROUPS_PER_GROUP],
+    params: ParamsLayout::of::<Params>(),
+    kernels: &[&NN_SG8, &NT_SG8],
+    subgroup_lanes: Some(SUBGROUP_LANES),
 };
 
 /// The storage bindings of the strided kernels.
@@ -44,8 +66,17 @@ const VEC4_BINDINGS: &[super::Binding] = &[(5, R), (6, R), (3, R), (4, W)];
 
 /// A kernel of the family with its bindings.
 const fn kernel(entry: &'static str, bindings: &'static [super::Binding]) -> Kernel {
+    kernel_of(&FAMILY, entry, bindings)
+}
+
+/// A kernel of `family` with its bindings.
+const fn kernel_of(
+    family: &'static Family,
+    entry: &'static str,
+    bindings: &'static [super::Binding],
+) -> Kernel {
     Kernel {
-        family: &FAMILY,
+        family,
         entry,
         bindings,
     }
@@ -59,6 +90,8 @@ static NN_VEC4: Kernel = kernel("matmul_nn_vec4", VEC4_BINDINGS);
 static NN_8X8: Kernel = kernel("matmul_nn_8x8", VEC4_BINDINGS);
 static TN_VEC4: Kernel = kernel("matmul_tn_vec4", VEC4_BINDINGS);
 static TN_8X8: Kernel = kernel("matmul_tn_8x8", VEC4_BINDINGS);
+static NN_SG8: Kernel = kernel_of(&SUBGROUP_FAMILY, "matmul_nn_sg8", VEC4_BINDINGS);
+static NT_SG8: Kernel = kernel_of(&SUBGROUP_FAMILY, "matmul_nt_sg8", VEC4_BINDINGS);
 
 /// What a variant asks of the operands beyond a valid product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,14 +119,19 @@ pub struct Variant {
 }
 
 impl Variant {
-    /// Whether the variant computes this product of these operands.
+    /// Whether the variant computes this product of these operands on a device whose
+    /// subgroups are `lanes` wide.
     fn fits(
         &self,
         form: MatmulForm,
         (m, n, k): (usize, usize, usize),
         a: &Tensor,
         b: &Tensor,
+        lanes: Option<u32>,
     ) -> bool {
+        if !self.runs_on(lanes) {
+            return false;
+        }
         match self.needs {
             Needs::Nothing => true,
             Needs::Vec4 {
@@ -113,9 +151,24 @@ impl Variant {
     }
 }
 
+impl Variant {
+    /// Whether a device whose subgroups are `lanes` wide runs it (its family is built there).
+    pub fn runs_on(&self, lanes: Option<u32>) -> bool {
+        self.kernel.family.runs_on(lanes)
+    }
+}
+
 /// Register blocks of `rows × cols` per invocation in workgroups of `GROUP_SIDE²`.
 const fn blocked(rows: usize, cols: usize) -> (usize, usize) {
     (GROUP_SIDE as usize * rows, GROUP_SIDE as usize * cols)
+}
+
+/// The C tile of a workgroup of the subgroup variants: its subgroups' tiles one above the other.
+const fn subgroup_tile() -> (usize, usize) {
+    (
+        SUBGROUPS_PER_GROUP as usize * SUBGROUP_TILE.0,
+        SUBGROUP_TILE.1,
+    )
 }
 
 const fn vec4(form: MatmulForm, m: usize, n: usize, k: usize) -> Needs {
@@ -125,7 +178,7 @@ const fn vec4(form: MatmulForm, m: usize, n: usize, k: usize) -> Needs {
 /// Every variant, in order of preference when tuning is off: for each form the first that fits
 /// is the default (the register-blocked vec4 kernels, which were measured best on llvmpipe),
 /// and the general kernel fits everything.
-pub static VARIANTS: [Variant; 8] = [
+pub static VARIANTS: [Variant; 10] = [
     Variant {
         name: "nt_vec4_4x4",
         kernel: &NT_VEC4,
@@ -169,6 +222,18 @@ pub static VARIANTS: [Variant; 8] = [
         needs: vec4(MatmulForm::TN, 8, 8, 1),
     },
     Variant {
+        name: "nn_sg8_16x4",
+        kernel: &NN_SG8,
+        tile: subgroup_tile(),
+        needs: vec4(MatmulForm::NN, 1, 4, 4),
+    },
+    Variant {
+        name: "nt_sg8_16x4",
+        kernel: &NT_SG8,
+        tile: subgroup_tile(),
+        needs: vec4(MatmulForm::NT, 1, 1, 4),
+    },
+    Variant {
         name: "tiled_64x64",
         kernel: &TILED,
         tile: (4 * TILE_SIDE as usize, 4 * TILE_SIDE as usize),
@@ -176,16 +241,18 @@ pub static VARIANTS: [Variant; 8] = [
     },
 ];
 
-/// The variants that compute this product, the default first.
+/// The variants that compute this product on a device whose subgroups are `lanes` wide, the
+/// default first.
 pub(crate) fn candidates(
     form: MatmulForm,
     dims: (usize, usize, usize),
     a: &Tensor,
     b: &Tensor,
+    lanes: Option<u32>,
 ) -> Vec<&'static Variant> {
     VARIANTS
         .iter()
-        .filter(|v| v.fits(form, dims, a, b))
+        .filter(|v| v.fits(form, dims, a, b, lanes))
         .collect()
 }
 

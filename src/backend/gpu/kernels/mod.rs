@@ -60,8 +60,9 @@ pub(super) mod step;
 pub const PARAMS_BYTES: u64 = 64;
 
 /// Every family, for building every pipeline up front and for tests.
-pub static FAMILIES: [&Family; 12] = [
+pub static FAMILIES: [&Family; 13] = [
     &matmul::FAMILY,
+    &matmul::SUBGROUP_FAMILY,
     &elementwise::FAMILY,
     &reduce::FAMILY,
     &random::FAMILY,
@@ -84,6 +85,8 @@ pub enum Prelude {
     Activation,
     /// `shaders/hash.wgsl`: the counter-based generator's integer hash.
     Hash,
+    /// `shaders/matmul_io.wgsl`: the matmul families' parameters, bindings and epilogue.
+    MatmulIo,
 }
 
 impl Prelude {
@@ -91,6 +94,7 @@ impl Prelude {
         match self {
             Prelude::Activation => include_str!("../../../../shaders/activation.wgsl"),
             Prelude::Hash => include_str!("../../../../shaders/hash.wgsl"),
+            Prelude::MatmulIo => include_str!("../../../../shaders/matmul_io.wgsl"),
         }
     }
 }
@@ -109,9 +113,25 @@ pub struct Family {
     pub params: ParamsLayout,
     /// Its entry points.
     pub kernels: &'static [&'static Kernel],
+    /// The subgroup width its kernels are written for, if they use subgroup operations: the
+    /// family is built only on a device whose subgroups are exactly that wide.
+    pub subgroup_lanes: Option<u32>,
 }
 
 impl Family {
+    /// What naga must allow to validate it: subgroup operations for the subgroup families.
+    pub fn capabilities(&self) -> naga::valid::Capabilities {
+        match self.subgroup_lanes {
+            Some(_) => naga::valid::Capabilities::SUBGROUP,
+            None => naga::valid::Capabilities::empty(),
+        }
+    }
+
+    /// Whether a device with subgroups `lanes` wide (`None`: no subgroup operations) runs it.
+    pub fn runs_on(&self, lanes: Option<u32>) -> bool {
+        self.subgroup_lanes.is_none() || self.subgroup_lanes == lanes
+    }
+
     /// The file name under `shaders/`.
     pub fn file_name(&self) -> String {
         format!("{}.wgsl", self.name)

@@ -31,6 +31,7 @@ pub(crate) static FAMILY: Family = Family {
     constants: wgsl_constants![PROBE_GROUP],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&PEAK_PROBE],
+    subgroup_lanes: None,
 };
 
 static PEAK_PROBE: Kernel = Kernel {

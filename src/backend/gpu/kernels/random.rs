@@ -25,6 +25,7 @@ pub(crate) static FAMILY: Family = Family {
     constants: wgsl_constants![WORKGROUP_SIZE],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&FILL_UNIFORM, &FILL_NORMAL],
+    subgroup_lanes: None,
 };
 
 static FILL_UNIFORM: Kernel = Kernel {

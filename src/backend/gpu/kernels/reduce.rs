@@ -31,6 +31,7 @@ pub(crate) static FAMILY: Family = Family {
     constants: wgsl_constants![COLUMN_GROUP, SUM_THREADS, RECORD_THREADS],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&COLUMN_SUM, &ACCUMULATE_SUM, &RECORD_NON_FINITE],
+    subgroup_lanes: None,
 };
 
 static COLUMN_SUM: Kernel = Kernel {

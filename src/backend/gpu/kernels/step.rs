@@ -24,6 +24,7 @@ pub(crate) static FAMILY: Family = Family {
     constants: wgsl_constants![STEP_GROUP],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&ADVANCE_PARAMS],
+    subgroup_lanes: None,
 };
 
 /// Bindings: the deltas, then the arena's storage twin.

@@ -1,0 +1,117 @@
+// Matmul variants that share loads across a subgroup: C = act(op(A)·op(B) + bias), as
+// shaders/matmul.wgsl computes it, for devices whose subgroups are exactly 8 invocations wide
+// (llvmpipe on 256-bit SIMD; the host builds this family only there).
+//
+// On a CPU driver such as llvmpipe a storage load costs about as much as 16 vec4 FMAs (one
+// SIMD lane at a time, docs/PERFORMANCE.md), so a kernel's speed is its FMAs per load. Here the
+// 8 invocations of a subgroup share the rows of A: each loads one vec4 of two of the 16 rows
+// per four steps of k, and `subgroupBroadcast` (a register shuffle) hands every row to every
+// invocation, which also loads its own 4 columns of B: 64 vec4 FMAs per 6 loads, against 32
+// per 12 for the register-blocked kernels. Each subgroup computes 16 rows × 32 columns, the
+// SUBGROUPS_PER_GROUP subgroups of a workgroup one above the other (host constants,
+// src/backend/gpu/kernels/matmul.rs, as is the SUBGROUP_LANES = 8 the broadcasts spell out).
+//
+// Every invocation takes part in every broadcast: rows and columns past the edge are clamped
+// on load and skipped on store, never branched around.
+
+// One step of four k for a row: a (4 values of k) times four rows of B (k … k + 3).
+fn fmas(a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>, acc: vec4<f32>) -> vec4<f32> {
+    return fma(vec4<f32>(a.x), b0, fma(vec4<f32>(a.y), b1, fma(vec4<f32>(a.z), b2, fma(vec4<f32>(a.w), b3, acc))));
+}
+
+// One step of four k for a row against four columns of Bᵀ: their dot products.
+fn dots(a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));
+}
+
+// A·B with A (m × k) and B (k × n) contiguous along k and n: k % 4 == 0, n % 4 == 0, offsets
+// % 4 == 0.
+@compute @workgroup_size(SUBGROUP_LANES * SUBGROUPS_PER_GROUP)
+fn matmul_nn_sg8(@builtin(workgroup_id) wid: vec3<u32>,
+                 @builtin(subgroup_invocation_id) lane: u32,
+                 @builtin(subgroup_id) sg: u32) {
+    let r0 = (wid.y * SUBGROUPS_PER_GROUP + sg) * 2u * SUBGROUP_LANES;
+    let c0 = (wid.x * SUBGROUP_LANES + lane) * 4u;
+    let k4 = p.k / 4u;
+    let n4 = p.n / 4u;
+    let a_lo = p.a_off / 4u + clamped_row(r0, lane) * k4;
+    let a_hi = p.a_off / 4u + clamped_row(r0, lane + SUBGROUP_LANES) * k4;
+    var bi = p.b_off / 4u + min(c0, p.n - 4u) / 4u;
+    var acc = array<vec4<f32>, 16>();
+    for (var kk = 0u; kk < k4; kk = kk + 1u) {
+        let b0 = b4[bi];
+        let b1 = b4[bi + n4];
+        let b2 = b4[bi + 2u * n4];
+        let b3 = b4[bi + 3u * n4];
+        let lo = a4[a_lo + kk];
+        let hi = a4[a_hi + kk];
+        acc[0] = fmas(subgroupBroadcast(lo, 0u), b0, b1, b2, b3, acc[0]);
+        acc[1] = fmas(subgroupBroadcast(lo, 1u), b0, b1, b2, b3, acc[1]);
+        acc[2] = fmas(subgroupBroadcast(lo, 2u), b0, b1, b2, b3, acc[2]);
+        acc[3] = fmas(subgroupBroadcast(lo, 3u), b0, b1, b2, b3, acc[3]);
+        acc[4] = fmas(subgroupBroadcast(lo, 4u), b0, b1, b2, b3, acc[4]);
+        acc[5] = fmas(subgroupBroadcast(lo, 5u), b0, b1, b2, b3, acc[5]);
+        acc[6] = fmas(subgroupBroadcast(lo, 6u), b0, b1, b2, b3, acc[6]);
+        acc[7] = fmas(subgroupBroadcast(lo, 7u), b0, b1, b2, b3, acc[7]);
+        acc[8] = fmas(subgroupBroadcast(hi, 0u), b0, b1, b2, b3, acc[8]);
+        acc[9] = fmas(subgroupBroadcast(hi, 1u), b0, b1, b2, b3, acc[9]);
+        acc[10] = fmas(subgroupBroadcast(hi, 2u), b0, b1, b2, b3, acc[10]);
+        acc[11] = fmas(subgroupBroadcast(hi, 3u), b0, b1, b2, b3, acc[11]);
+        acc[12] = fmas(subgroupBroadcast(hi, 4u), b0, b1, b2, b3, acc[12]);
+        acc[13] = fmas(subgroupBroadcast(hi, 5u), b0, b1, b2, b3, acc[13]);
+        acc[14] = fmas(subgroupBroadcast(hi, 6u), b0, b1, b2, b3, acc[14]);
+        acc[15] = fmas(subgroupBroadcast(hi, 7u), b0, b1, b2, b3, acc[15]);
+        bi = bi + 4u * n4;
+    }
+    if (c0 < p.n) {
+        for (var i = 0u; i < 16u; i = i + 1u) {
+            store_row(r0 + i, c0, acc[i]);
+        }
+    }
+}
+
+// A·Bᵀ with A (m × k) and B (n × k) both contiguous along k: k % 4 == 0, offsets % 4 == 0.
+@compute @workgroup_size(SUBGROUP_LANES * SUBGROUPS_PER_GROUP)
+fn matmul_nt_sg8(@builtin(workgroup_id) wid: vec3<u32>,
+                 @builtin(subgroup_invocation_id) lane: u32,
+                 @builtin(subgroup_id) sg: u32) {
+    let r0 = (wid.y * SUBGROUPS_PER_GROUP + sg) * 2u * SUBGROUP_LANES;
+    let c0 = (wid.x * SUBGROUP_LANES + lane) * 4u;
+    let k4 = p.k / 4u;
+    let a_lo = p.a_off / 4u + clamped_row(r0, lane) * k4;
+    let a_hi = p.a_off / 4u + clamped_row(r0, lane + SUBGROUP_LANES) * k4;
+    let bi0 = p.b_off / 4u + clamped_col(c0, 0u) * k4;
+    let bi1 = p.b_off / 4u + clamped_col(c0, 1u) * k4;
+    let bi2 = p.b_off / 4u + clamped_col(c0, 2u) * k4;
+    let bi3 = p.b_off / 4u + clamped_col(c0, 3u) * k4;
+    var acc = array<vec4<f32>, 16>();
+    for (var kk = 0u; kk < k4; kk = kk + 1u) {
+        let b0 = b4[bi0 + kk];
+        let b1 = b4[bi1 + kk];
+        let b2 = b4[bi2 + kk];
+        let b3 = b4[bi3 + kk];
+        let lo = a4[a_lo + kk];
+        let hi = a4[a_hi + kk];
+        acc[0] = acc[0] + dots(subgroupBroadcast(lo, 0u), b0, b1, b2, b3);
+        acc[1] = acc[1] + dots(subgroupBroadcast(lo, 1u), b0, b1, b2, b3);
+        acc[2] = acc[2] + dots(subgroupBroadcast(lo, 2u), b0, b1, b2, b3);
+        acc[3] = acc[3] + dots(subgroupBroadcast(lo, 3u), b0, b1, b2, b3);
+        acc[4] = acc[4] + dots(subgroupBroadcast(lo, 4u), b0, b1, b2, b3);
+        acc[5] = acc[5] + dots(subgroupBroadcast(lo, 5u), b0, b1, b2, b3);
+        acc[6] = acc[6] + dots(subgroupBroadcast(lo, 6u), b0, b1, b2, b3);
+        acc[7] = acc[7] + dots(subgroupBroadcast(lo, 7u), b0, b1, b2, b3);
+        acc[8] = acc[8] + dots(subgroupBroadcast(hi, 0u), b0, b1, b2, b3);
+        acc[9] = acc[9] + dots(subgroupBroadcast(hi, 1u), b0, b1, b2, b3);
+        acc[10] = acc[10] + dots(subgroupBroadcast(hi, 2u), b0, b1, b2, b3);
+        acc[11] = acc[11] + dots(subgroupBroadcast(hi, 3u), b0, b1, b2, b3);
+        acc[12] = acc[12] + dots(subgroupBroadcast(hi, 4u), b0, b1, b2, b3);
+        acc[13] = acc[13] + dots(subgroupBroadcast(hi, 5u), b0, b1, b2, b3);
+        acc[14] = acc[14] + dots(subgroupBroadcast(hi, 6u), b0, b1, b2, b3);
+        acc[15] = acc[15] + dots(subgroupBroadcast(hi, 7u), b0, b1, b2, b3);
+    }
+    if (c0 < p.n) {
+        for (var i = 0u; i < 16u; i = i + 1u) {
+            store_row(r0 + i, c0, acc[i]);
+        }
+    }
+}
