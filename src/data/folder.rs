@@ -21,6 +21,9 @@ use super::{DataError, Dataset, Split, fetch};
 const EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 /// Most classes a labelled folder may have: labels are bytes.
 const MAX_CLASSES: usize = 256;
+/// The largest side pictures are read at: beyond it one picture is tens of megabytes, a batch
+/// gigabytes, and resizing a single picture could exhaust memory.
+pub const MAX_IMAGE_SIZE: usize = 4096;
 /// Where a cached folder notes the files it skipped, one per line.
 const SKIPPED_FILE: &str = "skipped.txt";
 
@@ -71,18 +74,7 @@ pub fn has_pictures(dir: &Path) -> bool {
 /// Reads the pictures under `dir` as `size × size` images of `channels` (1: grey, 3: RGB),
 /// from the cache if they were read before and have not changed.
 pub fn read_folder(dir: &Path, size: usize, channels: usize) -> Result<Folder, DataError> {
-    let refuse = |message: &str| {
-        Err(DataError::Pictures {
-            dir: dir.to_path_buf(),
-            message: message.into(),
-        })
-    };
-    if size == 0 {
-        return refuse("--image-size must be at least 1");
-    }
-    if channels != 1 && channels != 3 {
-        return refuse("--channels must be 1 (grey) or 3 (RGB)");
-    }
+    check_settings(size, channels)?;
     let mut files = Vec::new();
     pictures(dir, &mut files).map_err(|e| DataError::io(dir, e))?;
     files.sort_by_cached_key(|file| {
@@ -116,6 +108,24 @@ pub fn read_folder(dir: &Path, size: usize, channels: usize) -> Result<Folder, D
     // A cache that cannot be written only costs the next run the decoding again.
     let _ = write_cache(&cache, &folder);
     Ok(folder)
+}
+
+/// Refuses a side or a number of channels pictures cannot be read at.
+pub fn check_settings(size: usize, channels: usize) -> Result<(), DataError> {
+    if size == 0 {
+        return Err(DataError::ZeroImageSize);
+    }
+    if channels != 1 && channels != 3 {
+        return Err(DataError::BadChannels(channels));
+    }
+    if size > MAX_IMAGE_SIZE {
+        return Err(DataError::ImageSizeTooLarge {
+            size,
+            channels,
+            bytes: (size as u128).pow(2) * channels as u128,
+        });
+    }
+    Ok(())
 }
 
 /// Decodes every picture.
