@@ -251,7 +251,8 @@ fn empty_folder_lists_the_image_files_looked_for() {
         err.to_string(),
         format!(
             "{spec}: no training images found (looked for train-images-idx3-ubyte.gz, \
-             train-images-idx3-ubyte, train-images.idx3-ubyte.gz, train-images.idx3-ubyte)"
+             train-images-idx3-ubyte, train-images.idx3-ubyte.gz, train-images.idx3-ubyte, \
+             PNG or JPEG pictures in it or its subfolders)"
         )
     );
     // Evaluation alone would take either split: both are listed.
@@ -263,13 +264,14 @@ fn empty_folder_lists_the_image_files_looked_for() {
             "{spec}: no test or training images found (looked for t10k-images-idx3-ubyte.gz, \
              t10k-images-idx3-ubyte, t10k-images.idx3-ubyte.gz, t10k-images.idx3-ubyte, \
              train-images-idx3-ubyte.gz, train-images-idx3-ubyte, train-images.idx3-ubyte.gz, \
-             train-images.idx3-ubyte)"
+             train-images.idx3-ubyte, PNG or JPEG pictures in it or its subfolders)"
         )
     );
     // As evaluation data named by a test spec.
     let err = data::resolve_test(None, Some(spec), data::Pictures::default()).unwrap_err();
     assert!(
-        err.to_string().contains("no training images found"),
+        err.to_string().contains("no training images found")
+            && err.to_string().contains("PNG or JPEG pictures"),
         "{err}"
     );
     fs::remove_dir_all(&dir).unwrap();

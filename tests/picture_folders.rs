@@ -187,10 +187,11 @@ fn class_subfolders_label_a_classifier_and_bad_folders_are_refused() {
     let refused = gengpu(&cache, &args);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("label"));
-    // Only broken files: no examples, said plainly.
+    // Only broken files: no examples, said plainly, with which files and why.
     let broken = dir.join("broken");
     std::fs::create_dir_all(&broken).unwrap();
     std::fs::write(broken.join("a.png"), b"nope").unwrap();
+    std::fs::write(broken.join("b.png"), b"nope").unwrap();
     let output = gengpu(
         &cache,
         &[
@@ -204,9 +205,53 @@ fn class_subfolders_label_a_classifier_and_bad_folders_are_refused() {
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        !output.status.success() && stderr.contains("examples"),
+        output.status.code() == Some(1)
+            && stderr.contains("no picture could be read (2 unreadable files: a.png, b.png ("),
         "{stderr}"
     );
+    // An empty folder: what was looked for, pictures included.
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let output = gengpu(&cache, &["train", "vae", "--data", empty.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.code() == Some(1)
+            && stderr.contains("train-images-idx3-ubyte.gz")
+            && stderr.contains("PNG or JPEG pictures"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn impossible_picture_settings_are_refused_cleanly() {
+    let dir = scratch("pictures", "impossible");
+    let (data, cache) = (dir.join("pictures"), dir.join("cache"));
+    picture_folder(&data, 1, 3);
+    let data_s = data.to_str().unwrap();
+    // Once an abort: the whole dataset was allocated up front.
+    for (flags, message) in [
+        (
+            &["--data", data_s, "--image-size", "100000"][..],
+            "10,000,000,000 bytes",
+        ),
+        (&["--channels", "2", "--image-size", "0"], "--image-size"),
+        (&["--channels", "2"], "--channels 2"),
+        (
+            &["--image-size", "32"],
+            "bundled MNIST-10k holds 28×28 grey images",
+        ),
+    ] {
+        let out = dir.join("out");
+        let mut args = vec!["train", "vae", "--backend", "cpu"];
+        args.extend(["--out", out.to_str().unwrap()]);
+        args.extend(flags);
+        let output = gengpu(&cache, &args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{flags:?}: {stderr}");
+        assert!(stderr.contains(message), "{flags:?}: {stderr}");
+        assert!(!out.exists(), "{flags:?}: nothing written");
+    }
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -283,6 +283,26 @@ fn missing_images(dir: &Path, splits: &[Split]) -> DataError {
     }
 }
 
+/// `err`, saying that pictures were looked for too if it is about missing files: a folder is
+/// read as IDX files when it holds no pictures.
+fn nor_pictures(err: DataError) -> DataError {
+    match err {
+        DataError::MissingFiles {
+            dir,
+            what,
+            mut looked_for,
+        } => {
+            looked_for.push(folder::PICTURES.to_string());
+            DataError::MissingFiles {
+                dir,
+                what,
+                looked_for,
+            }
+        }
+        other => other,
+    }
+}
+
 /// The training and evaluation sets of a run, and a sentence saying what they are.
 #[derive(Debug, Clone)]
 pub struct TrainTest {
@@ -390,7 +410,10 @@ pub fn resolve_test(
                 .filter(|dir| !Part::has_split(dir, Split::Train) && !folder::has_pictures(dir))
             {
                 // Neither split: say both were looked for.
-                return Err(missing_images(dir, &[Split::Test, Split::Train]));
+                return Err(nor_pictures(missing_images(
+                    dir,
+                    &[Split::Test, Split::Train],
+                )));
             }
             let (full, notes) = source.read_train()?;
             let (_, test, part) = hold_out_for_evaluation(full, &source.origin)?;
@@ -487,7 +510,7 @@ impl Part {
 fn read_part(dir: &Path, part: Part, pictures: Pictures) -> Result<(Dataset, String), DataError> {
     match part {
         Part::Idx(split) => {
-            let read = Dataset::from_dir(dir, split)?;
+            let read = Dataset::from_dir(dir, split).map_err(nor_pictures)?;
             Ok((pictures.fixed(read)?, String::new()))
         }
         Part::Cifar(split) => Ok((
