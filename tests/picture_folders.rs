@@ -145,6 +145,13 @@ fn decoded_pictures_are_cached_until_a_file_changes() {
         .unwrap();
     let (third, _) = run("third");
     assert!(!third.contains("from the cache"), "{third}");
+    // The new entry replaced the old one.
+    let settings: Vec<_> = std::fs::read_dir(cache.join("gengpu").join("images"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(settings.len(), 1);
+    assert_eq!(std::fs::read_dir(&settings[0]).unwrap().count(), 1);
     std::fs::remove_dir_all(dir).ok();
 }
 

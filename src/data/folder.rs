@@ -10,12 +10,15 @@
 //! description, all of them in the cache's `skipped.txt`.
 //!
 //! Decoding thousands of files takes seconds, so the result is cached: as an IDX pair in the
-//! cache folder (`<cache>/gengpu/images/<key>`), keyed by the folder, the size, and every file's
+//! cache folder, `<cache>/gengpu/images/<settings>/<fingerprint>`. `<settings>` names the
+//! folder (by its canonical path), the size and the channels; `<fingerprint>` every file's
 //! path, length and modification time, so that any change to the pictures reads them afresh.
+//! Each `<settings>` keeps only its latest entry, written whole or not at all.
 
 use std::collections::HashSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
 use ::image::imageops::{self, FilterType};
 
@@ -31,6 +34,8 @@ const MAX_CLASSES: usize = 256;
 pub const MAX_IMAGE_SIZE: usize = 4096;
 /// Where a cached folder notes the files it skipped, one per line.
 const SKIPPED_FILE: &str = "skipped.txt";
+/// Age after which a temporary cache folder is taken as left by an interrupted write.
+const STALE: Duration = Duration::from_secs(3600);
 /// Skipped files a run's description names; the others are counted.
 const LISTED: usize = 10;
 /// What a folder of pictures holds, for messages about one that holds none.
@@ -138,17 +143,28 @@ pub fn has_pictures(dir: &Path) -> bool {
 /// Reads the pictures under `dir` as `size × size` images of `channels` (1: grey, 3: RGB),
 /// from the cache if they were read before and have not changed.
 pub fn read_folder(dir: &Path, size: usize, channels: usize) -> Result<Folder, DataError> {
+    read_folder_cached_in(&fetch::cache_folder("images"), dir, size, channels)
+}
+
+/// [`read_folder`] with its cache in `images` (`<cache>/gengpu/images`).
+fn read_folder_cached_in(
+    images: &Path,
+    dir: &Path,
+    size: usize,
+    channels: usize,
+) -> Result<Folder, DataError> {
     check_settings(size, channels)?;
     let mut files = pictures(dir)?;
-    files.sort_by_cached_key(|file| {
-        let relative = file.strip_prefix(dir).unwrap_or(file);
-        md5::compute(relative.to_string_lossy().as_bytes()).0
+    files.sort_by_cached_key(|file| relative(dir, file).0);
+    let settings = images.join(settings_key(dir, size, channels));
+    let fingerprint = fingerprint(dir, &files);
+    let cache = settings.join(&fingerprint);
+    let classes = classes(dir, &files);
+    // Cached as IDX files of `size × size·channels` (IDX images have one value per pixel),
+    // with labels if and only if the folder has classes.
+    let cached = Dataset::from_dir(&cache, Split::Train).ok().filter(|d| {
+        d.rows == size && d.cols == size * channels && d.labels.is_empty() == classes.is_none()
     });
-    let cache = fetch::cache_folder("images").join(cache_key(dir, size, channels, &files));
-    // Cached as IDX files of `size × size·channels` (IDX images have one value per pixel).
-    let cached = Dataset::from_dir(&cache, Split::Train)
-        .ok()
-        .filter(|d| d.rows == size && d.cols == size * channels);
     let folder = match cached {
         Some(mut dataset) => {
             dataset.name = dir.display().to_string();
@@ -166,14 +182,14 @@ pub fn read_folder(dir: &Path, size: usize, channels: usize) -> Result<Folder, D
                 dir: dir.to_path_buf(),
                 skipped,
                 skipped_list: list.is_file().then_some(list),
-                classes: classes(dir, &files).unwrap_or_default(),
+                classes: classes.unwrap_or_default(),
                 cached: true,
             }
         }
         None => {
-            let mut folder = decode(dir, size, channels, &files)?;
+            let mut folder = decode(dir, size, channels, &files, classes)?;
             // A cache that cannot be written only costs the next run the decoding again.
-            if write_cache(&cache, &folder).is_ok() {
+            if write_cache(&settings, &fingerprint, &folder).is_ok() {
                 folder.skipped_list = Some(cache.join(SKIPPED_FILE));
             }
             folder
@@ -209,8 +225,8 @@ fn decode(
     size: usize,
     channels: usize,
     files: &[PathBuf],
+    classes: Option<Vec<String>>,
 ) -> Result<Folder, DataError> {
-    let classes = classes(dir, files);
     let mut images = room_for(dir, files.len(), size, channels)?;
     let mut labels = Vec::new();
     let mut skipped = Vec::new();
@@ -359,15 +375,25 @@ fn pictures(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
     Ok(files)
 }
 
-/// The cache key of `files` under `dir` read at `size` with `channels`: an MD5 of everything that changes
-/// what decoding would give.
-fn cache_key(dir: &Path, size: usize, channels: usize, files: &[PathBuf]) -> String {
-    let mut key = format!(
-        "{}\n{size}\n{channels}\n",
-        std::fs::canonicalize(dir)
-            .unwrap_or_else(|_| dir.to_path_buf())
-            .display()
-    );
+/// `file`'s path below `dir`, and its MD5: what orders the pictures and fingerprints them,
+/// the same whichever way `dir` was named.
+fn relative(dir: &Path, file: &Path) -> ([u8; 16], String) {
+    let relative = file.strip_prefix(dir).unwrap_or(file).to_string_lossy();
+    (md5::compute(relative.as_bytes()).0, relative.into_owned())
+}
+
+/// The folder of `dir`'s cache entry at `size` and `channels`: an MD5 of the three. It holds
+/// one entry, the latest, so that a folder that changes does not fill the cache.
+fn settings_key(dir: &Path, size: usize, channels: usize) -> String {
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let key = format!("{}\n{size}\n{channels}\n", dir.display());
+    format!("{:x}", md5::compute(key.as_bytes()))
+}
+
+/// The name of the cache entry of `files` under `dir`: an MD5 of every file's path, length
+/// and modification time, so that any change to the pictures reads them afresh.
+fn fingerprint(dir: &Path, files: &[PathBuf]) -> String {
+    let mut key = String::new();
     for file in files {
         let meta = std::fs::metadata(file).ok();
         let len = meta.as_ref().map_or(0, |m| m.len());
@@ -375,14 +401,15 @@ fn cache_key(dir: &Path, size: usize, channels: usize, files: &[PathBuf]) -> Str
             .and_then(|m| m.modified().ok())
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos());
-        key.push_str(&format!("{}\t{len}\t{modified}\n", file.display()));
+        key.push_str(&format!("{}\t{len}\t{modified}\n", relative(dir, file).1));
     }
     format!("{:x}", md5::compute(key.as_bytes()))
 }
 
-/// Writes `folder` into `cache` as an IDX pair and its skipped list, each file atomically.
-fn write_cache(cache: &Path, folder: &Folder) -> std::io::Result<()> {
-    std::fs::create_dir_all(cache)?;
+/// Writes `folder` as the entry `fingerprint` of `settings`, atomically (an IDX pair and the
+/// skipped list, which appear together or not at all), then removes the entries it replaces.
+fn write_cache(settings: &Path, fingerprint: &str, folder: &Folder) -> std::io::Result<()> {
+    std::fs::create_dir_all(settings)?;
     let d = &folder.dataset;
     let u32s = |values: &[usize]| -> Vec<u8> {
         values
@@ -390,20 +417,47 @@ fn write_cache(cache: &Path, folder: &Folder) -> std::io::Result<()> {
             .flat_map(|&v| (v as u32).to_be_bytes())
             .collect()
     };
-    let skipped: String = folder
-        .skipped
-        .iter()
-        .map(|(f, why)| format!("{}\t{}\n", f.display(), why.replace('\n', " ")))
-        .collect();
-    crate::fsutil::write_atomically(&cache.join(SKIPPED_FILE), skipped.as_bytes())?;
-    if !d.labels.is_empty() {
-        let labels = [u32s(&[0x801, d.count]), d.labels.clone()].concat();
-        crate::fsutil::write_atomically(&cache.join("train-labels-idx1-ubyte"), &labels)?;
+    crate::fsutil::create_dir_atomically(&settings.join(fingerprint), |entry| {
+        let skipped: String = folder
+            .skipped
+            .iter()
+            .map(|(f, why)| format!("{}\t{why}\n", f.display()))
+            .collect();
+        std::fs::write(entry.join(SKIPPED_FILE), skipped)?;
+        if !d.labels.is_empty() {
+            let mut labels = std::fs::File::create(entry.join("train-labels-idx1-ubyte"))?;
+            labels.write_all(&u32s(&[0x801, d.count]))?;
+            labels.write_all(&d.labels)?;
+        }
+        let mut images = std::fs::File::create(entry.join("train-images-idx3-ubyte"))?;
+        images.write_all(&u32s(&[0x803, d.count, d.rows, d.cols * d.channels]))?;
+        images.write_all(&d.images)
+    })?;
+    prune(settings, fingerprint);
+    Ok(())
+}
+
+/// Removes the entries of `settings` but `keep`, and temporary folders an interrupted write
+/// left there (those older than [`STALE`]: a younger one may still be being written).
+fn prune(settings: &Path, keep: &str) {
+    let Ok(entries) = std::fs::read_dir(settings) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let stale = if name.to_string_lossy().starts_with('.') {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE))
+        } else {
+            name != keep
+        };
+        if stale {
+            // One left behind is removed by the next write.
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
-    // The images last: their presence is what makes the cache count as written.
-    let header = [0x803, d.count, d.rows, d.cols * d.channels];
-    let images = [u32s(&header), d.images.clone()].concat();
-    crate::fsutil::write_atomically(&cache.join("train-images-idx3-ubyte"), &images)
 }
 
 #[cfg(test)]
@@ -469,7 +523,7 @@ mod tests {
         fs::write(dir.join("broken.png"), b"not a png").expect("write");
         let files = ["grey.jpg", "colour.png", "broken.png"].map(|f| dir.join(f));
 
-        let rgb = decode(&dir, 4, 3, &files).expect("decode");
+        let rgb = decode(&dir, 4, 3, &files, None).expect("decode");
         assert_eq!((rgb.dataset.count, rgb.dataset.channels), (2, 3));
         let near = |found: &[u8], expected: [u8; 3]| {
             found
@@ -487,7 +541,7 @@ mod tests {
         assert!(!rgb.skipped[0].1.contains('\n'));
         assert!(rgb.dataset.labels.is_empty(), "no subfolders, no labels");
 
-        let grey = decode(&dir, 4, 1, &files).expect("decode");
+        let grey = decode(&dir, 4, 1, &files, None).expect("decode");
         assert_eq!(grey.dataset.images.len(), 2 * 16);
         assert!(grey.dataset.image(0).iter().all(|&p| p.abs_diff(100) <= 2));
         let luma = grey.dataset.image(1)[0];
@@ -599,6 +653,93 @@ mod tests {
             folder.nothing_read().to_string(),
             format!("/pictures: no {PICTURES}")
         );
+    }
+
+    /// What the cache holds: each settings folder's entries.
+    fn entries(images: &Path) -> Vec<Vec<String>> {
+        let mut all: Vec<Vec<String>> = fs::read_dir(images)
+            .expect("list")
+            .map(|e| crate::fsutil::file_names(&e.expect("entry").path()))
+            .collect();
+        all.sort();
+        all
+    }
+
+    #[test]
+    fn the_cache_is_read_until_a_file_changes_and_keeps_the_latest_entry() {
+        let root = scratch_dir("folder-cache");
+        let (dir, images) = (root.join("pictures"), root.join("images"));
+        for class in ["a", "b"] {
+            fs::create_dir_all(dir.join(class)).expect("create");
+            for i in 0..3u8 {
+                GrayImage::from_pixel(5, 5, Luma([i * 50]))
+                    .save(dir.join(class).join(format!("{i}.png")))
+                    .expect("write");
+            }
+        }
+        let read = |size, channels| {
+            read_folder_cached_in(&images, &dir, size, channels).expect("read the pictures")
+        };
+        let first = read(4, 1);
+        assert!(!first.cached);
+        let again = read(4, 1);
+        assert!(again.cached);
+        assert_eq!(
+            (&again.dataset.images, &again.dataset.labels),
+            (&first.dataset.images, &first.dataset.labels)
+        );
+        assert_eq!(entries(&images).len(), 1);
+
+        // An added file, then a removed one: decoded afresh, and the older entry removed.
+        fs::write(dir.join("b").join("broken.png"), b"x").expect("write");
+        let added = read(4, 1);
+        assert!(!added.cached && added.skipped.len() == 1);
+        let listed = added.skipped_list.as_deref().expect("skipped.txt written");
+        assert!(
+            fs::read_to_string(listed)
+                .expect("read")
+                .contains("broken.png\t")
+        );
+        assert!(read(4, 1).cached);
+        fs::remove_file(dir.join("a").join("0.png")).expect("remove");
+        let removed = read(4, 1);
+        assert!(!removed.cached);
+        assert_eq!(removed.dataset.count, first.dataset.count - 1);
+        let only = entries(&images);
+        assert_eq!(only.len(), 1);
+        assert_eq!(only[0].len(), 1, "one entry per settings: {only:?}");
+
+        // Other settings: decoded, in an entry of their own, each kept for going back.
+        assert!(!read(3, 1).cached);
+        let colour = read(4, 3);
+        assert!(!colour.cached);
+        assert_eq!(colour.dataset.channels, 3);
+        assert!(read(4, 1).cached && read(3, 1).cached && read(4, 3).cached);
+        let all = entries(&images);
+        assert_eq!(all.len(), 3);
+        assert!(all.iter().all(|e| e.len() == 1), "{all:?}");
+        fs::remove_dir_all(root).expect("clean up");
+    }
+
+    #[test]
+    fn pruning_spares_the_latest_entry_and_young_temporary_folders() {
+        let settings = scratch_dir("folder-prune");
+        for name in ["old", "latest", ".latest.x1.tmp", ".old.x2.tmp"] {
+            fs::create_dir_all(settings.join(name).join("inner")).expect("create");
+        }
+        // An interrupted write's, from two hours ago.
+        #[cfg(unix)]
+        fs::File::open(settings.join(".old.x2.tmp"))
+            .and_then(|f| f.set_modified(std::time::SystemTime::now() - 2 * STALE))
+            .expect("date a folder");
+        #[cfg(not(unix))]
+        fs::remove_dir_all(settings.join(".old.x2.tmp")).expect("remove");
+        prune(&settings, "latest");
+        assert_eq!(
+            crate::fsutil::file_names(&settings),
+            [".latest.x1.tmp", "latest"]
+        );
+        fs::remove_dir_all(settings).expect("clean up");
     }
 
     #[test]
