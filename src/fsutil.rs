@@ -33,6 +33,42 @@ pub fn same_folder(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Creates folder `path` with what `fill` writes into it: filled as a temporary folder beside
+/// it (`.<name>.<random>.tmp`), its files synced, then renamed, so that `path` never exists
+/// half-filled. If `path` exists already it is kept as it is (made whole the same way) and
+/// the new contents are dropped.
+///
+/// On failure `path` is left as it was and the temporary folder is removed.
+pub fn create_dir_atomically(
+    path: &Path,
+    fill: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(".");
+    // Dropping the temporary folder (on any error below) deletes it.
+    let temp = tempfile::Builder::new()
+        .prefix(&name)
+        .suffix(".tmp")
+        .tempdir_in(parent(path))?;
+    fill(temp.path())?;
+    for entry in std::fs::read_dir(temp.path())? {
+        std::fs::File::open(entry?.path())?.sync_all()?;
+    }
+    #[cfg(unix)]
+    std::fs::File::open(temp.path())?.sync_all()?;
+    match std::fs::rename(temp.path(), path) {
+        Ok(()) => {
+            // Renamed away: nothing left to delete.
+            let _ = temp.keep();
+            sync_parent(path)
+        }
+        // Another process made it first.
+        Err(_) if path.is_dir() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The folder `path` is in (`.` for a bare file name).
 pub fn parent(path: &Path) -> &Path {
     match path.parent() {
@@ -102,6 +138,26 @@ mod tests {
         let missing = dir.join("no such folder").join("out.bin");
         write_atomically(&missing, b"new").expect_err("the folder is missing");
         assert_eq!(file_names(&dir), ["taken"]);
+        fs::remove_dir_all(dir).expect("clean up");
+    }
+
+    #[test]
+    fn a_folder_appears_whole_or_not_at_all() {
+        let dir = scratch_dir("atomic-folder");
+        let path = dir.join("entry");
+        create_dir_atomically(&path, |temp| fs::write(temp.join("a"), b"first")).expect("create");
+        assert_eq!(file_names(&path), ["a"]);
+        // An existing folder is kept.
+        create_dir_atomically(&path, |temp| fs::write(temp.join("b"), b"second")).expect("keep");
+        assert_eq!(file_names(&path), ["a"]);
+        // A failed fill leaves nothing behind.
+        let other = dir.join("other");
+        let failed = create_dir_atomically(&other, |temp| {
+            fs::write(temp.join("half"), b"x")?;
+            Err(std::io::Error::other("interrupted"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(file_names(&dir), ["entry"]);
         fs::remove_dir_all(dir).expect("clean up");
     }
 

@@ -251,7 +251,8 @@ fn empty_folder_lists_the_image_files_looked_for() {
         err.to_string(),
         format!(
             "{spec}: no training images found (looked for train-images-idx3-ubyte.gz, \
-             train-images-idx3-ubyte, train-images.idx3-ubyte.gz, train-images.idx3-ubyte)"
+             train-images-idx3-ubyte, train-images.idx3-ubyte.gz, train-images.idx3-ubyte, \
+             PNG or JPEG pictures in it or its subfolders)"
         )
     );
     // Evaluation alone would take either split: both are listed.
@@ -263,13 +264,14 @@ fn empty_folder_lists_the_image_files_looked_for() {
             "{spec}: no test or training images found (looked for t10k-images-idx3-ubyte.gz, \
              t10k-images-idx3-ubyte, t10k-images.idx3-ubyte.gz, t10k-images.idx3-ubyte, \
              train-images-idx3-ubyte.gz, train-images-idx3-ubyte, train-images.idx3-ubyte.gz, \
-             train-images.idx3-ubyte)"
+             train-images.idx3-ubyte, PNG or JPEG pictures in it or its subfolders)"
         )
     );
     // As evaluation data named by a test spec.
     let err = data::resolve_test(None, Some(spec), data::Pictures::default()).unwrap_err();
     assert!(
-        err.to_string().contains("no training images found"),
+        err.to_string().contains("no training images found")
+            && err.to_string().contains("PNG or JPEG pictures"),
         "{err}"
     );
     fs::remove_dir_all(&dir).unwrap();
@@ -673,6 +675,58 @@ fn cifar10_batches_read_as_channels_last_colour_images() {
     let error = data::resolve(dir.to_str(), None, None).unwrap_err();
     assert!(error.to_string().contains("data_batch_3.bin"), "{error}");
     fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn picture_flags_are_refused_where_they_cannot_apply() {
+    let pictures = |size, channels| data::Pictures { size, channels };
+    let refused = |spec: Option<&str>, test_spec: Option<&str>, asked| {
+        let train = data::resolve_sized(spec, test_spec, None, asked).unwrap_err();
+        let test = data::resolve_test(spec, test_spec, asked).unwrap_err();
+        assert_eq!(train.to_string(), test.to_string());
+        train.to_string()
+    };
+    // Values no data can be read with, even the bundled digits.
+    for (asked, message) in [
+        (
+            pictures(None, Some(2)),
+            "--channels 2: pictures are read with 1 channel (grey) or 3 (RGB)",
+        ),
+        (pictures(Some(0), None), "--image-size must be at least 1"),
+    ] {
+        assert_eq!(refused(None, None, asked), message);
+    }
+    let message = refused(None, None, pictures(Some(100_000), Some(3)));
+    assert!(
+        message.contains("30,000,000,000 bytes") && message.contains("4,096"),
+        "{message}"
+    );
+    // Values that disagree with data of a fixed format: said, not ignored.
+    assert_eq!(
+        refused(None, None, pictures(Some(32), Some(3))),
+        "bundled MNIST-10k holds 28×28 grey images, but --image-size 32 and --channels 3 were \
+         asked: --image-size and --channels apply to picture folders only"
+    );
+    let cifar = scratch("cifar-flags");
+    cifar_folder(&cifar, 2);
+    let message = refused(cifar.to_str(), None, pictures(Some(28), None));
+    assert!(
+        message.contains("holds 32×32 RGB images, but --image-size 28 was asked"),
+        "{message}"
+    );
+    // Colour to train on (agreeing), grey digits to evaluate on (not).
+    let t10k = t10k_dir();
+    let message = refused(cifar.to_str(), t10k.to_str(), pictures(None, Some(3)));
+    assert!(
+        message.contains("mnist-t10k") && message.contains("28×28 grey images, but --channels 3"),
+        "{message}"
+    );
+    // Values that agree with the data are what it is anyway.
+    let run = data::resolve_sized(None, None, Some(10), pictures(Some(28), Some(1))).unwrap();
+    assert_eq!((run.train.rows, run.train.channels), (28, 1));
+    let run = data::resolve_sized(cifar.to_str(), None, None, pictures(Some(32), Some(3)));
+    assert_eq!(run.unwrap().train.channels, 3);
+    fs::remove_dir_all(&cifar).unwrap();
 }
 
 #[test]

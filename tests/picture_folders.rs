@@ -27,6 +27,15 @@ fn succeeds(cache: &Path, args: &[&str]) -> String {
     stderr
 }
 
+/// Whether `path`'s picture (a GIF's first frame) has a pixel whose channels differ.
+fn has_colour(path: &Path) -> bool {
+    let picture = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    picture
+        .to_rgb8()
+        .pixels()
+        .any(|p| p.0[0] != p.0[1] || p.0[1] != p.0[2])
+}
+
 /// `classes` subfolders of `per_class` pictures each: grey PNGs of 28×28 in the first, colour
 /// JPEGs of 40×30 (not square) in the others, each class a different brightness; and one file
 /// that is no picture at all.
@@ -89,6 +98,12 @@ fn both_models_train_on_a_picture_folder_on_both_backends() {
             );
             let sample = image::open(out.join("sample_1.png")).expect("sample grid");
             assert_eq!(sample.width(), 8 * 14 + 2, "12-pixel images in the grid");
+            if model == "gan" {
+                assert!(
+                    !has_colour(&out.join("progress.gif")),
+                    "grey data, grey GIF"
+                );
+            }
         }
     }
     std::fs::remove_dir_all(dir).ok();
@@ -145,6 +160,13 @@ fn decoded_pictures_are_cached_until_a_file_changes() {
         .unwrap();
     let (third, _) = run("third");
     assert!(!third.contains("from the cache"), "{third}");
+    // The new entry replaced the old one.
+    let settings: Vec<_> = std::fs::read_dir(cache.join("gengpu").join("images"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(settings.len(), 1);
+    assert_eq!(std::fs::read_dir(&settings[0]).unwrap().count(), 1);
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -187,10 +209,11 @@ fn class_subfolders_label_a_classifier_and_bad_folders_are_refused() {
     let refused = gengpu(&cache, &args);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("label"));
-    // Only broken files: no examples, said plainly.
+    // Only broken files: no examples, said plainly, with which files and why.
     let broken = dir.join("broken");
     std::fs::create_dir_all(&broken).unwrap();
     std::fs::write(broken.join("a.png"), b"nope").unwrap();
+    std::fs::write(broken.join("b.png"), b"nope").unwrap();
     let output = gengpu(
         &cache,
         &[
@@ -204,9 +227,53 @@ fn class_subfolders_label_a_classifier_and_bad_folders_are_refused() {
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        !output.status.success() && stderr.contains("examples"),
+        output.status.code() == Some(1)
+            && stderr.contains("no picture could be read (2 unreadable files: a.png, b.png ("),
         "{stderr}"
     );
+    // An empty folder: what was looked for, pictures included.
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let output = gengpu(&cache, &["train", "vae", "--data", empty.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.code() == Some(1)
+            && stderr.contains("train-images-idx3-ubyte.gz")
+            && stderr.contains("PNG or JPEG pictures"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn impossible_picture_settings_are_refused_cleanly() {
+    let dir = scratch("pictures", "impossible");
+    let (data, cache) = (dir.join("pictures"), dir.join("cache"));
+    picture_folder(&data, 1, 3);
+    let data_s = data.to_str().unwrap();
+    // Once an abort: the whole dataset was allocated up front.
+    for (flags, message) in [
+        (
+            &["--data", data_s, "--image-size", "100000"][..],
+            "10,000,000,000 bytes",
+        ),
+        (&["--channels", "2", "--image-size", "0"], "--image-size"),
+        (&["--channels", "2"], "--channels 2"),
+        (
+            &["--image-size", "32"],
+            "bundled MNIST-10k holds 28×28 grey images",
+        ),
+    ] {
+        let out = dir.join("out");
+        let mut args = vec!["train", "vae", "--backend", "cpu"];
+        args.extend(["--out", out.to_str().unwrap()]);
+        args.extend(flags);
+        let output = gengpu(&cache, &args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{flags:?}: {stderr}");
+        assert!(stderr.contains(message), "{flags:?}: {stderr}");
+        assert!(!out.exists(), "{flags:?}: nothing written");
+    }
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -252,6 +319,15 @@ fn colour_pictures_train_every_model_with_colour_grids_on_both_backends() {
             if *model == "vae" {
                 let shown = image::open(out.join("reconstruction_1.png")).expect("grid");
                 assert_eq!(shown.color(), image::ColorType::Rgb8);
+            }
+            if flags.windows(2).any(|w| w == ["--latent", "2"]) {
+                // The 2-d latent's manifold.
+                let manifold = image::open(out.join("manifold_1.png")).expect("manifold");
+                assert_eq!(manifold.color(), image::ColorType::Rgb8);
+            }
+            if *model == "gan" {
+                // GIF frames decode as RGBA whatever they hold: look at the colours.
+                assert!(has_colour(&out.join("progress.gif")), "{flags:?}");
             }
         }
     }
@@ -307,6 +383,56 @@ fn colour_pictures_train_every_model_with_colour_grids_on_both_backends() {
     assert!(
         !output.status.success() && stderr.contains("RGB"),
         "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_picture_folder_evaluates_a_run_and_every_skipped_file_is_listed() {
+    let dir = scratch("pictures", "test-data");
+    let (train, test, cache) = (dir.join("train"), dir.join("test"), dir.join("cache"));
+    picture_folder(&train, 2, 10);
+    for i in 0..11 {
+        std::fs::write(train.join("class_1").join(format!("bad{i:02}.png")), b"").unwrap();
+    }
+    picture_folder(&test, 2, 4);
+    let (train_s, test_s) = (train.to_str().unwrap(), test.to_str().unwrap());
+    let out = dir.join("out");
+    let mut args = vec!["train", "vae", "--data", train_s, "--test-data", test_s];
+    args.extend(["--image-size", "12", "--channels", "3", "--epochs", "1"]);
+    args.extend(["--batch-size", "4", "--hidden", "8", "--backend", "cpu"]);
+    args.extend(["--out", out.to_str().unwrap()]);
+    let stderr = succeeds(&cache, &args);
+    // All 20 readable training pictures, the 8 of the test folder, each folder's notes.
+    let test_part = format!(
+        "; {test_s} (12×12 RGB pictures; 2 classes from its subfolders; 1 unreadable file \
+         skipped: class_0/broken.png ("
+    );
+    assert!(
+        stderr.contains(": 20 for training") && stderr.contains(&test_part),
+        "{stderr}"
+    );
+    assert!(stderr.contains("): 8 for evaluation"), "{stderr}");
+    // 12 unreadable training files: 10 named, 2 counted, all in the cache's list.
+    let (_, listing) = stderr
+        .split_once("12 unreadable files skipped: ")
+        .expect("the count");
+    let (named, rest) = listing
+        .split_once(" and 2 more, all listed in ")
+        .expect("{listing}");
+    assert_eq!(named.matches(".png").count(), 10, "{named}");
+    let list = &rest[..rest.find("skipped.txt").expect("the list") + "skipped.txt".len()];
+    let listed = std::fs::read_to_string(list).expect("skipped.txt");
+    assert_eq!(listed.lines().count(), 12, "{listed}");
+    assert!(listed.lines().all(|l| l.contains(".png\t")), "{listed}");
+    // The run's checkpoint is evaluated on the same folder again.
+    let checkpoint = out.join("checkpoint.safetensors");
+    let args = ["eval", "--checkpoint", checkpoint.to_str().unwrap()];
+    let said = succeeds(&cache, &[&args[..], &["--backend", "cpu"]].concat());
+    let evaluated = format!("test data: {test_s} (12×12 RGB pictures; 2 classes");
+    assert!(
+        said.contains(&evaluated) && said.contains("): 8 for evaluation"),
+        "{said}"
     );
     std::fs::remove_dir_all(dir).ok();
 }

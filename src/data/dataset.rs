@@ -13,21 +13,57 @@ use super::{DataError, cifar, fetch, folder};
 /// the scoring classifier take.
 pub const DEFAULT_IMAGE_SIZE: usize = 28;
 
-/// How picture folders are read: their side and channels (1 grey, 3 RGB).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How picture folders are read, as the command line asked: their side and channels (1 grey,
+/// 3 RGB), `None` where it did not say. Data of a fixed format (IDX, CIFAR-10, the bundled
+/// digits) is read as it is, and refuses values that disagree with it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pictures {
-    pub size: usize,
-    pub channels: usize,
+    pub size: Option<usize>,
+    pub channels: Option<usize>,
 }
 
-impl Default for Pictures {
-    /// MNIST's: 28×28 grey.
-    fn default() -> Self {
-        Pictures {
-            size: DEFAULT_IMAGE_SIZE,
-            channels: 1,
-        }
+impl Pictures {
+    /// The side a picture folder is read at: MNIST's unless asked.
+    pub fn size(&self) -> usize {
+        self.size.unwrap_or(DEFAULT_IMAGE_SIZE)
     }
+
+    /// The channels a picture folder is read with: grey unless asked.
+    pub fn channels(&self) -> usize {
+        self.channels.unwrap_or(1)
+    }
+
+    /// Refuses values no data can be read with, whatever the data.
+    fn check(&self) -> Result<(), DataError> {
+        folder::check_settings(self.size(), self.channels())
+    }
+
+    /// `data` (of a fixed format) if what was asked agrees with it: the flags read picture
+    /// folders only, and silently ignoring them would train on something else than asked.
+    fn fixed(&self, data: Dataset) -> Result<Dataset, DataError> {
+        let mut asked = Vec::new();
+        if let Some(size) = self.size.filter(|&s| (s, s) != (data.rows, data.cols)) {
+            asked.push(format!("--image-size {size}"));
+        }
+        if let Some(channels) = self.channels.filter(|&c| c != data.channels) {
+            asked.push(format!("--channels {channels}"));
+        }
+        if asked.is_empty() {
+            return Ok(data);
+        }
+        Err(DataError::FixedFormat {
+            name: data.name,
+            rows: data.rows,
+            cols: data.cols,
+            channels: data.channels,
+            asked: asked.join(" and "),
+        })
+    }
+}
+
+/// What messages call pictures of `channels`.
+pub(super) fn colour(channels: usize) -> &'static str {
+    if channels == 1 { "grey" } else { "RGB" }
 }
 
 /// How many of the bundled 10,000 digits are held out for evaluation.
@@ -247,6 +283,26 @@ fn missing_images(dir: &Path, splits: &[Split]) -> DataError {
     }
 }
 
+/// `err`, saying that pictures were looked for too if it is about missing files: a folder is
+/// read as IDX files when it holds no pictures.
+fn nor_pictures(err: DataError) -> DataError {
+    match err {
+        DataError::MissingFiles {
+            dir,
+            what,
+            mut looked_for,
+        } => {
+            looked_for.push(folder::PICTURES.to_string());
+            DataError::MissingFiles {
+                dir,
+                what,
+                looked_for,
+            }
+        }
+        other => other,
+    }
+}
+
 /// The training and evaluation sets of a run, and a sentence saying what they are.
 #[derive(Debug, Clone)]
 pub struct TrainTest {
@@ -354,7 +410,10 @@ pub fn resolve_test(
                 .filter(|dir| !Part::has_split(dir, Split::Train) && !folder::has_pictures(dir))
             {
                 // Neither split: say both were looked for.
-                return Err(missing_images(dir, &[Split::Test, Split::Train]));
+                return Err(nor_pictures(missing_images(
+                    dir,
+                    &[Split::Test, Split::Train],
+                )));
             }
             let (full, notes) = source.read_train()?;
             let (_, test, part) = hold_out_for_evaluation(full, &source.origin)?;
@@ -379,6 +438,7 @@ struct Source {
 impl Source {
     /// Finds the data `spec` names, without reading it.
     fn locate(spec: Option<&str>, pictures: Pictures) -> Result<Source, DataError> {
+        pictures.check()?;
         Ok(match spec {
             None => Source {
                 dir: None,
@@ -400,7 +460,7 @@ impl Source {
     /// the pictures of a folder without one.
     fn read_train(&self) -> Result<(Dataset, String), DataError> {
         match &self.dir {
-            None => Ok((Dataset::bundled(), String::new())),
+            None => Ok((self.pictures.fixed(Dataset::bundled())?, String::new())),
             Some(dir) => {
                 let (mut full, notes) = read_part(dir, Part::of(dir, Split::Train), self.pictures)?;
                 full.name = format!("{} (train)", self.origin);
@@ -449,18 +509,19 @@ impl Part {
 /// (classes, skipped files, cache), in parentheses, or nothing.
 fn read_part(dir: &Path, part: Part, pictures: Pictures) -> Result<(Dataset, String), DataError> {
     match part {
-        Part::Idx(split) => Ok((Dataset::from_dir(dir, split)?, String::new())),
-        Part::Cifar(split) => Ok((cifar::read(dir, split)?, " (CIFAR-10, 32×32 RGB)".into())),
+        Part::Idx(split) => {
+            let read = Dataset::from_dir(dir, split).map_err(nor_pictures)?;
+            Ok((pictures.fixed(read)?, String::new()))
+        }
+        Part::Cifar(split) => Ok((
+            pictures.fixed(cifar::read(dir, split)?)?,
+            " (CIFAR-10, 32×32 RGB)".into(),
+        )),
         Part::Pictures => {
-            let read = folder::read_folder(dir, pictures.size, pictures.channels)?;
+            let (size, channels) = (pictures.size(), pictures.channels());
+            let read = folder::read_folder(dir, size, channels)?;
             let notes = read.notes();
-            let colour = if pictures.channels == 1 {
-                "grey"
-            } else {
-                "RGB"
-            };
-            let size = pictures.size;
-            let side = format!("{size}×{size} {colour} pictures");
+            let side = format!("{size}×{size} {} pictures", colour(channels));
             let notes = if notes.is_empty() {
                 format!(" ({side})")
             } else {
@@ -618,7 +679,7 @@ fn locate(spec: &str) -> Result<(PathBuf, String), DataError> {
 }
 
 /// 9000 → "9,000": counts as people read them.
-fn thousands(n: usize) -> String {
+pub(super) fn thousands(n: impl std::fmt::Display) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

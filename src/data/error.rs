@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use super::dataset::{colour, thousands};
+
 /// An error of the data module.
 #[derive(Debug, Error)]
 pub enum DataError {
@@ -95,6 +97,37 @@ pub enum DataError {
 
     #[error("the example limit must be at least 1")]
     ZeroLimit,
+
+    #[error("--image-size must be at least 1")]
+    ZeroImageSize,
+
+    #[error("--channels {0}: pictures are read with 1 channel (grey) or 3 (RGB)")]
+    BadChannels(usize),
+
+    #[error(
+        "--image-size {size}: one {size}×{size} {} picture alone would take {} bytes; the largest \
+         side is {} (a batch of 64 RGB pictures of that side is already 3 GiB)",
+        colour(*.channels), thousands(*.bytes), thousands(super::folder::MAX_IMAGE_SIZE)
+    )]
+    ImageSizeTooLarge {
+        size: usize,
+        channels: usize,
+        bytes: u128,
+    },
+
+    #[error(
+        "{name} holds {rows}×{cols} {} images, but {asked} {} asked: --image-size and --channels \
+         apply to picture folders only",
+        colour(*.channels), if .asked.contains(" and ") { "were" } else { "was" }
+    )]
+    FixedFormat {
+        name: String,
+        rows: usize,
+        cols: usize,
+        channels: usize,
+        /// The flags that disagree with the data, as typed.
+        asked: String,
+    },
 
     #[error("{}: no {what} found (looked for {})", dir.display(), looked_for.join(", "))]
     MissingFiles {

@@ -139,12 +139,11 @@ pub struct DataSpec {
 }
 
 impl DataSpec {
-    /// How picture folders are read.
+    /// How picture folders are read: as asked, with what was not asked left to the data.
     pub fn pictures(&self) -> crate::data::Pictures {
-        let default = crate::data::Pictures::default();
         crate::data::Pictures {
-            size: self.image_size.unwrap_or(default.size),
-            channels: self.channels.unwrap_or(default.channels),
+            size: self.image_size,
+            channels: self.channels,
         }
     }
 }
