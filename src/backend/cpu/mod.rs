@@ -17,6 +17,7 @@ mod matmul;
 mod parallel;
 mod random;
 mod reduce;
+mod simd;
 
 use super::{
     Activation, AdamStep, Augment, Backend, BackendError, BatchNormHyper, BufferId, Bytes,
