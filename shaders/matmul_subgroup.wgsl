@@ -7,8 +7,8 @@
 // 8 invocations of a subgroup share the rows of A: each loads one vec4 of two of the 16 rows
 // per four steps of k, and `subgroupBroadcast` (a register shuffle) hands every row to every
 // invocation, which also loads its own 4 columns of B: 64 vec4 FMAs per 6 loads, against 32
-// per 12 for the register-blocked kernels. Each subgroup computes 16 rows × 32 columns, the
-// SUBGROUPS_PER_GROUP subgroups of a workgroup one above the other (host constants,
+// per 12 for the register-blocked kernels. Each subgroup computes 16 rows × 32 columns, a
+// workgroup SUBGROUP_ROWS × SUBGROUP_COLS subgroups' tiles (host constants,
 // src/backend/gpu/kernels/matmul.rs, as is the SUBGROUP_LANES = 8 the broadcasts spell out).
 //
 // Every invocation takes part in every broadcast: rows and columns past the edge are clamped
@@ -26,12 +26,12 @@ fn dots(a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>
 
 // A·B with A (m × k) and B (k × n) contiguous along k and n: k % 4 == 0, n % 4 == 0, offsets
 // % 4 == 0.
-@compute @workgroup_size(SUBGROUP_LANES * SUBGROUPS_PER_GROUP)
+@compute @workgroup_size(SUBGROUP_LANES * SUBGROUP_ROWS * SUBGROUP_COLS)
 fn matmul_nn_sg8(@builtin(workgroup_id) wid: vec3<u32>,
                  @builtin(subgroup_invocation_id) lane: u32,
                  @builtin(subgroup_id) sg: u32) {
-    let r0 = (wid.y * SUBGROUPS_PER_GROUP + sg) * 2u * SUBGROUP_LANES;
-    let c0 = (wid.x * SUBGROUP_LANES + lane) * 4u;
+    let r0 = (wid.y * SUBGROUP_ROWS + sg / SUBGROUP_COLS) * 2u * SUBGROUP_LANES;
+    let c0 = ((wid.x * SUBGROUP_COLS + sg % SUBGROUP_COLS) * SUBGROUP_LANES + lane) * 4u;
     let k4 = p.k / 4u;
     let n4 = p.n / 4u;
     let a_lo = p.a_off / 4u + clamped_row(r0, lane) * k4;
@@ -71,12 +71,12 @@ fn matmul_nn_sg8(@builtin(workgroup_id) wid: vec3<u32>,
 }
 
 // A·Bᵀ with A (m × k) and B (n × k) both contiguous along k: k % 4 == 0, offsets % 4 == 0.
-@compute @workgroup_size(SUBGROUP_LANES * SUBGROUPS_PER_GROUP)
+@compute @workgroup_size(SUBGROUP_LANES * SUBGROUP_ROWS * SUBGROUP_COLS)
 fn matmul_nt_sg8(@builtin(workgroup_id) wid: vec3<u32>,
                  @builtin(subgroup_invocation_id) lane: u32,
                  @builtin(subgroup_id) sg: u32) {
-    let r0 = (wid.y * SUBGROUPS_PER_GROUP + sg) * 2u * SUBGROUP_LANES;
-    let c0 = (wid.x * SUBGROUP_LANES + lane) * 4u;
+    let r0 = (wid.y * SUBGROUP_ROWS + sg / SUBGROUP_COLS) * 2u * SUBGROUP_LANES;
+    let c0 = ((wid.x * SUBGROUP_COLS + sg % SUBGROUP_COLS) * SUBGROUP_LANES + lane) * 4u;
     let k4 = p.k / 4u;
     let a_lo = p.a_off / 4u + clamped_row(r0, lane) * k4;
     let a_hi = p.a_off / 4u + clamped_row(r0, lane + SUBGROUP_LANES) * k4;

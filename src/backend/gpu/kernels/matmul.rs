@@ -21,8 +21,11 @@ const GROUP_SIDE: u32 = 8;
 const TILE_SIDE: u32 = 16;
 /// The subgroup width the subgroup variants are written for (their broadcasts name each lane).
 const SUBGROUP_LANES: u32 = 8;
-/// Subgroups in a workgroup of the subgroup variants, one above the other.
-const SUBGROUPS_PER_GROUP: u32 = 8;
+/// Subgroups in a workgroup of the subgroup variants, one above the other and side by side:
+/// a 64 × 64 tile, which fits the GAN's 64-row batches as well as the VAE's 128 (a 128 × 32
+/// tile left half of each 64-row product's subgroups idle).
+const SUBGROUP_ROWS: u32 = 4;
+const SUBGROUP_COLS: u32 = 2;
 /// Rows and columns of C one subgroup computes: two rows per lane, four columns per lane.
 const SUBGROUP_TILE: (usize, usize) = (2 * SUBGROUP_LANES as usize, 4 * SUBGROUP_LANES as usize);
 
@@ -53,7 +56,7 @@ pub(crate) static SUBGROUP_FAMILY: Family = Family {
     name: "matmul_subgroup",
     wgsl: include_str!("../../../../shaders/matmul_subgroup.wgsl"),
     preludes: &[Prelude::Activation, Prelude::MatmulIo],
-    constants: wgsl_constants![SUBGROUP_LANES, SUBGROUPS_PER_GROUP],
+    constants: wgsl_constants![SUBGROUP_LANES, SUBGROUP_ROWS, SUBGROUP_COLS],
     params: ParamsLayout::of::<Params>(),
     kernels: &[&NN_SG8, &NT_SG8],
     subgroup_lanes: Some(SUBGROUP_LANES),
@@ -163,11 +166,11 @@ const fn blocked(rows: usize, cols: usize) -> (usize, usize) {
     (GROUP_SIDE as usize * rows, GROUP_SIDE as usize * cols)
 }
 
-/// The C tile of a workgroup of the subgroup variants: its subgroups' tiles one above the other.
+/// The C tile of a workgroup of the subgroup variants: its subgroups' tiles.
 const fn subgroup_tile() -> (usize, usize) {
     (
-        SUBGROUPS_PER_GROUP as usize * SUBGROUP_TILE.0,
-        SUBGROUP_TILE.1,
+        SUBGROUP_ROWS as usize * SUBGROUP_TILE.0,
+        SUBGROUP_COLS as usize * SUBGROUP_TILE.1,
     )
 }
 
