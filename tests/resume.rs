@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::cli::{gengpu, succeeds, train_vae};
 use gengpu::checkpoint::Checkpoint;
+use gengpu::nn::State;
 use gengpu::train::{CheckpointMeta, ModelSettings};
 
 fn scratch(name: &str) -> PathBuf {
@@ -38,6 +39,23 @@ fn two_epochs_straight_and_resumed(dir: &Path, backend: &str) -> (PathBuf, PathB
     let resume = ["train", "vae", "--resume", s(&resumed), "--epochs", "2"];
     succeeds(&[&resume[..], &["--backend", backend]].concat());
     (straight, resumed)
+}
+
+/// Rewrites the VAE checkpoint `path` with its settings and tensors as `edit` changes them;
+/// returns the new file's bytes.
+fn edit_vae_checkpoint(
+    path: &Path,
+    edit: impl FnOnce(&mut gengpu::train::Settings<gengpu::model::VaeConfig>, &mut State),
+) -> Vec<u8> {
+    let file = Checkpoint::open(path).expect("checkpoint");
+    let mut meta: CheckpointMeta = file.meta().expect("meta");
+    let mut state = file.state().clone();
+    match &mut meta.settings {
+        ModelSettings::Vae(settings) => edit(settings, &mut state),
+        _ => unreachable!("a VAE run"),
+    }
+    gengpu::checkpoint::save(path, &meta, &state).expect("rewrite");
+    std::fs::read(path).expect("read")
 }
 
 /// Every tensor of two checkpoints, byte for byte.
@@ -311,14 +329,7 @@ fn a_diverged_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
     let run = dir.join("run");
     vae(&run, "cpu", "1", "");
     let path = run.join("checkpoint.safetensors");
-    let file = Checkpoint::open(&path).expect("checkpoint");
-    let mut meta: CheckpointMeta = file.meta().expect("meta");
-    match &mut meta.settings {
-        ModelSettings::Vae(settings) => settings.optimizer.lr = 1e30,
-        _ => unreachable!("a VAE run"),
-    }
-    gengpu::checkpoint::save(&path, &meta, file.state()).expect("rewrite");
-    let good = std::fs::read(&path).expect("read");
+    let good = edit_vae_checkpoint(&path, |settings, _| settings.optimizer.lr = 1e30);
     let output = gengpu(&["train", "vae", "--resume", s(&run), "--epochs", "2"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
@@ -372,22 +383,19 @@ fn weights_broken_after_the_last_checked_loss_are_not_saved() {
         "--backend cpu --limit 100 --batch-size 100 --hidden 64 --epochs 1",
     );
     let path = run.join("checkpoint.safetensors");
-    let file = Checkpoint::open(&path).expect("checkpoint");
-    let meta: CheckpointMeta = file.meta().expect("meta");
     // The bias of the corner pixel (0 in every MNIST digit) at f32's lowest and its first
     // moment at the largest: the step's loss is finite (a logit of −MAX for a target of 0 costs
     // nothing), the update takes the bias past −MAX to −∞.
-    let mut state = file.state().clone();
-    for (name, value) in [
-        ("decoder.1.bias", f32::MIN),
-        ("optim.m.decoder.1.bias", f32::MAX),
-    ] {
-        let mut tensor = state.get(name).expect("tensor").clone();
-        tensor.values[0] = value;
-        state.push(tensor);
-    }
-    gengpu::checkpoint::save(&path, &meta, &state).expect("rewrite");
-    let good = std::fs::read(&path).expect("read");
+    let good = edit_vae_checkpoint(&path, |_, state| {
+        for (name, value) in [
+            ("decoder.1.bias", f32::MIN),
+            ("optim.m.decoder.1.bias", f32::MAX),
+        ] {
+            let mut tensor = state.get(name).expect("tensor").clone();
+            tensor.values[0] = value;
+            state.push(tensor);
+        }
+    });
     let output = gengpu(&["train", "vae", "--resume", s(&run), "--epochs", "2"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -411,14 +419,9 @@ fn a_resume_is_refused_before_it_allocates_what_the_settings_claim() {
     let dir = scratch("claims");
     let run = dir.join("run");
     vae(&run, "cpu", "1", "");
-    let path = run.join("checkpoint.safetensors");
-    let file = Checkpoint::open(&path).expect("checkpoint");
-    let mut meta: CheckpointMeta = file.meta().expect("meta");
-    match &mut meta.settings {
-        ModelSettings::Vae(settings) => settings.config.hidden = vec![150_000],
-        _ => unreachable!("a VAE run"),
-    }
-    gengpu::checkpoint::save(&path, &meta, file.state()).expect("rewrite");
+    edit_vae_checkpoint(&run.join("checkpoint.safetensors"), |settings, _| {
+        settings.config.hidden = vec![150_000]
+    });
     let output = Command::new("sh")
         .arg("-c")
         .arg(format!(
