@@ -115,3 +115,78 @@ fn matmul_nt_sg8(@builtin(workgroup_id) wid: vec3<u32>,
         }
     }
 }
+
+// Aᵀ·B with A (k × m) and B (k × n) contiguous along m and n: m % 4 == 0, n % 4 == 0, offsets
+// % 4 == 0. Four steps of k per iteration (steps past k read as zeros): lane l loads rows 0–7
+// (l even) or 8–15 (l odd) of A at step l / 2, as two vec4s; each row's accumulator then takes
+// its four steps as one chain of FMAs, as in the NN kernel (one FMA on each of 16 accumulators
+// per step kept 4× as many spilled accumulators moving).
+@compute @workgroup_size(SUBGROUP_LANES * SUBGROUP_ROWS * SUBGROUP_COLS)
+fn matmul_tn_sg8(@builtin(workgroup_id) wid: vec3<u32>,
+                 @builtin(subgroup_invocation_id) lane: u32,
+                 @builtin(subgroup_id) sg: u32) {
+    let r0 = (wid.y * SUBGROUP_ROWS + sg / SUBGROUP_COLS) * 2u * SUBGROUP_LANES;
+    let c0 = ((wid.x * SUBGROUP_COLS + sg % SUBGROUP_COLS) * SUBGROUP_LANES + lane) * 4u;
+    let m4 = p.m / 4u;
+    let n4 = p.n / 4u;
+    let a_x = p.a_off / 4u + min(r0 / 4u + 2u * (lane % 2u), m4 - 1u);
+    let a_y = p.a_off / 4u + min(r0 / 4u + 2u * (lane % 2u) + 1u, m4 - 1u);
+    let b_col = p.b_off / 4u + min(c0, p.n - 4u) / 4u;
+    let zero = vec4<f32>(0.0);
+    var acc = array<vec4<f32>, 16>();
+    for (var k = 0u; k < p.k; k = k + 4u) {
+        let ka = k + lane / 2u;
+        let a_row = min(ka, p.k - 1u) * m4;
+        let ax = select(zero, a4[a_x + a_row], ka < p.k);
+        let ay = select(zero, a4[a_y + a_row], ka < p.k);
+        let b0 = b4[b_col + k * n4];
+        let b1 = select(zero, b4[b_col + min(k + 1u, p.k - 1u) * n4], k + 1u < p.k);
+        let b2 = select(zero, b4[b_col + min(k + 2u, p.k - 1u) * n4], k + 2u < p.k);
+        let b3 = select(zero, b4[b_col + min(k + 3u, p.k - 1u) * n4], k + 3u < p.k);
+        {
+            let v0 = subgroupBroadcast(ax, 0u);
+            let v1 = subgroupBroadcast(ax, 2u);
+            let v2 = subgroupBroadcast(ax, 4u);
+            let v3 = subgroupBroadcast(ax, 6u);
+            acc[0] = fma(vec4<f32>(v0.x), b0, fma(vec4<f32>(v1.x), b1, fma(vec4<f32>(v2.x), b2, fma(vec4<f32>(v3.x), b3, acc[0]))));
+            acc[1] = fma(vec4<f32>(v0.y), b0, fma(vec4<f32>(v1.y), b1, fma(vec4<f32>(v2.y), b2, fma(vec4<f32>(v3.y), b3, acc[1]))));
+            acc[2] = fma(vec4<f32>(v0.z), b0, fma(vec4<f32>(v1.z), b1, fma(vec4<f32>(v2.z), b2, fma(vec4<f32>(v3.z), b3, acc[2]))));
+            acc[3] = fma(vec4<f32>(v0.w), b0, fma(vec4<f32>(v1.w), b1, fma(vec4<f32>(v2.w), b2, fma(vec4<f32>(v3.w), b3, acc[3]))));
+        }
+        {
+            let v0 = subgroupBroadcast(ay, 0u);
+            let v1 = subgroupBroadcast(ay, 2u);
+            let v2 = subgroupBroadcast(ay, 4u);
+            let v3 = subgroupBroadcast(ay, 6u);
+            acc[4] = fma(vec4<f32>(v0.x), b0, fma(vec4<f32>(v1.x), b1, fma(vec4<f32>(v2.x), b2, fma(vec4<f32>(v3.x), b3, acc[4]))));
+            acc[5] = fma(vec4<f32>(v0.y), b0, fma(vec4<f32>(v1.y), b1, fma(vec4<f32>(v2.y), b2, fma(vec4<f32>(v3.y), b3, acc[5]))));
+            acc[6] = fma(vec4<f32>(v0.z), b0, fma(vec4<f32>(v1.z), b1, fma(vec4<f32>(v2.z), b2, fma(vec4<f32>(v3.z), b3, acc[6]))));
+            acc[7] = fma(vec4<f32>(v0.w), b0, fma(vec4<f32>(v1.w), b1, fma(vec4<f32>(v2.w), b2, fma(vec4<f32>(v3.w), b3, acc[7]))));
+        }
+        {
+            let v0 = subgroupBroadcast(ax, 1u);
+            let v1 = subgroupBroadcast(ax, 3u);
+            let v2 = subgroupBroadcast(ax, 5u);
+            let v3 = subgroupBroadcast(ax, 7u);
+            acc[8] = fma(vec4<f32>(v0.x), b0, fma(vec4<f32>(v1.x), b1, fma(vec4<f32>(v2.x), b2, fma(vec4<f32>(v3.x), b3, acc[8]))));
+            acc[9] = fma(vec4<f32>(v0.y), b0, fma(vec4<f32>(v1.y), b1, fma(vec4<f32>(v2.y), b2, fma(vec4<f32>(v3.y), b3, acc[9]))));
+            acc[10] = fma(vec4<f32>(v0.z), b0, fma(vec4<f32>(v1.z), b1, fma(vec4<f32>(v2.z), b2, fma(vec4<f32>(v3.z), b3, acc[10]))));
+            acc[11] = fma(vec4<f32>(v0.w), b0, fma(vec4<f32>(v1.w), b1, fma(vec4<f32>(v2.w), b2, fma(vec4<f32>(v3.w), b3, acc[11]))));
+        }
+        {
+            let v0 = subgroupBroadcast(ay, 1u);
+            let v1 = subgroupBroadcast(ay, 3u);
+            let v2 = subgroupBroadcast(ay, 5u);
+            let v3 = subgroupBroadcast(ay, 7u);
+            acc[12] = fma(vec4<f32>(v0.x), b0, fma(vec4<f32>(v1.x), b1, fma(vec4<f32>(v2.x), b2, fma(vec4<f32>(v3.x), b3, acc[12]))));
+            acc[13] = fma(vec4<f32>(v0.y), b0, fma(vec4<f32>(v1.y), b1, fma(vec4<f32>(v2.y), b2, fma(vec4<f32>(v3.y), b3, acc[13]))));
+            acc[14] = fma(vec4<f32>(v0.z), b0, fma(vec4<f32>(v1.z), b1, fma(vec4<f32>(v2.z), b2, fma(vec4<f32>(v3.z), b3, acc[14]))));
+            acc[15] = fma(vec4<f32>(v0.w), b0, fma(vec4<f32>(v1.w), b1, fma(vec4<f32>(v2.w), b2, fma(vec4<f32>(v3.w), b3, acc[15]))));
+        }
+    }
+    if (c0 < p.n) {
+        for (var i = 0u; i < 16u; i = i + 1u) {
+            store_row(r0 + i, c0, acc[i]);
+        }
+    }
+}

@@ -58,7 +58,7 @@ pub(crate) static SUBGROUP_FAMILY: Family = Family {
     preludes: &[Prelude::Activation, Prelude::MatmulIo],
     constants: wgsl_constants![SUBGROUP_LANES, SUBGROUP_ROWS, SUBGROUP_COLS],
     params: ParamsLayout::of::<Params>(),
-    kernels: &[&NN_SG8, &NT_SG8],
+    kernels: &[&NN_SG8, &NT_SG8, &TN_SG8],
     subgroup_lanes: Some(SUBGROUP_LANES),
 };
 
@@ -95,6 +95,7 @@ static TN_VEC4: Kernel = kernel("matmul_tn_vec4", VEC4_BINDINGS);
 static TN_8X8: Kernel = kernel("matmul_tn_8x8", VEC4_BINDINGS);
 static NN_SG8: Kernel = kernel_of(&SUBGROUP_FAMILY, "matmul_nn_sg8", VEC4_BINDINGS);
 static NT_SG8: Kernel = kernel_of(&SUBGROUP_FAMILY, "matmul_nt_sg8", VEC4_BINDINGS);
+static TN_SG8: Kernel = kernel_of(&SUBGROUP_FAMILY, "matmul_tn_sg8", VEC4_BINDINGS);
 
 /// What a variant asks of the operands beyond a valid product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,7 +182,7 @@ const fn vec4(form: MatmulForm, m: usize, n: usize, k: usize) -> Needs {
 /// Every variant, in order of preference when tuning is off: for each form the first that fits
 /// is the default (the register-blocked vec4 kernels, which were measured best on llvmpipe),
 /// and the general kernel fits everything.
-pub static VARIANTS: [Variant; 10] = [
+pub static VARIANTS: [Variant; 11] = [
     Variant {
         name: "nt_vec4_4x4",
         kernel: &NT_VEC4,
@@ -235,6 +236,12 @@ pub static VARIANTS: [Variant; 10] = [
         kernel: &NT_SG8,
         tile: subgroup_tile(),
         needs: vec4(MatmulForm::NT, 1, 1, 4),
+    },
+    Variant {
+        name: "tn_sg8_16x4",
+        kernel: &TN_SG8,
+        tile: subgroup_tile(),
+        needs: vec4(MatmulForm::TN, 4, 4, 1),
     },
     Variant {
         name: "tiled_64x64",
