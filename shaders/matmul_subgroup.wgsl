@@ -13,6 +13,9 @@
 //
 // Every invocation takes part in every broadcast: rows and columns past the edge are clamped
 // on load and skipped on store, never branched around.
+//
+// The broadcasts are written out one per lane: WGSL requires `subgroupBroadcast`'s lane to be
+// a const-expression, so no loop can name it.
 
 // One step of four k for a row: a (4 values of k) times four rows of B (k … k + 3).
 fn fmas(a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>, acc: vec4<f32>) -> vec4<f32> {

@@ -24,6 +24,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     sync_parent(path)
 }
 
+/// The name of the file whose [`write_atomically`] left the temporary file `name`
+/// (`<name>.<random>.tmp`), which only a process killed in the middle of the write leaves.
+pub fn written_for(name: &str) -> Option<&str> {
+    name.strip_suffix(".tmp")
+        .and_then(|rest| rest.rsplit_once('.'))
+        .map(|(target, _)| target)
+}
+
 /// Whether two paths name the same folder or file (compared as given where either does not
 /// exist yet).
 pub fn same_folder(a: &Path, b: &Path) -> bool {

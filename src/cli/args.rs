@@ -204,9 +204,30 @@ fn refuse_other_arch(arch: &str, flags: &[(&str, bool)]) -> anyhow::Result<()> {
     }
 }
 
-impl VaeArgs {
-    /// A resumed run's architecture, where `--arch` was not given: the checkpoint's.
-    pub fn take_arch_of(&mut self, stored: &ModelSettings) {
+/// What `gengpu train` asks of each model's arguments.
+pub trait ModelArgs {
+    /// The arguments every model's training takes.
+    fn common(&self) -> &CommonTrainArgs;
+
+    /// The run's settings for images of `height × width × channels`.
+    fn settings(&self, image: (usize, usize, usize)) -> ModelSettings;
+
+    /// A resumed run's architecture, where `--arch` was not given: the checkpoint's (nothing
+    /// to take for a model of one architecture).
+    fn take_arch_of(&mut self, _stored: &ModelSettings) {}
+
+    /// Refuses the other architecture's flags.
+    fn check_arch(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+impl ModelArgs for VaeArgs {
+    fn common(&self) -> &CommonTrainArgs {
+        &self.common
+    }
+
+    fn take_arch_of(&mut self, stored: &ModelSettings) {
         if let ModelSettings::Vae(settings) = stored {
             self.arch = match settings.config.arch {
                 VaeArch::Mlp => VaeArchChoice::Mlp,
@@ -215,8 +236,7 @@ impl VaeArgs {
         }
     }
 
-    /// Refuses the other architecture's flags.
-    pub fn check_arch(&self) -> anyhow::Result<()> {
+    fn check_arch(&self) -> anyhow::Result<()> {
         match self.arch {
             VaeArchChoice::Mlp => {
                 refuse_other_arch("mlp", &[("--features", self.features.is_some())])
@@ -229,7 +249,7 @@ impl VaeArgs {
 
     /// The run's settings for images of `height × width`: PyTorch's example unless told
     /// otherwise, with PyTorch's Adam defaults but the learning rate.
-    pub fn settings(&self, (height, width, channels): (usize, usize, usize)) -> ModelSettings {
+    fn settings(&self, (height, width, channels): (usize, usize, usize)) -> ModelSettings {
         let preset = VaeConfig {
             channels,
             ..VaeConfig::pytorch_example(height, width)
@@ -303,9 +323,12 @@ pub struct GanArgs {
     pub d_features: Option<usize>,
 }
 
-impl GanArgs {
-    /// A resumed run's architecture, where `--arch` was not given: the checkpoint's.
-    pub fn take_arch_of(&mut self, stored: &ModelSettings) {
+impl ModelArgs for GanArgs {
+    fn common(&self) -> &CommonTrainArgs {
+        &self.common
+    }
+
+    fn take_arch_of(&mut self, stored: &ModelSettings) {
         if let ModelSettings::Gan(settings) = stored {
             self.arch = match settings.config.arch {
                 GanArch::Mlp => GanArchChoice::Mlp,
@@ -314,8 +337,7 @@ impl GanArgs {
         }
     }
 
-    /// Refuses the other architecture's flags.
-    pub fn check_arch(&self) -> anyhow::Result<()> {
+    fn check_arch(&self) -> anyhow::Result<()> {
         match self.arch {
             GanArchChoice::Mlp => refuse_other_arch(
                 "mlp",
@@ -336,7 +358,7 @@ impl GanArgs {
 
     /// The run's settings for images of `height × width`: PyTorch-GAN's MLP GAN unless told
     /// otherwise.
-    pub fn settings(&self, (height, width, channels): (usize, usize, usize)) -> ModelSettings {
+    fn settings(&self, (height, width, channels): (usize, usize, usize)) -> ModelSettings {
         let preset = GanConfig {
             channels,
             ..GanConfig::pytorch_gan(height, width)
@@ -403,10 +425,14 @@ pub struct ClassifierArgs {
     pub max_shift: Option<u32>,
 }
 
-impl ClassifierArgs {
+impl ModelArgs for ClassifierArgs {
+    fn common(&self) -> &CommonTrainArgs {
+        &self.common
+    }
+
     /// The run's settings for labelled images of `height × width`.
     /// (The classifier takes grey images: a colour dataset is refused when the run starts.)
-    pub fn settings(&self, (height, width, _): (usize, usize, usize)) -> ModelSettings {
+    fn settings(&self, (height, width, _): (usize, usize, usize)) -> ModelSettings {
         let preset = ClassifierConfig::digits(height, width);
         ModelSettings::Classifier(Settings {
             run: self.common.run_options(self.batch_size, CLASSIFIER_EPOCHS),

@@ -21,7 +21,7 @@ use anyhow::{Context, Result};
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use args::{BackendArgs, ClassifierArgs, DataArgs, GanArgs, VaeArgs};
+use args::{BackendArgs, ClassifierArgs, DataArgs, GanArgs, ModelArgs, VaeArgs};
 use gengpu::backend::Backend;
 use gengpu::backend::select::open;
 pub use output::is_broken_pipe;
@@ -236,49 +236,29 @@ fn given(explicit: &[String], id: &str) -> bool {
     explicit.iter().any(|e| e == id)
 }
 
+/// `gengpu train <model>`: a new run, or the one `--resume` names, whose architecture is the
+/// checkpoint's unless `--arch` says otherwise.
+fn train_model(mut args: impl ModelArgs, explicit: &[String], model: &str) -> Result<()> {
+    let resumed = train::resumed(args.common(), explicit, model)?;
+    if let Some(resumed) = &resumed
+        && !given(explicit, "arch")
+    {
+        args.take_arch_of(resumed.settings());
+    }
+    args.check_arch()?;
+    train::run(args.common(), explicit, model, resumed, |image| {
+        args.settings(image)
+    })
+}
+
 /// Runs the command `cli` names.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Train {
-            model: TrainModel::Vae(mut args),
-        } => {
-            let resumed = train::resumed(&args.common, &cli.explicit, "vae")?;
-            if let Some(resumed) = &resumed
-                && !given(&cli.explicit, "arch")
-            {
-                args.take_arch_of(resumed.settings());
-            }
-            args.check_arch()?;
-            train::run(&args.common, &cli.explicit, "vae", resumed, |image| {
-                args.settings(image)
-            })
-        }
-        Command::Train {
-            model: TrainModel::Gan(mut args),
-        } => {
-            let resumed = train::resumed(&args.common, &cli.explicit, "gan")?;
-            if let Some(resumed) = &resumed
-                && !given(&cli.explicit, "arch")
-            {
-                args.take_arch_of(resumed.settings());
-            }
-            args.check_arch()?;
-            train::run(&args.common, &cli.explicit, "gan", resumed, |image| {
-                args.settings(image)
-            })
-        }
-        Command::Train {
-            model: TrainModel::Classifier(args),
-        } => {
-            let resumed = train::resumed(&args.common, &cli.explicit, "classifier")?;
-            train::run(
-                &args.common,
-                &cli.explicit,
-                "classifier",
-                resumed,
-                |image| args.settings(image),
-            )
-        }
+        Command::Train { model } => match model {
+            TrainModel::Vae(args) => train_model(args, &cli.explicit, "vae"),
+            TrainModel::Gan(args) => train_model(args, &cli.explicit, "gan"),
+            TrainModel::Classifier(args) => train_model(args, &cli.explicit, "classifier"),
+        },
         Command::Eval {
             checkpoint,
             data,

@@ -151,10 +151,9 @@ pub fn run(
     };
     let out = settings.run().out.clone();
     let mut backend = open_backend(&common.backend)?;
-    let progress = resumed.as_ref().map(|resumed| {
-        let folder = gengpu::fsutil::parent(resumed.file.path());
-        (Progress::of(&resumed.meta, folder), &resumed.file)
-    });
+    let progress = resumed
+        .as_ref()
+        .map(|resumed| (Progress::of(&resumed.meta, &resumed.file), &resumed.file));
     if let Some((p, _)) = &progress {
         eprintln!(
             "resuming after epoch {} (+{} steps), {} steps in all",

@@ -252,13 +252,9 @@ impl RunOptions {
     }
 }
 
-/// Whether `name` is a temporary file of an atomic write of a run's output
-/// (`<output>.<random>.tmp`, see [`crate::fsutil::write_atomically`]), which only a process
-/// killed in the middle of the write leaves behind.
+/// Whether `name` is a temporary file an interrupted atomic write of a run's output left.
 fn is_leftover(name: &str) -> bool {
-    name.strip_suffix(".tmp")
-        .and_then(|rest| rest.rsplit_once('.'))
-        .is_some_and(|(output, _)| is_run_output(output))
+    crate::fsutil::written_for(name).is_some_and(is_run_output)
 }
 
 /// The checkpoint's file name in a run folder.

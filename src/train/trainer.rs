@@ -128,14 +128,14 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// The progress a checkpoint records, the checkpoint being in folder `history`.
-    pub fn of(meta: &CheckpointMeta, history: &Path) -> Self {
+    /// The progress checkpoint `file` records (`meta`, its description).
+    pub fn of(meta: &CheckpointMeta, file: &crate::checkpoint::Checkpoint) -> Self {
         Progress {
             epoch: meta.epoch,
             epoch_step: meta.epoch_step,
             steps: meta.steps,
             epoch_sums: meta.epoch_sums.clone(),
-            history: history.to_path_buf(),
+            history: crate::fsutil::parent(file.path()).to_path_buf(),
         }
     }
 }
