@@ -187,7 +187,9 @@ fn runs_without_out_are_versioned() {
 /// `eval` without data arguments scores the test data the checkpoint's run was evaluated on.
 #[test]
 fn eval_uses_the_runs_own_test_data() {
-    let t10k = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist-t10k");
+    let Some(t10k) = common::shared_t10k("eval_uses_the_runs_own_test_data") else {
+        return;
+    };
     let dir = scratch("eval-data");
     let out = dir.join("run");
     let settings = format!(

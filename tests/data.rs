@@ -1,6 +1,8 @@
 //! The data module against real files: the bundled digits, MNIST's test set beside the
 //! project, Fashion-MNIST where the system has it, and downloads from a local HTTP server.
 
+mod common;
+
 use std::collections::HashMap;
 use std::fs;
 use std::io::{ErrorKind, Read, Write};
@@ -12,10 +14,6 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use gengpu::data::{self, DataError, Dataset, FetchEvent, Split, fetch_files};
-
-fn t10k_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist-t10k")
-}
 
 /// A fresh empty folder for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -64,7 +62,9 @@ fn default_run_uses_the_bundled_split() {
 
 #[test]
 fn mnist_test_set_from_folder() {
-    let dir = t10k_dir();
+    let Some(dir) = common::shared_t10k("mnist_test_set_from_folder") else {
+        return;
+    };
     assert!(Dataset::has_split(&dir, Split::Test));
     assert!(!Dataset::has_split(&dir, Split::Train));
     let test = Dataset::from_dir(&dir, Split::Test).unwrap();
@@ -86,13 +86,15 @@ fn mnist_test_set_from_folder() {
 #[test]
 fn bad_specs_say_what_to_do() {
     // A folder with no training files lists what it looked for.
-    let err = data::resolve(Some(t10k_dir().to_str().unwrap()), None, None).unwrap_err();
-    let message = err.to_string();
-    assert!(
-        message.contains("no training images found")
-            && message.contains("train-images-idx3-ubyte.gz"),
-        "{message}"
-    );
+    if let Some(t10k) = common::shared_t10k("bad_specs_say_what_to_do") {
+        let err = data::resolve(Some(t10k.to_str().unwrap()), None, None).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("no training images found")
+                && message.contains("train-images-idx3-ubyte.gz"),
+            "{message}"
+        );
+    }
 
     let err = data::resolve(Some("/nonexistent/mnist-like"), None, None).unwrap_err();
     assert!(err.to_string().contains("no such folder"), "{err}");
@@ -324,20 +326,21 @@ fn resolve_test_matches_resolve() {
 
     // An explicit test spec wins over both: MNIST's test set for the bundled digits, and
     // another folder's t10k split for a folder with one of its own.
-    let t10k = t10k_dir();
-    let test_spec = t10k.to_str().unwrap();
-    let (test, description) = assert_same_test_set(None, Some(test_spec));
-    assert_eq!((test.count, test.rows, test.cols), (10_000, 28, 28));
-    assert_eq!(test.labels[..3], [7, 2, 1]);
-    assert_eq!(description, format!("{test_spec}: 10,000 for evaluation"));
-    // As the data of an evaluation, that folder needs no training files (a run would).
-    let (alone, description) =
-        data::resolve_test(Some(test_spec), None, data::Pictures::default()).unwrap();
-    assert_eq!(alone.images, test.images);
-    assert_eq!(
-        description,
-        format!("{test_spec}: its 10,000 test examples for evaluation")
-    );
+    if let Some(t10k) = common::shared_t10k("resolve_test_matches_resolve") {
+        let test_spec = t10k.to_str().unwrap();
+        let (test, description) = assert_same_test_set(None, Some(test_spec));
+        assert_eq!((test.count, test.rows, test.cols), (10_000, 28, 28));
+        assert_eq!(test.labels[..3], [7, 2, 1]);
+        assert_eq!(description, format!("{test_spec}: 10,000 for evaluation"));
+        // As the data of an evaluation, that folder needs no training files (a run would).
+        let (alone, description) =
+            data::resolve_test(Some(test_spec), None, data::Pictures::default()).unwrap();
+        assert_eq!(alone.images, test.images);
+        assert_eq!(
+            description,
+            format!("{test_spec}: its 10,000 test examples for evaluation")
+        );
+    }
     let given = scratch("resolve-test-given");
     write_split(&given, "train", 20, 0, None);
     write_split(&given, "t10k", 6, 70, None);
@@ -566,7 +569,9 @@ fn fetch_404_is_a_clear_error() {
 fn fetch_named_dataset_into_a_given_cache() {
     // MNIST's real test files, served locally; the training files are missing on this
     // server, so the fetch stops at the first of them, having kept nothing partial.
-    let dir = t10k_dir();
+    let Some(dir) = common::shared_t10k("fetch_named_dataset_into_a_given_cache") else {
+        return;
+    };
     let t10k_images = fs::read(dir.join("t10k-images-idx3-ubyte.gz")).unwrap();
     let t10k_labels = fs::read(dir.join("t10k-labels-idx1-ubyte.gz")).unwrap();
     let server = Server::start(&[
@@ -586,7 +591,9 @@ fn fetch_named_dataset_into_a_given_cache() {
 
 #[test]
 fn fetch_command_reports_failures_and_keeps_nothing() {
-    let dir = t10k_dir();
+    let Some(dir) = common::shared_t10k("fetch_command_reports_failures_and_keeps_nothing") else {
+        return;
+    };
     let t10k_images = fs::read(dir.join("t10k-images-idx3-ubyte.gz")).unwrap();
     let server = Server::start(&[("t10k-images-idx3-ubyte.gz", &t10k_images)]);
     let cache = scratch("fetch-command");
@@ -715,12 +722,14 @@ fn picture_flags_are_refused_where_they_cannot_apply() {
         "{message}"
     );
     // Colour to train on (agreeing), grey digits to evaluate on (not).
-    let t10k = t10k_dir();
-    let message = refused(cifar.to_str(), t10k.to_str(), pictures(None, Some(3)));
-    assert!(
-        message.contains("mnist-t10k") && message.contains("28×28 grey images, but --channels 3"),
-        "{message}"
-    );
+    if let Some(t10k) = common::shared_t10k("picture_flags_are_refused_where_they_cannot_apply") {
+        let message = refused(cifar.to_str(), t10k.to_str(), pictures(None, Some(3)));
+        assert!(
+            message.contains("mnist-t10k")
+                && message.contains("28×28 grey images, but --channels 3"),
+            "{message}"
+        );
+    }
     // Values that agree with the data are what it is anyway.
     let run = data::resolve_sized(None, None, Some(10), pictures(Some(28), Some(1))).unwrap();
     assert_eq!((run.train.rows, run.train.channels), (28, 1));

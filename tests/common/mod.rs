@@ -53,6 +53,25 @@ pub fn shared_gpu(test: &str) -> Option<std::sync::MutexGuard<'static, GpuBacken
     }
 }
 
+/// MNIST's real test set, from the project's shared data beside the checkout
+/// (`../shared/data/mnist-t10k`: for tests and CI only, never copied into the repository), or
+/// `None` after saying that `test` skips what needs it (a clone elsewhere has no such folder).
+/// With `GENGPU_REQUIRE_GPU=1`, as in CI, where everything must run, its absence is a failure.
+pub fn shared_t10k(test: &str) -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist-t10k");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("GENGPU_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+        panic!("GENGPU_REQUIRE_GPU=1 but {} is missing", dir.display());
+    }
+    eprintln!(
+        "SKIPPED {test} (the part with MNIST's test set): {} is missing",
+        dir.display()
+    );
+    None
+}
+
 /// A seeded generator, so that a failure can be reproduced; the seed is printed.
 pub fn rng(test: &str) -> StdRng {
     let seed = std::env::var("GENGPU_TEST_SEED")
